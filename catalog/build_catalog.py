@@ -179,16 +179,12 @@ def copied(ours: str, upstream: str) -> bool:
     theirs = split_words(upstream)
     runs = {" ".join(theirs[i : i + COPY_RUN_WORDS]) for i in range(len(theirs) - COPY_RUN_WORDS + 1)}
     words = split_words(ours)
-    return any(
-        " ".join(words[i : i + COPY_RUN_WORDS]) in runs for i in range(len(words) - COPY_RUN_WORDS + 1)
-    )
+    return any(" ".join(words[i : i + COPY_RUN_WORDS]) in runs for i in range(len(words) - COPY_RUN_WORDS + 1))
 
 
 def load_prose(prose_dir: Path) -> tuple[dict, dict]:
     """Service prose files by service name, and the parameter descriptions."""
-    services = {
-        p.stem: json.loads(p.read_text()) for p in sorted(prose_dir.glob("*.json")) if p.stem != "params"
-    }
+    services = {p.stem: json.loads(p.read_text()) for p in sorted(prose_dir.glob("*.json")) if p.stem != "params"}
     params = json.loads((prose_dir / "params.json").read_text())
     return services, params
 
@@ -200,9 +196,7 @@ def param_description(params_prose: dict, op_id: str, name: str) -> str:
     return text
 
 
-def build_entry(
-    path, http_method, op, method, prose: dict, params_prose: dict, upstream_params: dict
-) -> dict:
+def build_entry(path, http_method, op, method, prose: dict, params_prose: dict, upstream_params: dict) -> dict:
     ext = op["x-appwrite"]
     service = op["tags"][0]
     name = method["name"] if method else ext["method"]
@@ -250,9 +244,7 @@ def build_entry(
         "content_type": content_type(op, set(locations)),
         "returns": returns(op, method),
         "deprecated": (
-            {"since": deprecation["since"], "replacement": deprecation["replaceWith"]}
-            if deprecation
-            else None
+            {"since": deprecation["since"], "replacement": deprecation["replaceWith"]} if deprecation else None
         ),
         "params": locations,
         "input_schema": {
@@ -277,9 +269,7 @@ def prose_for(prose: dict, op_id: str, name: str) -> dict:
     if len(text["summary"]) > MAX_SUMMARY or "\n" in text["summary"]:
         raise CatalogError(f"{op_id}: summary must be one line of at most {MAX_SUMMARY} characters")
     if len(text["description"]) > MAX_DESCRIPTION:
-        raise CatalogError(
-            f"{op_id}: description has {len(text['description'])} characters; limit {MAX_DESCRIPTION}"
-        )
+        raise CatalogError(f"{op_id}: description has {len(text['description'])} characters; limit {MAX_DESCRIPTION}")
     return text
 
 
@@ -357,9 +347,7 @@ def render(catalog: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the operation catalog from the Appwrite server spec.")
-    parser.add_argument(
-        "spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="path to open-api3-server.json"
-    )
+    parser.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="path to open-api3-server.json")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the catalog JSON")
     parser.add_argument("--check", action="store_true", help="fail if the catalog at --out is out of date")
     args = parser.parse_args(argv)

@@ -1,0 +1,212 @@
+"""The operation catalog: loading it, looking operations up, scope filtering, parameter signatures.
+
+The catalog JSON (built by catalog/build_catalog.py from the Appwrite spec) is the single source of
+truth for every operation: search, validation and the backends read it through this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+# Inside an installed wheel the catalog sits next to this module; in a source checkout it is
+# catalog/operations.json at the repository root.
+PACKAGED_CATALOG = Path(__file__).with_name("operations.json")
+SOURCE_CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "operations.json"
+
+# Scopes that every caller holds: operations marked `public` need no key scope.
+PUBLIC_SCOPES = frozenset({"public"})
+ENUM_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One SDK method of the API, as the catalog describes it."""
+
+    id: str
+    service: str
+    method: str
+    group: str | None
+    summary: str
+    description: str
+    http_method: str
+    path: str
+    access: str
+    scopes: tuple[str, ...]
+    auth: tuple[str, ...]
+    content_type: str | None
+    returns: dict
+    replacement: str | None
+    deprecated_since: str | None
+    params: dict[str, str]
+    input_schema: dict
+    keywords: tuple[str, ...]
+
+    @property
+    def deprecated(self) -> bool:
+        return self.replacement is not None
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(self.input_schema["required"])
+
+    def to_dict(self) -> dict:
+        """The catalog entry as published by `describe`."""
+        return {
+            "id": self.id,
+            "service": self.service,
+            "method": self.method,
+            "group": self.group,
+            "summary": self.summary,
+            "description": self.description,
+            "http": {"method": self.http_method, "path": self.path},
+            "access": self.access,
+            "scopes": list(self.scopes),
+            "auth": list(self.auth),
+            "content_type": self.content_type,
+            "returns": self.returns,
+            "deprecated": (
+                {"since": self.deprecated_since, "replacement": self.replacement} if self.replacement else None
+            ),
+            "params": self.params,
+            "input_schema": self.input_schema,
+            "keywords": list(self.keywords),
+        }
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    summary: str
+    keywords: tuple[str, ...]
+
+
+@dataclass
+class Catalog:
+    """All operations, by id and in catalog order, with the services they belong to."""
+
+    operations: list[Operation]
+    services: dict[str, Service]
+    version: str
+    by_id: dict[str, Operation] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {op.id: op for op in self.operations}
+
+    def get(self, op_id: str) -> Operation | None:
+        return self.by_id.get(op_id)
+
+    def suggest_ids(self, text: str, limit: int = 3) -> list[str]:
+        """Ids that look like `text`, best first, for "did you mean" messages."""
+        return suggest(text, list(self.by_id), limit)
+
+    def suggest_services(self, text: str, limit: int = 3) -> list[str]:
+        return suggest(text, list(self.services), limit)
+
+
+def suggest(text: str, choices: list[str], limit: int = 3) -> list[str]:
+    """The choices closest to `text` (case-insensitive), for "did you mean" messages."""
+    lowered = {choice.lower(): choice for choice in choices}
+    hits = process.extract(text.lower(), list(lowered), scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+    return [lowered[hit[0]] for hit in hits]
+
+
+def operation_from_entry(entry: dict) -> Operation:
+    deprecation = entry["deprecated"] or {}
+    return Operation(
+        id=entry["id"],
+        service=entry["service"],
+        method=entry["method"],
+        group=entry["group"],
+        summary=entry["summary"],
+        description=entry["description"],
+        http_method=entry["http"]["method"],
+        path=entry["http"]["path"],
+        access=entry["access"],
+        scopes=tuple(entry["scopes"]),
+        auth=tuple(entry["auth"]),
+        content_type=entry["content_type"],
+        returns=entry["returns"],
+        replacement=deprecation.get("replacement"),
+        deprecated_since=deprecation.get("since"),
+        params=entry["params"],
+        input_schema=entry["input_schema"],
+        keywords=tuple(entry["keywords"]),
+    )
+
+
+def catalog_path() -> Path:
+    return PACKAGED_CATALOG if PACKAGED_CATALOG.exists() else SOURCE_CATALOG
+
+
+def parse_catalog(data: dict) -> Catalog:
+    services = {
+        name: Service(name=name, summary=info["summary"], keywords=tuple(info["keywords"]))
+        for name, info in data["services"].items()
+    }
+    operations = [operation_from_entry(entry) for entry in data["operations"]]
+    return Catalog(operations=operations, services=services, version=data["source"]["version"])
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The shipped catalog, parsed once per process."""
+    return parse_catalog(json.loads(catalog_path().read_text(encoding="utf-8")))
+
+
+def allowed(op: Operation, scopes: frozenset[str] | None, read_only: bool = False) -> bool:
+    """Whether a caller holding `scopes` (None: every scope) may run `op`.
+
+    An operation lists alternative scopes; any one of them suffices.
+    """
+    if read_only and op.access != "read":
+        return False
+    if scopes is None:
+        return True
+    return any(scope in scopes or scope in PUBLIC_SCOPES for scope in op.scopes)
+
+
+def type_signature(schema: dict) -> str:
+    """A short TypeScript-like rendering of a parameter's JSON Schema type."""
+    types = schema.get("type", "any")
+    types = types if isinstance(types, list) else [types]
+    nullable = "null" in types
+    base = [t for t in types if t != "null"] or ["any"]
+    if "enum" in schema:
+        values = [v for v in schema["enum"] if v is not None]
+        shown = "|".join(json.dumps(v) for v in values[:ENUM_SHOWN])
+        text = shown + (f"|…(+{len(values) - ENUM_SHOWN})" if len(values) > ENUM_SHOWN else "")
+    elif schema.get("format") == "binary":
+        text = "file"
+    elif base == ["array"] and schema.get("items"):
+        inner = type_signature(schema["items"])
+        text = f"({inner})[]" if "|" in inner else f"{inner}[]"
+    else:
+        text = "|".join(base)
+    return f"{text}|null" if nullable else text
+
+
+def param_signature(op: Operation) -> str:
+    """Every parameter as `name: type` (`name?:` when optional), required ones first."""
+    properties = op.input_schema["properties"]
+    required = set(op.required)
+    ordered = [n for n in properties if n in required] + [n for n in properties if n not in required]
+    parts = []
+    for name in ordered:
+        schema = properties[name]
+        mark = "" if name in required else "?"
+        default = f"={json.dumps(schema['default'])}" if schema.get("default") not in (None, "", [], {}) else ""
+        parts.append(f"{name}{mark}: {type_signature(schema)}{default}")
+    return ", ".join(parts)
+
+
+def brief(op: Operation) -> dict:
+    """What a search hit shows of an operation: enough to call it without another look-up."""
+    out = {"id": op.id, "summary": op.summary, "access": op.access, "params": param_signature(op)}
+    if op.replacement:
+        out["deprecated"] = f"use {op.replacement}"
+    return out

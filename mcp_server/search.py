@@ -1,0 +1,456 @@
+"""Fuzzy search over the operation catalog.
+
+The index is built once per catalog: every operation becomes a bag of stemmed terms, each with the
+weight of the strongest field it appears in (method name, summary, keywords, description, ...), plus
+its verb class and whether it acts on many things at once. A query is normalised the same way,
+expanded with synonyms and typo corrections, weighted by where each word stands (the object of the
+request counts more than the place it lives in, quoted names and values count little), and scored
+against the posting lists. Structural agreement (same verb class, same plurality) then reorders,
+and deprecated operations fall below their replacements.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from .catalog import Catalog, Operation, allowed, load_catalog
+from .vocabulary import (
+    LEGACY_MARKERS,
+    PREPOSITIONS,
+    QUANTIFIERS,
+    RETRIEVAL,
+    SINGULAR_MARKERS,
+    STOPWORDS,
+    SYNONYM_GROUPS,
+    SYNONYM_WEIGHT,
+    SYNONYMS,
+    VERB_CLASSES,
+    VERB_OF_STEM,
+    compounds,
+    is_plural,
+    split_camel,
+    stem,
+    words,
+)
+
+MAX_QUERY_LENGTH = 1000
+# What operations named only by a verb (tablesDB.create, account.get) act on.
+SERVICE_OBJECTS = {"tablesDB": ("database",), "databases": ("database",), "account": ("account", "user")}
+
+# Field weights: how much a term tells about an operation, by where it appears.
+NAME_WEIGHT = 3.0
+SUMMARY_WEIGHT = 2.0
+KEYWORD_WEIGHT = 2.0
+GROUP_WEIGHT = 1.5
+SERVICE_WEIGHT = 1.5
+DESCRIPTION_WEIGHT = 0.7
+PARAM_WEIGHT = 0.6
+SERVICE_TEXT_WEIGHT = 0.6
+
+# Query word weights by role.
+CONTAINER_WEIGHT = 0.7
+QUOTED_WEIGHT = 0.35
+QUOTED_WORDS = 2
+IDENTIFIER_WEIGHT = 0.35
+TYPO_WEIGHT = 0.85
+# An unknown word counts as a moderately informative mention of a row.
+DATA_EXPANSIONS = (("row", 1.0),)
+# Typos are one edit (a transposition counts as one) away in words up to this length, two beyond.
+MIN_TYPO_LENGTH = 5
+TYPO_SHORT_WORD = 8
+
+# Structural agreement multipliers.
+VERB_MATCH = 1.35
+RETRIEVAL_NEAR_MATCH = 1.1
+PLURALITY_MATCH = 1.15
+DEPRECATED_FACTOR = 0.85
+EXACT_NAME_BOOST = 3.0
+OBJECT_MATCH = 1.25
+
+
+class SearchError(ValueError):
+    """The query or a filter is not acceptable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    op: Operation
+    score: float
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One query word: its expansions (term, weight) and how much the word counts."""
+
+    word: str
+    expansions: tuple[tuple[str, float], ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple[QueryTerm, ...]
+    verb: str | None
+    objects: frozenset[str]
+    plural: bool
+    singular: bool
+    legacy: bool
+    names: frozenset[str]
+
+
+def validate_query(query: str) -> str:
+    """The query with surrounding space removed, or SearchError saying what is wrong with it."""
+    if not isinstance(query, str):
+        raise SearchError("query must be a string")
+    for position, char in enumerate(query):
+        if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
+            raise SearchError(f"query contains a control character (U+{ord(char):04X}) at position {position}")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise SearchError(f"query is {len(query)} characters long; the limit is {MAX_QUERY_LENGTH}")
+    stripped = query.strip()
+    if not stripped:
+        raise SearchError("query is empty; describe what you want to do, e.g. 'create a table'")
+    return stripped
+
+
+def operation_verb(method: str) -> str | None:
+    first = split_camel(method)[0].lower()
+    return first if first in {"create", "list", "get", "update", "delete", "upsert", "increment", "decrement"} else None
+
+
+def acts_on_many(operations: list[Operation]) -> list[bool]:
+    """For each operation: does it list, or act in bulk beside a single-item sibling (createRows/createRow)?"""
+    shapes = [(op.service, split_camel(op.method)) for op in operations]
+    singles = {
+        (service, tuple(parts[:-1]), stem(parts[-1].lower()))
+        for service, parts in shapes
+        if not is_plural(parts[-1].lower())
+    }
+    return [
+        operation_verb(op.method) == "list"
+        or (is_plural(parts[-1].lower()) and (service, tuple(parts[:-1]), stem(parts[-1].lower())) in singles)
+        for op, (service, parts) in zip(operations, shapes, strict=True)
+    ]
+
+
+def operation_verbs(op: Operation) -> frozenset[str]:
+    """Verb classes an operation answers to; a GET that renders an image or file also "makes" it."""
+    verb = operation_verb(op.method)
+    if verb is None:
+        return frozenset()
+    return frozenset({verb, "create"}) if "media" in op.returns else frozenset({verb})
+
+
+def operation_heads(op: Operation) -> frozenset[str]:
+    """What an operation acts on: the last word of its method name, or its service's resource."""
+    parts = split_camel(op.method)
+    if len(parts) > 1:
+        return frozenset({stem(parts[-1].lower())})
+    return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
+
+
+def related_terms(term: str) -> list[str]:
+    related = list(SYNONYMS.get(term, ()))
+    if term in VERB_OF_STEM:
+        related.append(stem(VERB_OF_STEM[term]))
+    return related
+
+
+def operation_fields(op: Operation, catalog: Catalog) -> list[tuple[str, float]]:
+    service = catalog.services.get(op.service)
+    fields = [
+        (op.method, NAME_WEIGHT),
+        (op.service.lower(), SERVICE_WEIGHT),
+        (op.summary, SUMMARY_WEIGHT),
+        (" ".join(op.keywords), KEYWORD_WEIGHT),
+        (op.group or "", GROUP_WEIGHT),
+        (op.description, DESCRIPTION_WEIGHT),
+        (" ".join(op.params), PARAM_WEIGHT),
+    ]
+    if service:
+        fields.append((service.summary + " " + " ".join(service.keywords), SERVICE_TEXT_WEIGHT))
+    return fields
+
+
+class SearchIndex:
+    """An inverted index over the catalog, built once; `search` only reads it."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.operations = catalog.operations
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.verbs: list[frozenset[str]] = []
+        self.acts_on_many: list[bool] = []
+        self.position_of: dict[str, int] = {}
+        self.by_name: dict[str, list[int]] = defaultdict(list)
+        bags: list[dict[str, float]] = []
+        surface: set[str] = set()
+        for position, op in enumerate(self.operations):
+            bag: dict[str, float] = {}
+            for text, weight in operation_fields(op, catalog):
+                for word in words(text) + compounds(text):
+                    surface.add(word)
+                    term = stem(word)
+                    if bag.get(term, 0.0) < weight:
+                        bag[term] = weight
+            bags.append(bag)
+            self.verbs.append(operation_verbs(op))
+            self.position_of[op.id] = position
+            self.by_name[op.method.lower()].append(position)
+            self.by_name[op.id.lower()].append(position)
+        self.acts_on_many = acts_on_many(self.operations)
+        self.heads = [operation_heads(op) for op in self.operations]
+        self.resource_terms = {stem(part.lower()) for op in self.operations for part in split_camel(op.method)[1:]} | {
+            stem(op.service.lower()) for op in self.operations
+        }
+        count = len(self.operations)
+        frequency: dict[str, int] = defaultdict(int)
+        for bag in bags:
+            for term in bag:
+                frequency[term] += 1
+        self.idf = {term: math.log(1 + count / df) for term, df in frequency.items()}
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for position, bag in enumerate(bags):
+            for term, weight in bag.items():
+                postings[term].append((position, weight))
+        self.postings = dict(postings)
+        known = (
+            surface
+            | {w for group in SYNONYM_GROUPS for w in group}
+            | {w for members in VERB_CLASSES.values() for w in members}
+        )
+        self.surface_by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(known):
+            if word.isalpha():
+                self.surface_by_initial[word[0]].append(word)
+
+    @cache  # noqa: B019 - one index per catalog lives for the whole process
+    def correct(self, word: str) -> str | None:
+        """The known word closest to an unknown one (same first letter), if it is close enough."""
+        if len(word) < MIN_TYPO_LENGTH or not word.isalpha():
+            return None
+        candidates = self.surface_by_initial.get(word[0], [])
+        edits = 1 if len(word) <= TYPO_SHORT_WORD else 2
+        hit = process.extractOne(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=edits)
+        return hit[0] if hit else None
+
+    def known(self, term: str) -> bool:
+        return term in self.postings or term in SYNONYMS or term in VERB_OF_STEM
+
+    def resolve(self, word: str) -> tuple[str, float] | None:
+        """The known term a word stands for, and how sure that is (lower for a typo correction)."""
+        term = stem(word)
+        if self.known(term):
+            return term, 1.0
+        corrected = self.correct(word)
+        return (stem(corrected), TYPO_WEIGHT) if corrected else None
+
+    def expansions(self, term: str, factor: float) -> tuple[tuple[str, float], ...]:
+        """(term, value) pairs a query term stands for: itself, its synonyms, its verb class."""
+        # A word is as informative as it is rare; a synonym cannot make it rarer than it is.
+        related = [other for other in related_terms(term) if other in self.idf]
+        ceiling = self.idf.get(term) or min((self.idf[other] for other in related), default=0.0)
+        found = {term: factor * self.idf.get(term, 0.0)}
+        for other in related:
+            found.setdefault(other, SYNONYM_WEIGHT * factor * min(ceiling, self.idf[other]))
+        return tuple((other, value) for other, value in found.items() if value > 0)
+
+    def segment_words(self, segment: str) -> list[tuple[str, bool]]:
+        """(word, is_identifier) pairs, phrases joined; identifiers are names like is_archived or u_55."""
+        out: list[tuple[str, bool]] = []
+        plain: list[str] = []
+        for token in re.findall(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?", segment):
+            if token.isdigit():
+                continue
+            if "_" in token or (any(c.isdigit() for c in token) and not self.known(stem(token.lower()))):
+                out.extend((word, False) for word in words(" ".join(plain)))
+                plain = []
+                out.extend((part, True) for part in words(token.replace("_", " ")) if not part.isdigit())
+            elif len(split_camel(token)) > 1 and self.known(stem(token.lower())):
+                plain.append(token.lower())
+            else:
+                plain.append(token)
+        out.extend((word, False) for word in words(" ".join(plain)))
+        return out
+
+    def parse(self, query: str) -> ParsedQuery:
+        terms: list[QueryTerm] = []
+        verb: str | None = None
+        objects: set[str] = set()
+        plural = singular = singular_noun = legacy = False
+        names: set[str] = set()
+        for segment, quoted in segments(query):
+            names |= self.names_in(segment)
+            container = False
+            # The object phrase: the words right after the verb, up to a preposition or stopword.
+            phrase_open = False
+            segment_words = self.segment_words(segment)
+            # A bracketed or quoted list shares one weight between its words.
+            quoted_weight = QUOTED_WEIGHT * min(1.0, QUOTED_WORDS / max(1, len(segment_words))) if quoted else None
+            for word, identifier in segment_words:
+                literal = quoted or identifier
+                plural = plural or word in QUANTIFIERS
+                legacy = legacy or word in LEGACY_MARKERS
+                singular = singular or word in SINGULAR_MARKERS
+                if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
+                    container = container or word in PREPOSITIONS
+                    phrase_open = False
+                    continue
+                resolved = self.resolve(word)
+                if resolved is None:
+                    # A word the API does not know names the app's own data: orders, tickets, invoices.
+                    terms.append(QueryTerm(word, DATA_EXPANSIONS, role_weight(quoted_weight, identifier, container)))
+                    phrase_open = False
+                    continue
+                term, factor = resolved
+                if not literal and verb is None and term in VERB_OF_STEM:
+                    verb = VERB_OF_STEM[term]
+                    objects |= {term, *SYNONYMS.get(term, ())}
+                    container, phrase_open = False, True
+                elif phrase_open and not literal and not container:
+                    objects |= {term, *SYNONYMS.get(term, ())}
+                if not (literal or container):
+                    if is_plural(word):
+                        plural = True
+                    elif term in self.resource_terms:
+                        singular_noun = True
+                found = self.expansions(term, factor)
+                if found:
+                    terms.append(QueryTerm(word, found, role_weight(quoted_weight, identifier, container)))
+        singular = singular or (singular_noun and not plural)
+        if verb in RETRIEVAL:
+            verb = "list" if plural and not singular else verb
+        return ParsedQuery(tuple(terms), verb, frozenset(objects), plural, singular, legacy, frozenset(names))
+
+    def names_in(self, segment: str) -> set[str]:
+        """Operation ids and method names written out in the query (tablesDB.createRow, createRow)."""
+        found = set()
+        for raw in re.findall(r"[A-Za-z0-9_.]+", segment):
+            key = raw.strip(".")
+            if ("." in key or len(split_camel(key)) > 1) and key.lower() in self.by_name:
+                found.add(key.lower())
+        return found
+
+    def search(
+        self,
+        query: str,
+        limit: int = 5,
+        service: str | None = None,
+        scopes: frozenset[str] | None = None,
+        read_only: bool = False,
+    ) -> list[Hit]:
+        """The operations that best serve `query`, best first."""
+        query = validate_query(query)
+        if limit < 1:
+            raise SearchError(f"limit must be at least 1, got {limit}")
+        if service is not None and service not in self.catalog.services:
+            hint = self.catalog.suggest_services(service)
+            raise SearchError(
+                f"unknown service {service!r}"
+                + (f"; did you mean {', '.join(hint)}?" if hint else "")
+                + f" Services: {', '.join(sorted(self.catalog.services))}"
+            )
+        parsed = self.parse(query)
+        eligible = {
+            position: score
+            for position, score in self.score(parsed).items()
+            if (service is None or self.operations[position].service == service)
+            and allowed(self.operations[position], scopes, read_only)
+        }
+        ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
+        if not parsed.legacy:
+            ranked = self.replacements_first(ranked, eligible, limit)
+        return [Hit(self.operations[position], eligible[position]) for position in ranked[:limit]]
+
+    def replacements_first(self, ranked: list[int], eligible: dict[int, float], limit: int) -> list[int]:
+        """Put each deprecated operation's replacement (when it may be shown) just above it.
+
+        Replacements can themselves be deprecated (createStringAttribute -> createStringColumn ->
+        createTextColumn); the whole chain is placed, newest first.
+        """
+        out: list[int] = []
+        placed: set[int] = set()
+
+        def place(position: int) -> None:
+            placed.add(position)
+            replacement = self.operations[position].replacement
+            substitute = self.position_of.get(replacement) if replacement else None
+            if substitute is not None and substitute in eligible and substitute not in placed:
+                place(substitute)
+            out.append(position)
+
+        for position in ranked:
+            if len(out) >= limit:
+                break
+            if position not in placed:
+                place(position)
+        return out
+
+    def score(self, parsed: ParsedQuery) -> dict[int, float]:
+        totals: dict[int, float] = defaultdict(float)
+        for term in parsed.terms:
+            best: dict[int, float] = {}
+            for expansion, factor in term.expansions:
+                for position, value in self.postings.get(expansion, ()):
+                    value *= factor
+                    if best.get(position, 0.0) < value:
+                        best[position] = value
+            for position, value in best.items():
+                totals[position] += term.weight * value
+        for name in parsed.names:
+            for position in self.by_name[name]:
+                totals[position] = (totals.get(position, 0.0) + 1.0) * EXACT_NAME_BOOST
+        for position in list(totals):
+            totals[position] *= self.agreement(position, parsed)
+        return totals
+
+    def agreement(self, position: int, parsed: ParsedQuery) -> float:
+        """Multiplier for how well the operation's verb class and plurality fit the query."""
+        factor = 1.0
+        verbs = self.verbs[position]
+        if parsed.verb in verbs:
+            factor *= VERB_MATCH
+        elif parsed.verb in RETRIEVAL and not verbs.isdisjoint(RETRIEVAL):
+            factor *= RETRIEVAL_NEAR_MATCH
+        if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
+            factor *= OBJECT_MATCH
+        many = self.acts_on_many[position]
+        if (parsed.plural and not parsed.singular) == many and (many or parsed.singular):
+            factor *= PLURALITY_MATCH
+        op = self.operations[position]
+        if op.deprecated and not parsed.legacy:
+            factor *= DEPRECATED_FACTOR
+        return factor
+
+
+def role_weight(quoted_weight: float | None, identifier: bool, container: bool) -> float:
+    """How much a query word counts, from where it stands."""
+    if quoted_weight is not None:
+        return quoted_weight
+    if identifier:
+        return IDENTIFIER_WEIGHT
+    return CONTAINER_WEIGHT if container else 1.0
+
+
+def segments(query: str) -> list[tuple[str, bool]]:
+    """The query cut into (text, quoted) pieces; quoted and bracketed text names values."""
+    pieces = re.split(r"""("[^"]*"|'[^']*'|`[^`]*`|\([^)]*\)|\[[^\]]*\])""", query)
+    return [(piece.strip("\"'`()[]"), bool(re.match(r"""["'`(\[]""", piece))) for piece in pieces if piece]
+
+
+@cache
+def default_index() -> SearchIndex:
+    """The index over the shipped catalog, built on first use."""
+    return SearchIndex(load_catalog())
+
+
+def search(query: str, **options) -> list[Hit]:
+    return default_index().search(query, **options)

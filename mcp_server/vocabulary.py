@@ -1,0 +1,290 @@
+"""Search vocabulary: how text becomes terms, and which words mean the same thing.
+
+Both the catalog text and a query pass through `words()` (tokens, camelCase split, phrases joined)
+and `stem()`. The tables here are general knowledge of how developers name backend things —
+synonyms, SQL/Firebase/Supabase/S3 words, verb classes — never answers to particular queries.
+They are written one entry per line so they read like the word lists they are.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def _word_sets(table: str) -> list[set[str]]:
+    return [set(line.split()) for line in table.strip().splitlines()]
+
+
+def _keyed_lines(table: str) -> dict[str, str]:
+    """`key: value` lines; a key written on several lines gets its values joined with a space."""
+    out: dict[str, str] = {}
+    for line in table.strip().splitlines():
+        key, value = line.split(":", 1)
+        out[key.strip()] = f"{out.get(key.strip(), '')} {value.strip()}".strip()
+    return out
+
+
+# Multi-word expressions (as they read after lowercasing and splitting on punctuation) and the one
+# word that stands for each: `word: phrase | phrase`. Applied to catalog text and queries alike.
+PHRASES: dict[tuple[str, ...], str] = {
+    tuple(phrase.split()): word
+    for word, phrases in _keyed_lines(
+        """
+signup: sign up | signed up | signs up | signing up
+login: sign in | signed in | signs in | signing in | log in | logged in | logs in | logging in | log on | logon
+logout: log out | logged out | logs out | logging out | sign out | signed out | signs out | signing out
+mfa: two factor | 2 factor | second factor | multi factor | 2 step | two step
+otp: one time password | one time code
+magic: magic link | magic url
+recovery: forgot password | forgotten password | reset password | password reset | lost password
+count: how many | number of
+sort: order by | sort by | sorted by | ordered by
+aggregate: group by
+variable: env var | env vars | environment variable | environment variables
+push: push notification | push notifications
+sms: text message | text messages | texts
+atomic: all or nothing
+onetoone: one to one
+onetomany: one to many | has many
+manytoone: many to one | belongs to
+manytomany: many to many
+relationship: foreign key | foreign keys
+id: primary key
+rls: row level security | row security | document security | file security
+enable: turn on | switch on
+disable: turn off | switch off
+rollback: roll back | rolled back
+lookup: look up
+setup: set up
+cleanup: clean up
+create: spin up
+current: up to date | right now
+email: e mail
+sso: sign on | single sign on
+jwt: id token | access token | bearer token
+phone: phone number | mobile number | cell phone
+dialcode: dial code | calling code | country code
+mime: mime type | content type | file type
+size: file size
+ip: ip address
+url: web address
+geolocation: lat long | lat lng | latitude longitude | latitude and longitude | long lat | lng lat
+pubsub: pub sub
+failed: dead letter
+function: cloud function | cloud functions | edge function | edge functions | serverless function
+admin: server side | server-side | from the server | from my backend | from the backend | from our backend
+self: my account | my own | current user | currently logged in | currently signed in
+table: alter table
+"""
+    ).items()
+    for phrase in phrases.split("|")
+}
+MAX_PHRASE = max(len(p) for p in PHRASES)
+_PHRASE_STARTS = frozenset(phrase[0] for phrase in PHRASES)
+
+# Groups of words that name the same thing for a developer, one group per line. Every member stands
+# for every other member at SYNONYM_WEIGHT; a word may belong to several groups.
+SYNONYM_GROUPS: list[set[str]] = _word_sets(
+    """
+doc document entry item record row tuple
+collection table
+attribute column field prop property
+database datastore db
+index indexes indices
+association join link linked reference references relation relationship
+atomic commit rollback transaction tx txn
+access acl authorization grant permission policy privilege rls
+condition criteria filter find lookup query search select where
+order ordering sort sorted
+batch bulk many mass multiple several
+count tally total
+bigint int int32 int64 integer number smallint whole
+decimal decimals double float fraction numeric real
+bool boolean checkbox false flag toggle true
+date datetime time timestamp timestamptz
+allowed choice enum enumeration options
+char string text varchar
+coordinate coordinates geo geolocation geopoint lat latitude lng location longitude point
+area boundary geofence polygon region zone
+line linestring path route
+counter increment tally
+definition schema structure
+asset attachment blob file media object upload
+image img jpeg jpg photo pic picture png
+bucket container directory drive folder
+crop preview resize thumb thumbnail transform transformation
+download save
+bytes metadata mime size
+account buyer client customer employee member patient people person player profile student subscriber user visitor
+company group org organisation organization squad team tenant workspace
+invitation invite invited member membership seat
+cookie device login logon session signin
+enroll join onboard register registration signup
+logoff logout signout
+credential credentials passphrase passwd password pwd
+2fa authenticator mfa otp totp twofactor
+confirm confirmation confirmed validate verification verified verify
+forgot forgotten recover recovery reset
+badge claim label role tag tier
+option options preference preferences prefs setting settings
+ban banned block blocked deactivate status suspend unban unblock
+bearer idtoken jwt
+code magic otp passwordless token
+apple discord facebook github gitlab google identity linkedin microsoft oauth oauth2 social sso twitter
+admin backend server service superuser
+current currently me mine my myself own self
+alert announcement broadcast campaign message notification notify
+email inbox mail newsletter smtp
+sms texting txt
+apn apns fcm push
+audience channel mailinglist segment topic
+follower optin subscribe subscribed subscriber subscription
+gateway integration provider vendor
+device endpoint recipient target
+activity audit delivery event events history log trail
+function handler job lambda script serverless worker
+call execute execution fire invocation invoke run trigger
+build deploy deployment publish redeploy release rollout version
+dotenv env environment secret var variable
+interpreter language runtime
+frontend hosting site spa ssr webapp website
+angular astro flutter framework gatsby next nextjs nuxt react remix svelte sveltekit vite vue
+cron daily hourly nightly periodic recurring schedule scheduled timer
+boilerplate scaffold starter template
+branch commit git repo repository vcs
+cpu memory plan ram specification tier
+alive connection connectivity down health healthy heartbeat liveness outage ping reachable readiness up uptime
+backed backlog jobs pending queue
+dead error errors failed failing failure
+cache memcached redis
+cert certificate https ssl tls
+antivirus clamav malware scan scanning virus
+geo geoip i18n l10n locale localization
+countries country nation
+currencies currency money
+language languages translation
+avatar initials monogram
+barcode qr qrcode
+favicon icon logo
+capture screenshot snapshot
+flag flags
+gql graphql
+expiring presigned share sharing temporary
+"""
+)
+SYNONYM_WEIGHT = 0.5
+
+# Verb classes of operation methods (createRow, listRows, ...) and the words developers use for them.
+VERB_CLASSES: dict[str, set[str]] = {
+    verb: set(members.split())
+    for verb, members in _keyed_lines(
+        """
+create: add append attach begin call create define deploy email execute generate import insert invite invoke
+create: issue login make new open persist post produce provision put register run schedule send setup signup
+create: start store subscribe trigger upload write
+list: browse count enumerate filter list paginate query search
+get: check describe detail details detect display download fetch find get info inspect load lookup
+get: preview read retrieve see show view what which
+update: activate adjust alter ban block change commit deactivate demote disable edit enable
+update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
+update: suspend switch toggle unban unblock update
+delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
+delete: terminate truncate unlink unsubscribe wipe
+upsert: merge upsert
+increment: bump inc increase increment plus
+decrement: decrease decrement deduct lower minus reduce subtract
+"""
+    ).items()
+}
+# Retrieval verbs read one thing or many; the query's plurality decides which.
+RETRIEVAL = frozenset({"get", "list"})
+
+STOPWORDS = frozenset(
+    """
+a able about again already also am an and any app apps are aren't as at be been being but by can
+could did do does doesn't doing don't done else had has have having he her here his how i i'd i'll
+i'm if into is isn't it it's its just let lets like may might must need needs now ok okay one only
+onto or our out over please really shall she should so some something still sure than that the their
+them then there these they thing things this those too us use used using very via want wants was way
+we we'll we're were when who whom whose why will with would yet you your
+""".split()
+)
+# Prepositions open a phrase that names where the object lives ("... to the notes table").
+PREPOSITIONS = frozenset(
+    "across at between for from in inside into of on onto per to under with within without".split()
+)
+# Words that say the request is about many things at once.
+QUANTIFIERS = frozenset(
+    "all every each many multiple bulk batch several mass where matching everyone everybody".split()
+)
+SINGULAR_MARKERS = frozenset("id single one specific particular given certain this".split())
+# Words that ask for the legacy API on purpose.
+LEGACY_MARKERS = frozenset("legacy old deprecated older previous outdated".split())
+# Words the stemmer would merge with a different word (customer/custom, production/product).
+STEM_EXCEPTIONS = {"customer": "customer", "customers": "customer", "production": "production"}
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
+
+
+def split_camel(word: str) -> list[str]:
+    return [part for part in _CAMEL.split(word) if part]
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words of `text`, camelCase split, with known phrases joined into one word."""
+    return join_phrases(_TOKEN.findall(_CAMEL.sub(" ", text).lower()))
+
+
+def compounds(text: str) -> list[str]:
+    """Mixed-case tokens of `text` as one lowercase word (WordPress -> wordpress, PHPass -> phpass)."""
+    return [token.lower() for token in _TOKEN.findall(text) if _CAMEL.search(token)]
+
+
+def join_phrases(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i] in _PHRASE_STARTS:
+            for size in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
+                joined = PHRASES.get(tuple(tokens[i : i + size]))
+                if joined:
+                    out.append(joined)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+@cache
+def stem(word: str) -> str:
+    word = word.replace("\u2019", "'").split("'")[0]
+    return STEM_EXCEPTIONS.get(word) or _STEMMER.stemWord(word)
+
+
+def is_plural(word: str) -> bool:
+    """A plural noun such as `rows` or `entries` (not `status` or `access`)."""
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and stem(word) != word
+
+
+def _synonym_table() -> dict[str, tuple[str, ...]]:
+    table: dict[str, set[str]] = {}
+    for group in SYNONYM_GROUPS:
+        stems = {stem(w) for w in group}
+        for member in stems:
+            table.setdefault(member, set()).update(stems - {member})
+    return {key: tuple(sorted(value)) for key, value in table.items()}
+
+
+SYNONYMS: dict[str, tuple[str, ...]] = _synonym_table()
+VERB_OF_STEM: dict[str, str] = {stem(w): verb for verb, members in VERB_CLASSES.items() for w in members}

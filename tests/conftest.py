@@ -1,0 +1,41 @@
+"""Shared fixtures: the repository layout, the vendored spec, the shipped catalog and its index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mcp_server.catalog import Catalog, load_catalog
+from mcp_server.search import SearchIndex, default_index
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "catalog" / "appwrite-spec" / "open-api3-server.json"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict:
+    return json.loads(SPEC_PATH.read_text())
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def index() -> SearchIndex:
+    return default_index()
+
+
+@pytest.fixture(scope="session")
+def dev_cases() -> list[dict]:
+    """The development search evaluation: queries with the operation ids that answer them."""
+    path = ROOT / "evals" / "search-dev.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

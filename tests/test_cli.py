@@ -1,0 +1,109 @@
+"""The `baas-mcp` command as a user runs it: a real subprocess, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMAND = Path(sys.executable).with_name("baas-mcp")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_the_console_script_is_installed():
+    assert COMMAND.exists(), "install the package (pip install .) to get the baas-mcp command"
+
+
+def test_search_json_puts_create_file_first_for_an_upload():
+    result = run("search", "upload a file to a bucket", "--json")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["id"] == "storage.createFile"
+    assert len(hits) == 5
+    for hit in hits:
+        assert {"id", "summary", "access", "params"} <= set(hit)
+    assert hits[0]["params"].startswith("bucketId: string, fileId: string, file: file")
+
+
+def test_search_limit_and_service():
+    result = run("search", "team membership", "--limit", "3", "--service", "teams", "--json")
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    assert {hit["id"].split(".")[0] for hit in hits} == {"teams"}
+
+
+def test_search_text_output_lists_ranked_hits_with_signatures():
+    result = run("search", "list users", "--limit", "2")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1. users.list  [read]")
+    assert "queries?: string[]" in result.stdout
+
+
+def test_search_marks_deprecated_hits():
+    hits = json.loads(run("search", "databases.createDocument", "--json").stdout)
+    legacy = next(hit for hit in hits if hit["id"] == "databases.createDocument")
+    assert legacy["deprecated"] == "use tablesDB.createRow"
+
+
+def test_describe_json_shows_the_full_parameter_schema():
+    result = run("describe", "tablesDB.createRow", "--json")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)
+    assert entry["id"] == "tablesDB.createRow"
+    assert entry["http"] == {"method": "POST", "path": "/tablesdb/{databaseId}/tables/{tableId}/rows"}
+    schema = entry["input_schema"]
+    assert schema["required"] == ["databaseId", "tableId", "rowId", "data"]
+    assert schema["properties"]["permissions"]["type"] == ["array", "null"]
+    assert entry["params"]["databaseId"] == "path" and entry["params"]["data"] == "body"
+
+
+def test_describe_text_output():
+    result = run("describe", "storage.createFile")
+    assert result.returncode == 0
+    assert result.stdout.startswith("storage.createFile — ")
+    assert "POST /storage/buckets/{bucketId}/files" in result.stdout
+    assert "file: file  (form, required)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", ""), "query is empty"),
+        (("search", "a" * 10_240), "query is 10240 characters long; the limit is 1000"),
+        (("search", "list\x07users"), "control character (U+0007) at position 4"),
+        (("search", "list users", "--service", "storag"), "unknown service 'storag'; did you mean storage"),
+        (("search", "list users", "--limit", "0"), "expected a whole number from 1 to 100, got 0"),
+        (("describe", "tablesDB.createRw"), "did you mean tablesDB.createRow"),
+        (("describe", "nothing"), "unknown operation 'nothing'"),
+        (("search",), "the following arguments are required: query"),
+        (("serve-forever",), "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_errors_are_json_too_when_json_was_asked_for():
+    result = run("describe", "users.lst", "--json")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)
+    assert error["type"] == "general_argument_invalid" and "users.list" in error["message"]
+
+
+def test_module_entry_point_works_like_the_script():
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_server", "search", "create team", "--limit", "1", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(result.stdout)[0]["id"] == "teams.create"

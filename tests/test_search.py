@@ -1,0 +1,142 @@
+"""Search quality and behaviour: what an agent typing a need gets back."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_server.search import MAX_QUERY_LENGTH, SearchError
+
+
+def ids(index, query: str, **options) -> list[str]:
+    return [hit.op.id for hit in index.search(query, **options)]
+
+
+def recall(index, cases: list[dict], k: int) -> float:
+    found = 0
+    for case in cases:
+        if set(ids(index, case["q"], limit=k)) & set(case["ok"]):
+            found += 1
+    return found / len(cases)
+
+
+def test_dev_set_recall(index, dev_cases):
+    assert len(dev_cases) == 100
+    assert recall(index, dev_cases, 5) >= 0.95
+    assert recall(index, dev_cases, 1) >= 0.80
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("upload a file to a bucket", "storage.createFile"),
+        ("list users", "users.list"),
+        ("insert a record into the orders table", "tablesDB.createRow"),
+        ("add a boolean column to the notes table", "tablesDB.createBooleanColumn"),
+        ("SELECT * FROM orders WHERE status = 'paid' ORDER BY created DESC", "tablesDB.listRows"),
+        ("ALTER TABLE players ADD COLUMN score INT", "tablesDB.createIntegerColumn"),
+        ("drop the sessions table", "tablesDB.deleteTable"),
+        ("delete every row matching a query", "tablesDB.deleteRows"),
+        ("delete one row by id", "tablesDB.deleteRow"),
+        ("invite someone to my team by email", "teams.createMembership"),
+        ("ban this user", "users.updateStatus"),
+        ("log in with email and password", "account.createEmailPasswordSession"),
+        ("is the server up", "health.get"),
+    ],
+)
+def test_common_needs_rank_first(index, query, first):
+    assert ids(index, query)[0] == first
+
+
+def test_typos_are_tolerated(index):
+    assert ids(index, "delte a colum from a tabel")[0] == "tablesDB.deleteColumn"
+    assert "account.createRecovery" in ids(index, "send pasword recovry email")
+
+
+def test_operation_ids_and_method_names_are_found_verbatim(index):
+    assert ids(index, "tablesDB.createRows")[0] == "tablesDB.createRows"
+    assert ids(index, "how do I call incrementRowColumn")[0] == "tablesDB.incrementRowColumn"
+
+
+def test_words_from_other_backends_are_understood(index):
+    assert ids(index, "firestore addDoc to a collection")[0] == "tablesDB.createRow"
+    assert "storage.createFile" in ids(index, "putObject into an S3 bucket")
+    assert ids(index, "supabase auth.admin.createUser")[0] == "users.create"
+
+
+def test_plural_picks_bulk_and_singular_picks_one(index):
+    assert ids(index, "insert many rows at once")[0] == "tablesDB.createRows"
+    assert ids(index, "insert a row")[0] == "tablesDB.createRow"
+    assert ids(index, "get row by id")[0] == "tablesDB.getRow"
+    assert ids(index, "get all rows of a table")[0] == "tablesDB.listRows"
+
+
+def test_deprecated_operations_rank_below_their_replacement(index, catalog, dev_cases):
+    queries = [case["q"] for case in dev_cases]
+    queries += ["create document in collection", "create string attribute", "createMfaChallenge", "send sms"]
+    checked = 0
+    for query in queries:
+        found = ids(index, query, limit=10)
+        for rank, op_id in enumerate(found):
+            replacement = catalog.get(op_id).replacement
+            if replacement and replacement in found and "legacy" not in query and "old" not in query:
+                assert found.index(replacement) < rank, (query, found)
+                checked += 1
+    assert checked > 10
+
+
+def test_a_deprecated_hit_brings_its_replacement_above_it(index):
+    found = ids(index, "databases.createDocument")
+    assert found[:2] == ["tablesDB.createRow", "databases.createDocument"]
+
+
+def test_asking_for_the_legacy_api_returns_it(index):
+    assert ids(index, "old Databases API: list the collections")[0] == "databases.listCollections"
+
+
+def test_service_filter(index):
+    found = index.search("delete", limit=20, service="storage")
+    assert found and {hit.op.service for hit in found} == {"storage"}
+
+
+def test_scope_filter_returns_only_what_the_key_may_run(index):
+    scopes = frozenset({"rows.read", "tables.read"})
+    found = index.search("rows", limit=20, scopes=scopes)
+    assert found
+    assert all(set(hit.op.scopes) & scopes for hit in found)
+    assert "tablesDB.createRow" not in [hit.op.id for hit in found]
+
+
+def test_read_only_returns_only_reads(index):
+    found = index.search("delete a user", limit=20, read_only=True)
+    assert found and {hit.op.access for hit in found} == {"read"}
+
+
+def test_limit(index):
+    assert len(index.search("create", limit=1)) == 1
+    assert len(index.search("create", limit=20)) == 20
+    with pytest.raises(SearchError, match="limit must be at least 1"):
+        index.search("create", limit=0)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "query is empty"),
+        ("   \n\t", "query is empty"),
+        ("x" * (MAX_QUERY_LENGTH + 1), f"the limit is {MAX_QUERY_LENGTH}"),
+        ("list\x00users", r"control character \(U\+0000\) at position 4"),
+        ("list\x1b[31musers", r"control character \(U\+001B\)"),
+    ],
+)
+def test_bad_queries_are_refused_with_a_reason(index, query, message):
+    with pytest.raises(SearchError, match=message):
+        index.search(query)
+
+
+def test_unknown_service_suggests_the_right_one(index):
+    with pytest.raises(SearchError, match=r"unknown service 'user'; did you mean users"):
+        index.search("list", service="user")
+
+
+def test_nonsense_finds_nothing_rather_than_failing(index):
+    assert index.search("zzqx qqzv") == [] or all(hit.score > 0 for hit in index.search("zzqx qqzv"))
