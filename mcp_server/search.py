@@ -23,16 +23,18 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from .catalog import Catalog, Operation, allowed, load_catalog
 from .vocabulary import (
+    _CAMEL,
+    CLAUSE_MARKERS,
+    DETERMINERS,
     LEGACY_MARKERS,
     PREPOSITIONS,
     QUANTIFIERS,
     RETRIEVAL,
     SINGULAR_MARKERS,
     STOPWORDS,
-    SYNONYM_GROUPS,
     SYNONYM_WEIGHT,
     SYNONYMS,
-    VERB_CLASSES,
+    UPDATE_MARKERS,
     VERB_OF_STEM,
     compounds,
     is_plural,
@@ -57,8 +59,10 @@ SERVICE_TEXT_WEIGHT = 0.6
 
 # Query word weights by role.
 CONTAINER_WEIGHT = 0.7
-QUOTED_WEIGHT = 0.35
-QUOTED_WORDS = 2
+CLAUSE_WEIGHT = 0.5
+# Quoted text names values; bracketed asides explain. Either shares its weight between its words.
+LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8}
+LITERAL_WORDS = 2
 IDENTIFIER_WEIGHT = 0.35
 TYPO_WEIGHT = 0.85
 # An unknown word counts as a moderately informative mention of a row.
@@ -73,7 +77,7 @@ RETRIEVAL_NEAR_MATCH = 1.1
 PLURALITY_MATCH = 1.15
 DEPRECATED_FACTOR = 0.85
 EXACT_NAME_BOOST = 3.0
-OBJECT_MATCH = 1.25
+OBJECT_MATCH = 1.4
 
 
 class SearchError(ValueError):
@@ -96,9 +100,25 @@ class QueryTerm:
 
 
 @dataclass(frozen=True)
+class Token:
+    """A query word.
+
+    `kind` is plain, quoted, phrase or aside; `value` marks a number or id after a word; `initial`
+    marks the first word of a sentence or clause, where a command verb stands.
+    """
+
+    word: str
+    kind: str
+    identifier: bool = False
+    value: bool = False
+    share: float = 1.0
+    initial: bool = False
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
     terms: tuple[QueryTerm, ...]
-    verb: str | None
+    verbs: frozenset[str]
     objects: frozenset[str]
     plural: bool
     singular: bool
@@ -159,8 +179,7 @@ def operation_heads(op: Operation) -> frozenset[str]:
 
 def related_terms(term: str) -> list[str]:
     related = list(SYNONYMS.get(term, ()))
-    if term in VERB_OF_STEM:
-        related.append(stem(VERB_OF_STEM[term]))
+    related.extend(stem(verb) for verb in VERB_OF_STEM.get(term, ()))
     return related
 
 
@@ -222,13 +241,9 @@ class SearchIndex:
             for term, weight in bag.items():
                 postings[term].append((position, weight))
         self.postings = dict(postings)
-        known = (
-            surface
-            | {w for group in SYNONYM_GROUPS for w in group}
-            | {w for members in VERB_CLASSES.values() for w in members}
-        )
+        # Typos are corrected towards words the catalog itself uses, never towards a mere synonym.
         self.surface_by_initial: dict[str, list[str]] = defaultdict(list)
-        for word in sorted(known):
+        for word in sorted(surface):
             if word.isalpha():
                 self.surface_by_initial[word[0]].append(word)
 
@@ -263,72 +278,108 @@ class SearchIndex:
             found.setdefault(other, SYNONYM_WEIGHT * factor * min(ceiling, self.idf[other]))
         return tuple((other, value) for other, value in found.items() if value > 0)
 
-    def segment_words(self, segment: str) -> list[tuple[str, bool]]:
-        """(word, is_identifier) pairs, phrases joined; identifiers are names like is_archived or u_55."""
-        out: list[tuple[str, bool]] = []
-        plain: list[str] = []
-        for token in re.findall(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?", segment):
-            if token.isdigit():
-                continue
-            if "_" in token or (any(c.isdigit() for c in token) and not self.known(stem(token.lower()))):
-                out.extend((word, False) for word in words(" ".join(plain)))
-                plain = []
-                out.extend((part, True) for part in words(token.replace("_", " ")) if not part.isdigit())
-            elif len(split_camel(token)) > 1 and self.known(stem(token.lower())):
-                plain.append(token.lower())
-            else:
-                plain.append(token)
-        out.extend((word, False) for word in words(" ".join(plain)))
+    def tokens(self, query: str) -> list[Token]:
+        """The query's words in order, phrases joined, each with where it stands."""
+        out: list[Token] = []
+        for segment, kind in segments(query):
+            # Punctuation ends a clause; the word after it may start a new command.
+            pieces = _BOUNDARY.split(segment) if kind == "plain" else [segment]
+            for number, piece in enumerate(pieces):
+                found = self.segment_tokens(piece, kind)
+                if kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece):
+                    found.append(Token("", kind, value=True))  # a quoted id such as 'T-881'
+                # A quoted value or bracketed list shares one weight between its words.
+                words_in = sum(1 for token in found if token.word)
+                share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside") else 1.0
+                starts = kind == "plain" and (number > 0 or not out)
+                out.extend(
+                    Token(t.word, t.kind, t.identifier, t.value, share, initial=starts and i == 0)
+                    for i, t in enumerate(found)
+                )
         return out
+
+    def segment_tokens(self, segment: str, kind: str) -> list[Token]:
+        """Words of one piece of the query; numbers and ids like u_55 or is_archived become values."""
+        found: list[Token] = []
+        plain: list[str] = []
+        for raw in _RAW_TOKEN.findall(segment):
+            if raw.isdigit():
+                special = [Token("", kind, value=True)]
+            elif "_" in raw or (any(c.isdigit() for c in raw) and not self.known(stem(raw.lower()))):
+                parts = [part for part in words(raw.replace("_", " ")) if not part.isdigit()]
+                special = [Token(part, kind, identifier=True) for part in parts] + [Token("", kind, value=True)]
+            else:
+                # Keep a known mixed-case word whole (WordPress) rather than split (word press).
+                plain.append(raw.lower() if _CAMEL.search(raw) and self.known(stem(raw.lower())) else raw)
+                continue
+            found += [Token(word, kind) for word in words(" ".join(plain))] + special
+            plain = []
+        return found + [Token(word, kind) for word in words(" ".join(plain))]
 
     def parse(self, query: str) -> ParsedQuery:
         terms: list[QueryTerm] = []
-        verb: str | None = None
+        verbs: frozenset[str] = frozenset()
+        updating = False
         objects: set[str] = set()
         plural = singular = singular_noun = legacy = False
-        names: set[str] = set()
-        for segment, quoted in segments(query):
-            names |= self.names_in(segment)
-            container = False
-            # The object phrase: the words right after the verb, up to a preposition or stopword.
-            phrase_open = False
-            segment_words = self.segment_words(segment)
-            # A bracketed or quoted list shares one weight between its words.
-            quoted_weight = QUOTED_WEIGHT * min(1.0, QUOTED_WORDS / max(1, len(segment_words))) if quoted else None
-            for word, identifier in segment_words:
-                literal = quoted or identifier
-                plural = plural or word in QUANTIFIERS
-                legacy = legacy or word in LEGACY_MARKERS
-                singular = singular or word in SINGULAR_MARKERS
-                if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
-                    container = container or word in PREPOSITIONS
-                    phrase_open = False
-                    continue
-                resolved = self.resolve(word)
-                if resolved is None:
-                    # A word the API does not know names the app's own data: orders, tickets, invoices.
-                    terms.append(QueryTerm(word, DATA_EXPANSIONS, role_weight(quoted_weight, identifier, container)))
-                    phrase_open = False
-                    continue
-                term, factor = resolved
-                if not literal and verb is None and term in VERB_OF_STEM:
-                    verb = VERB_OF_STEM[term]
-                    objects |= {term, *SYNONYMS.get(term, ())}
-                    container, phrase_open = False, True
-                elif phrase_open and not literal and not container:
-                    objects |= {term, *SYNONYMS.get(term, ())}
-                if not (literal or container):
-                    if is_plural(word):
-                        plural = True
-                    elif term in self.resource_terms:
-                        singular_noun = True
-                found = self.expansions(term, factor)
-                if found:
-                    terms.append(QueryTerm(word, found, role_weight(quoted_weight, identifier, container)))
-        singular = singular or (singular_noun and not plural)
-        if verb in RETRIEVAL:
-            verb = "list" if plural and not singular else verb
-        return ParsedQuery(tuple(terms), verb, frozenset(objects), plural, singular, legacy, frozenset(names))
+        names = self.names_in(query)
+        # A preposition opens a container phrase; "that/which/so ..." after the verb opens a clause
+        # that describes the object rather than the action. Both count less. The object phrase is
+        # the words right after the verb, up to a preposition or stopword.
+        container = clause = phrase_open = commanded = False
+        phrase_nouns = 0
+        sequence = [token for token in self.tokens(query) if token.word or token.value]
+        for position, token in enumerate(sequence):
+            word = token.word
+            if token.initial:
+                container = clause = phrase_open = False
+            if not word:
+                continue
+            literal = token.kind != "plain" or token.identifier
+            # A noun right before an id or number names one record: "order ord_789", "article 42".
+            named = not literal and position + 1 < len(sequence) and sequence[position + 1].value
+            plural = plural or word in QUANTIFIERS
+            legacy = legacy or word in LEGACY_MARKERS
+            singular = singular or word in SINGULAR_MARKERS or named
+            # "that" right after the verb points at the object ("delete that row"); after a noun it
+            # opens a clause ("a topic that users can subscribe to").
+            clause = clause or (bool(verbs) and word in CLAUSE_MARKERS and not (phrase_open and not phrase_nouns))
+            updating = updating or word in UPDATE_MARKERS
+            if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
+                container = container or word in PREPOSITIONS
+                phrase_open = phrase_open and word in DETERMINERS and not clause
+                continue
+            weight = role_weight(token, container, clause)
+            resolved = self.resolve(word)
+            if resolved is None or (named and resolved[0] not in self.resource_terms | VERB_OF_STEM.keys()):
+                # A word the API does not know names the app's own data: orders, tickets, invoices.
+                terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
+                phrase_open = False
+                continue
+            term, factor = resolved
+            # The first verb sets the action, unless a later clause starts with a command verb
+            # ("the writes are staged - commit the transaction").
+            if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
+                verbs = VERB_OF_STEM[term]
+                objects = {term, *SYNONYMS.get(term, ())}
+                container, phrase_open, commanded, phrase_nouns = False, True, token.initial, 0
+            elif phrase_open and not literal and not container:
+                objects |= {term, *SYNONYMS.get(term, ())}
+                phrase_nouns += 1
+            if not (literal or container or clause):
+                if is_plural(word):
+                    plural = True
+                elif term in self.resource_terms:
+                    singular_noun = True
+            found = self.expansions(term, factor)
+            if found:
+                terms.append(QueryTerm(word, found, weight))
+        singular = (singular or singular_noun) and not plural
+        if "get" in verbs and plural and not singular:
+            verbs = verbs - {"get"} | {"list"}
+        if updating:
+            verbs |= {"update"}
+        return ParsedQuery(tuple(terms), verbs, frozenset(objects), plural, singular, legacy, frozenset(names))
 
     def names_in(self, segment: str) -> set[str]:
         """Operation ids and method names written out in the query (tablesDB.createRow, createRow)."""
@@ -416,9 +467,9 @@ class SearchIndex:
         """Multiplier for how well the operation's verb class and plurality fit the query."""
         factor = 1.0
         verbs = self.verbs[position]
-        if parsed.verb in verbs:
+        if not verbs.isdisjoint(parsed.verbs):
             factor *= VERB_MATCH
-        elif parsed.verb in RETRIEVAL and not verbs.isdisjoint(RETRIEVAL):
+        elif not parsed.verbs.isdisjoint(RETRIEVAL) and not verbs.isdisjoint(RETRIEVAL):
             factor *= RETRIEVAL_NEAR_MATCH
         if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
             factor *= OBJECT_MATCH
@@ -431,19 +482,35 @@ class SearchIndex:
         return factor
 
 
-def role_weight(quoted_weight: float | None, identifier: bool, container: bool) -> float:
+def role_weight(token: Token, container: bool, clause: bool) -> float:
     """How much a query word counts, from where it stands."""
-    if quoted_weight is not None:
-        return quoted_weight
-    if identifier:
-        return IDENTIFIER_WEIGHT
-    return CONTAINER_WEIGHT if container else 1.0
+    if token.kind != "plain":
+        weight = LITERAL_WEIGHTS[token.kind] * token.share
+    elif token.identifier:
+        weight = IDENTIFIER_WEIGHT
+    else:
+        weight = CONTAINER_WEIGHT if container else 1.0
+    return weight * CLAUSE_WEIGHT if clause else weight
 
 
-def segments(query: str) -> list[tuple[str, bool]]:
-    """The query cut into (text, quoted) pieces; quoted and bracketed text names values."""
-    pieces = re.split(r"""("[^"]*"|'[^']*'|`[^`]*`|\([^)]*\)|\[[^\]]*\])""", query)
-    return [(piece.strip("\"'`()[]"), bool(re.match(r"""["'`(\[]""", piece))) for piece in pieces if piece]
+_BOUNDARY = re.compile(r"[.;:!?,\u2014\u2013]+|\s-\s")
+_RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
+_LITERAL = re.compile(r"""((?<![A-Za-z0-9])(?:"[^"]*"|'[^']*'|`[^`]*`)(?![A-Za-z0-9])|\([^)]*\)|\[[^\]]*\])""")
+
+
+def segments(query: str) -> list[tuple[str, str]]:
+    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside."""
+    out = []
+    for piece in _LITERAL.split(query):
+        if not piece:
+            continue
+        if piece[0] in "\"'`":
+            # Several quoted words are a phrase (a button label, a feature); one is a value or name.
+            kind = "phrase" if len(piece[1:-1].split()) > 1 else "quoted"
+        else:
+            kind = "aside" if piece[0] in "([" else "plain"
+        out.append((piece if kind == "plain" else piece[1:-1], kind))
+    return out
 
 
 @cache

@@ -20,13 +20,9 @@ def _word_sets(table: str) -> list[set[str]]:
     return [set(line.split()) for line in table.strip().splitlines()]
 
 
-def _keyed_lines(table: str) -> dict[str, str]:
-    """`key: value` lines; a key written on several lines gets its values joined with a space."""
-    out: dict[str, str] = {}
-    for line in table.strip().splitlines():
-        key, value = line.split(":", 1)
-        out[key.strip()] = f"{out.get(key.strip(), '')} {value.strip()}".strip()
-    return out
+def _keyed_lines(table: str) -> list[tuple[str, str]]:
+    """`key: value` lines as pairs; a key may be written on several lines."""
+    return [(key.strip(), value.strip()) for key, value in (line.split(":", 1) for line in table.strip().splitlines())]
 
 
 # Multi-word expressions (as they read after lowercasing and splitting on punctuation) and the one
@@ -47,7 +43,7 @@ sort: order by | sort by | sorted by | ordered by
 aggregate: group by
 variable: env var | env vars | environment variable | environment variables
 push: push notification | push notifications
-sms: text message | text messages | texts
+sms: text message | text messages | texts | text users | text them | text the user | text a user | text customers
 atomic: all or nothing
 onetoone: one to one
 onetomany: one to many | has many
@@ -78,10 +74,17 @@ pubsub: pub sub
 failed: dead letter
 function: cloud function | cloud functions | edge function | edge functions | serverless function
 admin: server side | server-side | from the server | from my backend | from the backend | from our backend
-self: my account | my own | current user | currently logged in | currently signed in
+admin: back office | backoffice | admin panel | admin dashboard | admin side | support staff | support agent
+admin: internal tool | my server | our server | backend worker
+enum: one of | only one of | must be one of | either of
+boolean: yes no | yes or no | true or false | on off
+unique: no two | no duplicates | no duplicate | not duplicated
+theme: dark mode | light mode | color scheme | colour scheme
+self: my account | my own | current user | currently logged in | currently signed in | logged in user
+self: signed in user | logged in users | signed in users | current session | this session
 table: alter table
 """
-    ).items()
+    )
     for phrase in phrases.split("|")
 }
 MAX_PHRASE = max(len(p) for p in PHRASES)
@@ -96,6 +99,7 @@ collection table
 attribute column field prop property
 database datastore db
 index indexes indices
+unique uniqueness duplicate duplicates distinct dedupe
 association join link linked reference references relation relationship
 atomic commit rollback transaction tx txn
 access acl authorization grant permission policy privilege rls
@@ -131,17 +135,17 @@ credential credentials passphrase passwd password pwd
 confirm confirmation confirmed validate verification verified verify
 forgot forgotten recover recovery reset
 badge claim label role tag tier
-option options preference preferences prefs setting settings
+option options preference preferences prefs setting settings theme
 ban banned block blocked deactivate status suspend unban unblock
 bearer idtoken jwt
 code magic otp passwordless token
 apple discord facebook github gitlab google identity linkedin microsoft oauth oauth2 social sso twitter
-admin backend server service superuser
+admin backend server service superuser moderator moderators staff
 current currently me mine my myself own self
 alert announcement broadcast campaign message notification notify
 email inbox mail newsletter smtp
 sms texting txt
-apn apns fcm push
+apn apns fcm push notification notifications
 audience channel mailinglist segment topic
 follower optin subscribe subscribed subscriber subscription
 gateway integration provider vendor
@@ -180,27 +184,26 @@ expiring presigned share sharing temporary
 SYNONYM_WEIGHT = 0.5
 
 # Verb classes of operation methods (createRow, listRows, ...) and the words developers use for them.
-VERB_CLASSES: dict[str, set[str]] = {
-    verb: set(members.split())
-    for verb, members in _keyed_lines(
-        """
-create: add append attach begin call create define deploy email execute generate import insert invite invoke
+VERB_CLASSES: dict[str, set[str]] = {}
+for _verb, _members in _keyed_lines(
+    """
+create: add append attach begin call create define deploy email execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write
+create: start store subscribe trigger upload write save remember keep
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
 update: activate adjust alter ban block change commit deactivate demote disable edit enable
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
-update: suspend switch toggle unban unblock update
+update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe
 upsert: merge upsert
 increment: bump inc increase increment plus
 decrement: decrease decrement deduct lower minus reduce subtract
 """
-    ).items()
-}
+):
+    VERB_CLASSES.setdefault(_verb, set()).update(_members.split())
 # Retrieval verbs read one thing or many; the query's plurality decides which.
 RETRIEVAL = frozenset({"get", "list"})
 
@@ -211,9 +214,11 @@ could did do does doesn't doing don't done else had has have having he her here 
 i'm if into is isn't it it's its just let lets like may might must need needs now ok okay one only
 onto or our out over please really shall she should so some something still sure than that the their
 them then there these they thing things this those too us use used using very via want wants was way
-we we'll we're were when who whom whose why will with would yet you your
+we we'll we're were when who whom whose why will with would yet you your all every each
 """.split()
 )
+# Words that may stand between a verb and its object without ending the object phrase.
+DETERMINERS = frozenset("a an the this that these those all every each my our your their its his her some any".split())
 # Prepositions open a phrase that names where the object lives ("... to the notes table").
 PREPOSITIONS = frozenset(
     "across at between for from in inside into of on onto per to under with within without".split()
@@ -223,6 +228,10 @@ QUANTIFIERS = frozenset(
     "all every each many multiple bulk batch several mass where matching everyone everybody".split()
 )
 SINGULAR_MARKERS = frozenset("id single one specific particular given certain this".split())
+# Words that open a clause describing the object ("a bucket that only accepts PDFs").
+CLAUSE_MARKERS = frozenset("that which so because when whenever while once if unless until where".split())
+# Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
+UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
 LEGACY_MARKERS = frozenset("legacy old deprecated older previous outdated".split())
 # Words the stemmer would merge with a different word (customer/custom, production/product).
@@ -287,4 +296,15 @@ def _synonym_table() -> dict[str, tuple[str, ...]]:
 
 
 SYNONYMS: dict[str, tuple[str, ...]] = _synonym_table()
-VERB_OF_STEM: dict[str, str] = {stem(w): verb for verb, members in VERB_CLASSES.items() for w in members}
+
+
+def _verbs_of_stems() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for verb, members in VERB_CLASSES.items():
+        for word in members:
+            table.setdefault(stem(word), set()).add(verb)
+    return {key: frozenset(value) for key, value in table.items()}
+
+
+# The verb classes each stemmed word can stand for ("increase" an counter, or a limit).
+VERB_OF_STEM: dict[str, frozenset[str]] = _verbs_of_stems()
