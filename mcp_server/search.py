@@ -44,6 +44,10 @@ from .vocabulary import (
 )
 
 MAX_QUERY_LENGTH = 1000
+# The verb classes themselves ("delete" names no object, "upload" names a file).
+CLASS_VERBS = frozenset(
+    stem(verb) for verb in ("create", "list", "get", "update", "delete", "upsert", "increment", "decrement")
+)
 # What operations named only by a verb (tablesDB.create, account.get) act on.
 SERVICE_OBJECTS = {"tablesDB": ("database",), "databases": ("database",), "account": ("account", "user")}
 
@@ -174,7 +178,11 @@ def operation_heads(op: Operation) -> frozenset[str]:
     parts = split_camel(op.method)
     if len(parts) > 1:
         return frozenset({stem(parts[-1].lower())})
-    return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
+    return frozenset(stem(word) for word in service_objects(op.service))
+
+
+def service_objects(service: str) -> tuple[str, ...]:
+    return SERVICE_OBJECTS.get(service, (service.lower(),))
 
 
 def related_terms(term: str) -> list[str]:
@@ -227,6 +235,7 @@ class SearchIndex:
             self.by_name[op.id.lower()].append(position)
         self.acts_on_many = acts_on_many(self.operations)
         self.heads = [operation_heads(op) for op in self.operations]
+        self.all_heads = frozenset().union(*self.heads)
         self.resource_terms = {stem(part.lower()) for op in self.operations for part in split_camel(op.method)[1:]} | {
             stem(op.service.lower()) for op in self.operations
         }
@@ -362,7 +371,10 @@ class SearchIndex:
             if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
                 verbs = VERB_OF_STEM[term]
                 objects = {term, *SYNONYMS.get(term, ())}
-                container, phrase_open, commanded, phrase_nouns = False, True, token.initial, 0
+                # A verb that names its own object (upload a file, invite a member, trigger an
+                # execution) keeps it; the words after it say what goes in, not what is made.
+                implied = term not in CLASS_VERBS and not objects.isdisjoint(self.all_heads)
+                container, phrase_open, commanded, phrase_nouns = False, not implied, token.initial, 0
             elif phrase_open and not literal and not container:
                 objects |= {term, *SYNONYMS.get(term, ())}
                 phrase_nouns += 1

@@ -124,7 +124,7 @@ bucket container directory drive folder
 crop preview resize thumb thumbnail transform transformation
 download save
 bytes metadata mime size
-account buyer client customer employee member patient people person player profile student subscriber user visitor
+account buyer client customer employee member patient people person player profile student user visitor
 company group org organisation organization squad team tenant workspace
 invitation invite invited member membership seat
 cookie device login logon session signin
@@ -187,7 +187,7 @@ SYNONYM_WEIGHT = 0.5
 VERB_CLASSES: dict[str, set[str]] = {}
 for _verb, _members in _keyed_lines(
     """
-create: add append attach begin call create define deploy email execute generate import insert invite invoke notify
+create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
 create: start store subscribe trigger upload write save remember keep
 list: browse count enumerate filter list paginate query search
