@@ -25,6 +25,14 @@ def _keyed_lines(table: str) -> list[tuple[str, str]]:
     return [(key.strip(), value.strip()) for key, value in (line.split(":", 1) for line in table.strip().splitlines())]
 
 
+def _grouped_words(table: str) -> dict[str, set[str]]:
+    """`key: word word ...` lines, the words of lines with the same key merged."""
+    out: dict[str, set[str]] = {}
+    for key, value in _keyed_lines(table):
+        out.setdefault(key, set()).update(value.split())
+    return out
+
+
 # Multi-word expressions (as they read after lowercasing and splitting on punctuation) and the one
 # word that stands for each: `word: phrase | phrase`. Applied to catalog text and queries alike.
 PHRASES: dict[tuple[str, ...], str] = {
@@ -184,8 +192,7 @@ expiring presigned share sharing temporary
 SYNONYM_WEIGHT = 0.5
 
 # Verb classes of operation methods (createRow, listRows, ...) and the words developers use for them.
-VERB_CLASSES: dict[str, set[str]] = {}
-for _verb, _members in _keyed_lines(
+VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
@@ -202,8 +209,7 @@ upsert: merge upsert
 increment: bump inc increase increment plus
 decrement: decrease decrement deduct lower minus reduce subtract
 """
-):
-    VERB_CLASSES.setdefault(_verb, set()).update(_members.split())
+)
 # Retrieval verbs read one thing or many; the query's plurality decides which.
 RETRIEVAL = frozenset({"get", "list"})
 
@@ -245,6 +251,11 @@ def split_camel(word: str) -> list[str]:
     return [part for part in _CAMEL.split(word) if part]
 
 
+def has_camel(word: str) -> bool:
+    """Whether a word changes case inside (createRow, WordPress, OAuth2)."""
+    return _CAMEL.search(word) is not None
+
+
 def words(text: str) -> list[str]:
     """Lowercase words of `text`, camelCase split, with known phrases joined into one word."""
     return join_phrases(_TOKEN.findall(_CAMEL.sub(" ", text).lower()))
@@ -252,7 +263,7 @@ def words(text: str) -> list[str]:
 
 def compounds(text: str) -> list[str]:
     """Mixed-case tokens of `text` as one lowercase word (WordPress -> wordpress, PHPass -> phpass)."""
-    return [token.lower() for token in _TOKEN.findall(text) if _CAMEL.search(token)]
+    return [token.lower() for token in _TOKEN.findall(text) if has_camel(token)]
 
 
 def join_phrases(tokens: list[str]) -> list[str]:

@@ -34,8 +34,17 @@ def index() -> SearchIndex:
     return default_index()
 
 
+def eval_cases(name: str) -> list[dict]:
+    """A search evaluation file: queries with the operation ids that answer them."""
+    path = ROOT / "evals" / name
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 @pytest.fixture(scope="session")
 def dev_cases() -> list[dict]:
-    """The development search evaluation: queries with the operation ids that answer them."""
-    path = ROOT / "evals" / "search-dev.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return eval_cases("search-dev.jsonl")
+
+
+@pytest.fixture(scope="session")
+def agent_cases() -> list[dict]:
+    return eval_cases("search-agents.jsonl")

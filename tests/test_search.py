@@ -25,6 +25,13 @@ def test_dev_set_recall(index, dev_cases):
     assert recall(index, dev_cases, 1) >= 0.80
 
 
+def test_agent_phrased_needs_recall(index, agent_cases):
+    """600 needs phrased as coding agents and developers write them, none of them in the dev set."""
+    assert len(agent_cases) == 600
+    assert recall(index, agent_cases, 5) >= 0.95
+    assert recall(index, agent_cases, 1) >= 0.80
+
+
 @pytest.mark.parametrize(
     ("query", "first"),
     [

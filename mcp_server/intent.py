@@ -1,0 +1,232 @@
+"""What a search query asks for: its words with their roles, the action, the object, how many.
+
+A query is read left to right. Quoted values, bracketed asides and ids are told apart from plain
+words; punctuation ends a clause. The first verb (or a command verb that starts a later clause)
+sets the action, the words right after it name the object, a preposition opens the place the object
+lives in, and "that/which/when ..." after the object opens a clause that only describes it. Each
+word gets a weight from its role and is expanded into index terms by the lexicon (the search index).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from .vocabulary import (
+    CLAUSE_MARKERS,
+    DETERMINERS,
+    LEGACY_MARKERS,
+    PREPOSITIONS,
+    QUANTIFIERS,
+    SINGULAR_MARKERS,
+    STOPWORDS,
+    SYNONYMS,
+    UPDATE_MARKERS,
+    VERB_CLASSES,
+    VERB_OF_STEM,
+    has_camel,
+    is_plural,
+    stem,
+    words,
+)
+
+# Query word weights by role.
+CONTAINER_WEIGHT = 0.7
+CLAUSE_WEIGHT = 0.5
+# Quoted text names values; bracketed asides explain. Either shares its weight between its words.
+LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8}
+LITERAL_WORDS = 2
+IDENTIFIER_WEIGHT = 0.35
+# A word the API does not know counts as a moderately informative mention of a row.
+DATA_EXPANSIONS = (("row", 1.0),)
+# The verb classes themselves ("delete" names no object; "upload" names a file).
+CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
+
+_BOUNDARY = re.compile(r"[.;:!?,\u2014\u2013]+|\s-\s")
+_RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
+_LITERAL = re.compile(r"""((?<![A-Za-z0-9])(?:"[^"]*"|'[^']*'|`[^`]*`)(?![A-Za-z0-9])|\([^)]*\)|\[[^\]]*\])""")
+
+
+class Lexicon(Protocol):
+    """What reading a query needs to know about the catalog's words."""
+
+    resource_terms: frozenset[str]
+    all_heads: frozenset[str]
+
+    def known(self, term: str) -> bool: ...
+
+    def resolve(self, word: str) -> tuple[str, float] | None: ...
+
+    def expansions(self, term: str, factor: float) -> tuple[tuple[str, float], ...]: ...
+
+    def names_in(self, query: str) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One query word: its expansions (term, value) and how much the word counts."""
+
+    word: str
+    expansions: tuple[tuple[str, float], ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Token:
+    """A query word.
+
+    `kind` is plain, quoted, phrase or aside; `value` marks a number or id after a word; `initial`
+    marks the first word of a sentence or clause, where a command verb stands.
+    """
+
+    word: str
+    kind: str
+    identifier: bool = False
+    value: bool = False
+    share: float = 1.0
+    initial: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple[QueryTerm, ...]
+    verbs: frozenset[str]
+    objects: frozenset[str]
+    plural: bool
+    singular: bool
+    legacy: bool
+    names: frozenset[str]
+
+
+def segments(query: str) -> list[tuple[str, str]]:
+    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside."""
+    out = []
+    for piece in _LITERAL.split(query):
+        if not piece:
+            continue
+        if piece[0] in "\"'`":
+            # Several quoted words are a phrase (a button label, a feature); one is a value or name.
+            kind = "phrase" if len(piece[1:-1].split()) > 1 else "quoted"
+        else:
+            kind = "aside" if piece[0] in "([" else "plain"
+        out.append((piece if kind == "plain" else piece[1:-1], kind))
+    return out
+
+
+def tokens(query: str, lexicon: Lexicon) -> list[Token]:
+    """The query's words in order, phrases joined, each with where it stands."""
+    out: list[Token] = []
+    for segment, kind in segments(query):
+        # Punctuation ends a clause; the word after it may start a new command.
+        pieces = _BOUNDARY.split(segment) if kind == "plain" else [segment]
+        for number, piece in enumerate(pieces):
+            found = segment_tokens(piece, kind, lexicon)
+            if kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece):
+                found.append(Token("", kind, value=True))  # a quoted id such as 'T-881'
+            # A quoted value or bracketed list shares one weight between its words.
+            words_in = sum(1 for token in found if token.word)
+            share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside") else 1.0
+            starts = kind == "plain" and (number > 0 or not out)
+            out.extend(
+                Token(t.word, t.kind, t.identifier, t.value, share, initial=starts and i == 0)
+                for i, t in enumerate(found)
+            )
+    return out
+
+
+def segment_tokens(segment: str, kind: str, lexicon: Lexicon) -> list[Token]:
+    """Words of one piece of the query; numbers and ids like u_55 or is_archived become values."""
+    found: list[Token] = []
+    plain: list[str] = []
+    for raw in _RAW_TOKEN.findall(segment):
+        if raw.isdigit():
+            special = [Token("", kind, value=True)]
+        elif "_" in raw or (any(c.isdigit() for c in raw) and not lexicon.known(stem(raw.lower()))):
+            parts = [part for part in words(raw.replace("_", " ")) if not part.isdigit()]
+            special = [Token(part, kind, identifier=True) for part in parts] + [Token("", kind, value=True)]
+        else:
+            # Keep a known mixed-case word whole (WordPress) rather than split (word press).
+            plain.append(raw.lower() if has_camel(raw) and lexicon.known(stem(raw.lower())) else raw)
+            continue
+        found += [Token(word, kind) for word in words(" ".join(plain))] + special
+        plain = []
+    return found + [Token(word, kind) for word in words(" ".join(plain))]
+
+
+def role_weight(token: Token, container: bool, clause: bool) -> float:
+    """How much a query word counts, from where it stands."""
+    if token.kind != "plain":
+        weight = LITERAL_WEIGHTS[token.kind] * token.share
+    elif token.identifier:
+        weight = IDENTIFIER_WEIGHT
+    else:
+        weight = CONTAINER_WEIGHT if container else 1.0
+    return weight * CLAUSE_WEIGHT if clause else weight
+
+
+def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
+    """Read a (validated) query: weighted terms, verb classes, object terms, plurality, legacy intent."""
+    terms: list[QueryTerm] = []
+    verbs: frozenset[str] = frozenset()
+    objects: set[str] = set()
+    plural = singular = singular_noun = legacy = updating = False
+    container = clause = phrase_open = commanded = False
+    phrase_nouns = 0
+    data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
+    sequence = [token for token in tokens(query, lexicon) if token.word or token.value]
+    for position, token in enumerate(sequence):
+        word = token.word
+        if token.initial:
+            container = clause = phrase_open = False
+        if not word:
+            continue
+        literal = token.kind != "plain" or token.identifier
+        # A noun right before an id or number names one record: "order ord_789", "article 42".
+        named = not literal and position + 1 < len(sequence) and sequence[position + 1].value
+        plural = plural or word in QUANTIFIERS
+        legacy = legacy or word in LEGACY_MARKERS
+        singular = singular or word in SINGULAR_MARKERS or named
+        # "that" right after the verb points at the object ("delete that row"); after a noun it
+        # opens a clause ("a topic that users can subscribe to").
+        clause = clause or (bool(verbs) and word in CLAUSE_MARKERS and not (phrase_open and not phrase_nouns))
+        updating = updating or word in UPDATE_MARKERS
+        if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
+            container = container or word in PREPOSITIONS
+            phrase_open = phrase_open and word in DETERMINERS and not clause
+            continue
+        weight = role_weight(token, container, clause)
+        resolved = lexicon.resolve(word)
+        if resolved is None or (named and resolved[0] not in data_words):
+            # A word the API does not know names the app's own data: orders, tickets, invoices.
+            terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
+            phrase_open = False
+            continue
+        term, factor = resolved
+        # The first verb sets the action, unless a later clause starts with a command verb
+        # ("the writes are staged - commit the transaction").
+        if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
+            verbs = VERB_OF_STEM[term]
+            objects = {term, *SYNONYMS.get(term, ())}
+            # A verb that names its own object (upload a file, invite a member, trigger an
+            # execution) keeps it; the words after it say what goes in, not what is made.
+            implied = term not in CLASS_VERBS and not objects.isdisjoint(lexicon.all_heads)
+            container, phrase_open, commanded, phrase_nouns = False, not implied, token.initial, 0
+        elif phrase_open and not literal and not container:
+            objects |= {term, *SYNONYMS.get(term, ())}
+            phrase_nouns += 1
+        if not (literal or container or clause):
+            if is_plural(word):
+                plural = True
+            elif term in lexicon.resource_terms:
+                singular_noun = True
+        found = lexicon.expansions(term, factor)
+        if found:
+            terms.append(QueryTerm(word, found, weight))
+    singular = (singular or singular_noun) and not plural
+    if "get" in verbs and plural and not singular:
+        verbs = verbs - {"get"} | {"list"}
+    if updating:
+        verbs |= {"update"}
+    names = frozenset(lexicon.names_in(query))
+    return ParsedQuery(tuple(terms), verbs, frozenset(objects), plural, singular, legacy, names)
