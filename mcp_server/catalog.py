@@ -45,6 +45,7 @@ class Operation:
     params: dict[str, str]
     input_schema: dict
     keywords: tuple[str, ...]
+    entry: dict = field(repr=False, compare=False)
 
     @property
     def deprecated(self) -> bool:
@@ -56,26 +57,7 @@ class Operation:
 
     def to_dict(self) -> dict:
         """The catalog entry as published by `describe`."""
-        return {
-            "id": self.id,
-            "service": self.service,
-            "method": self.method,
-            "group": self.group,
-            "summary": self.summary,
-            "description": self.description,
-            "http": {"method": self.http_method, "path": self.path},
-            "access": self.access,
-            "scopes": list(self.scopes),
-            "auth": list(self.auth),
-            "content_type": self.content_type,
-            "returns": self.returns,
-            "deprecated": (
-                {"since": self.deprecated_since, "replacement": self.replacement} if self.replacement else None
-            ),
-            "params": self.params,
-            "input_schema": self.input_schema,
-            "keywords": list(self.keywords),
-        }
+        return self.entry
 
 
 @dataclass(frozen=True)
@@ -136,6 +118,7 @@ def operation_from_entry(entry: dict) -> Operation:
         params=entry["params"],
         input_schema=entry["input_schema"],
         keywords=tuple(entry["keywords"]),
+        entry=entry,
     )
 
 
