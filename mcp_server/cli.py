@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
+from pathlib import Path
 
 from . import __version__
 
 MAX_CLI_LIMIT = 100
+DEFAULT_DATA_DIR = ".baas"
 
 
 class UsageError(Exception):
@@ -49,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("operation", help="operation id, e.g. tablesDB.createRow")
     describe.add_argument("--json", action="store_true", help="print the catalog entry as JSON")
     describe.set_defaults(run=run_describe)
+
+    call = commands.add_parser("call", help="run one operation on the embedded backend and print its JSON result")
+    call.add_argument("operation", help="operation id, e.g. tablesDB.createRow")
+    call.add_argument(
+        "--params", default="{}", help="parameters as a JSON object, @FILE to read them from a file, - for stdin"
+    )
+    call.add_argument(
+        "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
+    )
+    call.add_argument("--project", default="default", help="project id (default: default)")
+    call.add_argument("--confirm", action="store_true", help="allow an operation that deletes data")
+    call.set_defaults(run=run_call)
     return parser
 
 
@@ -112,6 +127,56 @@ def run_describe(args: argparse.Namespace) -> int:
             )
         )
     return 0
+
+
+def read_params(text: str) -> object:
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--params: cannot read {text[1:]!r}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--params is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def data_dir(option: str | None) -> Path:
+    return Path(option or os.environ.get("BAAS_MCP_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def run_call(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .engine import Engine
+    from .engine.errors import AppwriteError
+
+    params = read_params(args.params)
+    op = load_catalog().get(args.operation)
+    if op is not None and op.access == "delete" and not args.confirm:
+        error = AppwriteError(
+            "general_argument_invalid", f"{op.id} deletes data; run it again with --confirm if that is what you want"
+        )
+        return report_failure(error)
+    engine = Engine(data_dir(args.data_dir))
+    try:
+        result = engine.call(args.operation, params, project=args.project)
+    except AppwriteError as error:
+        return report_failure(error)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        engine.close()
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def report_failure(error) -> int:
+    """An operation that failed: its Appwrite error on stdout, one line on stderr, exit 1."""
+    print(json.dumps({"type": error.type, "message": error.message, "code": error.code}, ensure_ascii=False))
+    print(f"baas-mcp call: {error.type}: {error.message}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,242 @@
+"""Handlers for databases and tables (collections), including tables created with inline columns
+and indexes. Columns and indexes on their own are in `table_columns` and `indexes`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import indexes, relationships, table_columns
+from .datetimes import now_iso
+from .dialects import Dialect
+from .errors import AppwriteError, invalid_argument
+from .ids import resolve_id
+from .listing import list_models
+from .permissions import ACTIONS, normalize_permissions
+from .registry import Call, handles
+from .schema import (
+    Database,
+    Table,
+    bump_schema_epoch,
+    create_storage,
+    database_from_row,
+    drop_storage,
+    load_table,
+    require_database,
+    table_from_row,
+    with_schema,
+)
+
+ROW_BYTES_MAX = 65535
+
+
+def database_model(database: Database) -> dict:
+    return {
+        "$id": database.id,
+        "name": database.name,
+        "$createdAt": database.created,
+        "$updatedAt": database.updated,
+        "enabled": database.enabled,
+        "type": database.type,
+    }
+
+
+def table_model(table: Table, dialect: Dialect) -> dict:
+    columns = [table_columns.model(column, dialect) for column in table.visible_columns()]
+    return {
+        "$id": table.id,
+        "$createdAt": table.created,
+        "$updatedAt": table.updated,
+        "$permissions": table.permissions,
+        "databaseId": table.database_id,
+        "name": table.name,
+        "enabled": table.enabled,
+        dialect.row_security: table.row_security,
+        dialect.columns: columns,
+        "indexes": [indexes.model(index, dialect) for index in table.indexes],
+        "bytesMax": ROW_BYTES_MAX,
+        "bytesUsed": sum(table_columns.width(column) for column in table.columns),
+    }
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 128:
+        raise invalid_argument("Invalid `name` param: expected a name of 1 to 128 characters")
+    return name
+
+
+@handles("tablesDB.list", "databases.list")
+def list_databases(call: Call) -> dict:
+    rows = call.project.connection.execute("SELECT * FROM _databases ORDER BY seq").fetchall()
+    models = [database_model(database_from_row(row)) for row in rows]
+    total, page = list_models(
+        models,
+        call.params.get("queries"),
+        {"name", "enabled", "type"},
+        search=call.params.get("search"),
+        count=call.params.get("total", True),
+        noun="database",
+    )
+    return {"total": total, "databases": page}
+
+
+@handles("tablesDB.create", "databases.create")
+def create_database(call: Call) -> dict:
+    params = call.params
+    database_id = resolve_id(params["databaseId"], "databaseId")
+    name = check_name(params["name"])
+    now = now_iso()
+    with call.project.db.transaction() as connection:
+        if connection.execute("SELECT 1 FROM _databases WHERE id = ?", (database_id,)).fetchone():
+            raise AppwriteError(
+                "database_already_exists", f"Database with the requested ID '{database_id}' already exists."
+            )
+        connection.execute(
+            "INSERT INTO _databases (id, name, enabled, type, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
+            (database_id, name, int(params.get("enabled", True)), call.dialect.database_type, now, now),
+        )
+        return database_model(require_database(connection, database_id))
+
+
+@handles("tablesDB.get", "databases.get")
+def get_database(call: Call) -> dict:
+    return database_model(require_database(call.project.connection, call.params["databaseId"]))
+
+
+@handles("tablesDB.update", "databases.update")
+def update_database(call: Call) -> dict:
+    params = call.params
+    with call.project.db.transaction() as connection:
+        database = require_database(connection, params["databaseId"])
+        name = check_name(params["name"]) if params.get("name") is not None else database.name
+        enabled = params["enabled"] if params.get("enabled") is not None else database.enabled
+        connection.execute(
+            "UPDATE _databases SET name = ?, enabled = ?, updated = ? WHERE seq = ?",
+            (name, int(enabled), now_iso(), database.seq),
+        )
+        return database_model(require_database(connection, database.id))
+
+
+@handles("tablesDB.delete", "databases.delete")
+def delete_database(call: Call) -> None:
+    with call.project.db.transaction() as connection:
+        database = require_database(connection, call.params["databaseId"])
+        for row in connection.execute("SELECT * FROM _tables WHERE database_id = ?", (database.id,)).fetchall():
+            drop_table(connection, with_schema(connection, table_from_row(row)))
+        connection.execute("DELETE FROM _databases WHERE seq = ?", (database.seq,))
+        bump_schema_epoch(connection)
+    call.project.schema_changed()
+
+
+def drop_table(connection, table: Table) -> None:
+    """Remove a table: its relationships (both sides, wherever their links live), storage and metadata."""
+    for column in table.columns:
+        if (
+            column.is_relationship
+            and connection.execute("SELECT 1 FROM _columns WHERE seq = ?", (column.seq,)).fetchone()
+        ):
+            relationships.drop(connection, table, column)
+    table = with_schema(connection, table)
+    drop_storage(connection, table)
+    connection.execute("DELETE FROM _columns WHERE table_seq = ?", (table.seq,))
+    connection.execute("DELETE FROM _indexes WHERE table_seq = ?", (table.seq,))
+    connection.execute("DELETE FROM _tables WHERE seq = ?", (table.seq,))
+
+
+@handles("tablesDB.listTables", "databases.listCollections")
+def list_tables(call: Call) -> dict:
+    connection = call.project.connection
+    database = require_database(connection, call.params["databaseId"])
+    rows = connection.execute("SELECT * FROM _tables WHERE database_id = ? ORDER BY seq", (database.id,)).fetchall()
+    models = [table_model(with_schema(connection, table_from_row(row)), call.dialect) for row in rows]
+    total, page = list_models(
+        models,
+        call.params.get("queries"),
+        {"name", "enabled", call.dialect.row_security},
+        search=call.params.get("search"),
+        count=call.params.get("total", True),
+        noun=call.dialect.table,
+    )
+    return {"total": total, call.dialect.tables: page}
+
+
+@handles("tablesDB.createTable", "databases.createCollection")
+def create_table(call: Call) -> dict:
+    params, dialect = call.params, call.dialect
+    table_id = resolve_id(params[dialect.table_id], dialect.table_id)
+    name = check_name(params["name"])
+    permissions = normalize_permissions(params.get("permissions"), ACTIONS)
+    now = now_iso()
+    with call.project.db.transaction() as connection:
+        database = require_database(connection, params["databaseId"])
+        if load_table(connection, database.id, table_id) is not None:
+            raise AppwriteError(
+                dialect.error("table", "already_exists"),
+                f"{dialect.title('table')} with the requested ID '{table_id}' already exists.",
+            )
+        cursor = connection.execute(
+            "INSERT INTO _tables (database_id, id, name, enabled, row_security, permissions, created, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                database.id,
+                table_id,
+                name,
+                int(params.get("enabled", True)),
+                int(params.get(dialect.row_security, False)),
+                json.dumps(permissions),
+                now,
+                now,
+            ),
+        )
+        table = with_schema(
+            connection,
+            table_from_row(connection.execute("SELECT * FROM _tables WHERE seq = ?", (cursor.lastrowid,)).fetchone()),
+        )
+        create_storage(connection, table)
+        for position, definition in enumerate(params.get("columns") or []):
+            table_columns.create_inline(connection, call.project, table, definition, position, dialect)
+            table = with_schema(connection, table)
+        for position, definition in enumerate(params.get("indexes") or []):
+            indexes.create_inline(connection, table, definition, position, dialect)
+            table = with_schema(connection, table)
+        bump_schema_epoch(connection)
+    call.project.schema_changed()
+    return table_model(table, dialect)
+
+
+@handles("tablesDB.getTable", "databases.getCollection")
+def get_table(call: Call) -> dict:
+    return table_model(
+        call.project.table(call.params["databaseId"], call.params[call.dialect.table_id], call.dialect), call.dialect
+    )
+
+
+@handles("tablesDB.updateTable", "databases.updateCollection")
+def update_table(call: Call) -> dict:
+    params, dialect = call.params, call.dialect
+    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    name = check_name(params["name"]) if params.get("name") is not None else table.name
+    permissions = (
+        normalize_permissions(params["permissions"], ACTIONS)
+        if params.get("permissions") is not None
+        else table.permissions
+    )
+    row_security = params[dialect.row_security] if params.get(dialect.row_security) is not None else table.row_security
+    enabled = params["enabled"] if params.get("enabled") is not None else table.enabled
+    with call.project.db.transaction() as connection:
+        connection.execute(
+            "UPDATE _tables SET name = ?, permissions = ?, row_security = ?, enabled = ?, updated = ? WHERE seq = ?",
+            (name, json.dumps(permissions), int(row_security), int(enabled), now_iso(), table.seq),
+        )
+        bump_schema_epoch(connection)
+    call.project.schema_changed()
+    return table_model(call.project.table(params["databaseId"], table.id, dialect), dialect)
+
+
+@handles("tablesDB.deleteTable", "databases.deleteCollection")
+def delete_table(call: Call) -> None:
+    table = call.project.table(call.params["databaseId"], call.params[call.dialect.table_id], call.dialect)
+    with call.project.db.transaction() as connection:
+        drop_table(connection, table)
+        bump_schema_epoch(connection)
+    call.project.schema_changed()

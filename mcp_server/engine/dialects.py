@@ -1,0 +1,71 @@
+"""The two vocabularies of one database engine: tablesDB (tables, columns, rows) and the legacy
+databases API (collections, attributes, documents).
+
+A collection is a table, an attribute is a column, a document is a row: handlers work with one
+model and use the dialect of the operation for parameter names, response keys and error types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    service: str
+    database_type: str
+    table: str
+    tables: str
+    column: str
+    columns: str
+    row: str
+    rows: str
+    index_error: str
+    table_id: str
+    row_id: str
+    related_table: str
+    row_security: str
+    table_key: str
+
+    def error(self, noun: str, suffix: str) -> str:
+        """The error type for a noun of this dialect: error("row", "not_found") -> document_not_found."""
+        word = {"table": self.table, "column": self.column, "row": self.row, "index": self.index_error}[noun]
+        return f"{word}_{suffix}"
+
+    def title(self, noun: str) -> str:
+        return {"table": self.table, "column": self.column, "row": self.row}[noun].capitalize()
+
+
+TABLES_DB = Dialect(
+    service="tablesDB",
+    database_type="tablesdb",
+    table="table",
+    tables="tables",
+    column="column",
+    columns="columns",
+    row="row",
+    rows="rows",
+    index_error="column_index",
+    table_id="tableId",
+    row_id="rowId",
+    related_table="relatedTable",
+    row_security="rowSecurity",
+    table_key="$tableId",
+)
+LEGACY = Dialect(
+    service="databases",
+    database_type="legacy",
+    table="collection",
+    tables="collections",
+    column="attribute",
+    columns="attributes",
+    row="document",
+    rows="documents",
+    index_error="index",
+    table_id="collectionId",
+    row_id="documentId",
+    related_table="relatedCollection",
+    row_security="documentSecurity",
+    table_key="$collectionId",
+)
+DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY)}

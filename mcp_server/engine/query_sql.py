@@ -1,0 +1,285 @@
+"""Compiling parsed queries to parameterised SQL over a table's storage.
+
+Values never enter SQL text: they travel as parameters; attribute names are looked up in the
+table's schema and replaced by their generated column names. String matching is case-sensitive
+(GLOB with escaped patterns, never LIKE). Spatial and regex conditions call the Python functions
+registered on the connection by `register_functions`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from . import geometry
+from .columns import Column
+from .datetimes import normalize_datetime
+from .errors import AppwriteError
+from .queries import Query, invalid
+from .schema import SYSTEM_ATTRIBUTES, Table
+
+MAX_QUERY_VALUES = 500
+SPATIAL_METHODS = frozenset(
+    "intersects notIntersects crosses notCrosses overlaps notOverlaps touches notTouches distanceEqual "
+    "distanceNotEqual distanceGreaterThan distanceLessThan".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a query's attribute refers to: a system field or a column, and how it is stored."""
+
+    sql: str
+    kind: str
+    array: bool = False
+    column: Column | None = None
+
+    @property
+    def textual(self) -> bool:
+        """Strings of any kind ($id included) take startsWith, endsWith, contains and regex."""
+        return self.column.type.textual if self.column is not None else self.kind == "string"
+
+    @property
+    def spatial(self) -> bool:
+        return self.column is not None and self.column.type.spatial
+
+
+def register_functions(connection: sqlite3.Connection) -> None:
+    connection.create_function("regexp", 2, _regexp, deterministic=True)
+    connection.create_function("geo_match", 3, _geo_match, deterministic=True)
+    connection.create_function("geo_distance", 3, _geo_distance, deterministic=True)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    return value is not None and _compiled(pattern).search(str(value)) is not None
+
+
+def _geo_match(predicate: str, stored: str | None, other: str) -> bool:
+    if stored is None:
+        return False
+    kind_a, a = geometry.parse_shape(json.loads(stored))
+    kind_b, b = geometry.parse_shape(json.loads(other))
+    return geometry.PREDICATES[predicate](kind_a, a, kind_b, b)
+
+
+def _geo_distance(stored: str | None, other: str, meters: int) -> float | None:
+    if stored is None:
+        return None
+    kind_a, a = geometry.parse_shape(json.loads(stored))
+    kind_b, b = geometry.parse_shape(json.loads(other))
+    return geometry.distance(kind_a, a, kind_b, b, bool(meters))
+
+
+def resolve(table: Table, attribute: str) -> Target:
+    """The storage behind a query attribute, or general_query_invalid when there is none."""
+    if attribute in SYSTEM_ATTRIBUTES:
+        kind = {"$sequence": "integer", "$createdAt": "datetime", "$updatedAt": "datetime"}.get(attribute, "string")
+        return Target(SYSTEM_ATTRIBUTES[attribute], kind)
+    column = table.column(attribute)
+    if column is None:
+        if "." in attribute:
+            raise invalid(f"Cannot query nested attribute on: {attribute.split('.', 1)[0]}")
+        raise invalid(f"Attribute not found in schema: {attribute}")
+    if column.encrypted:
+        raise invalid(f"Cannot query encrypted attribute: {attribute}")
+    if column.is_relationship and not column.stored:
+        raise invalid(f"Cannot query on virtual relationship attribute: {attribute}")
+    return Target(column.sql_name, "string" if column.is_relationship else column.kind, column.array, column)
+
+
+def query_value(target: Target, attribute: str, value: Any) -> Any:
+    """A filter value checked against the attribute's type and put in its stored form."""
+    bad = AppwriteError("general_query_invalid", f'Invalid query: Query value is invalid for attribute "{attribute}"')
+    kind = target.kind
+    if kind in ("datetime",):
+        normalized = normalize_datetime(value) if isinstance(value, str) else None
+        if normalized is None:
+            raise bad
+        return normalized
+    if kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise bad
+        return value
+    if kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise bad
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise bad
+        return int(value)
+    if target.spatial:
+        try:
+            return json.dumps(geometry.PARSERS[kind](value), separators=(",", ":"))
+        except geometry.GeometryError:
+            raise bad from None
+    if not isinstance(value, str):
+        raise bad
+    return value
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def fulltext_index(table: Table, attribute: str) -> str:
+    for index in table.indexes:
+        if index.type == "fulltext" and index.columns == [attribute]:
+            return index.sql_name
+    raise invalid(f'Searching by attribute "{attribute}" requires a fulltext index.')
+
+
+def match_expression(text: str) -> str | None:
+    """An FTS5 query matching any of the words of `text`, each as a prefix; None when it has no words."""
+    words = _WORD.findall(text)
+    return " OR ".join(f'"{word}"*' for word in words) if words else None
+
+
+def condition(table: Table, query: Query) -> tuple[str, list]:
+    """SQL for one filter (or and/or group) and its parameters."""
+    if query.method in ("and", "or"):
+        parts = [condition(table, child) for child in query.children]
+        joiner = " AND " if query.method == "and" else " OR "
+        return "(" + joiner.join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+    if query.method in ("exists", "notExists"):
+        parts = []
+        for attribute in query.values:
+            if not isinstance(attribute, str):
+                raise invalid(f"{query.method} takes attribute names")
+            target = resolve(table, attribute)
+            parts.append(f"{target.sql} IS {'NOT ' if query.method == 'exists' else ''}NULL")
+        return "(" + " AND ".join(parts) + ")", []
+    if len(query.values) > MAX_QUERY_VALUES:
+        raise invalid(f"Query on attribute has greater than {MAX_QUERY_VALUES} values: {query.attribute}")
+    target = resolve(table, query.attribute)
+    method, column = query.method, target.sql
+    if method in ("isNull", "isNotNull"):
+        return f"{column} IS {'NOT ' if method == 'isNotNull' else ''}NULL", []
+    spatial = target.spatial
+    if target.array and method not in ("contains", "containsAny", "containsAll", "notContains"):
+        raise invalid(f'Cannot query {method} on attribute "{query.attribute}" because it is an array.')
+    if method in ("contains", "containsAny", "containsAll", "notContains"):
+        return containment(table, target, query)
+    if method in ("search", "notSearch"):
+        return fulltext(table, query)
+    if method in SPATIAL_METHODS:
+        return spatial_condition(target, query, spatial)
+    values = [query_value(target, query.attribute, value) for value in query.values]
+    if method == "equal":
+        return f"{column} IN ({', '.join('?' * len(values))})", values
+    operators = {"notEqual": "!=", "lessThan": "<", "lessThanEqual": "<=", "greaterThan": ">", "greaterThanEqual": ">="}
+    if method in operators:
+        if spatial and method != "notEqual":
+            raise invalid(f'Cannot query {method} on spatial attribute "{query.attribute}"')
+        return f"{column} {operators[method]} ?", values
+    if method == "between":
+        return f"{column} BETWEEN ? AND ?", values
+    if method == "notBetween":
+        return f"({column} < ? OR {column} > ?)", values
+    if method in ("startsWith", "notStartsWith", "endsWith", "notEndsWith", "regex"):
+        if not target.textual:
+            raise invalid(f'Cannot query {method} on attribute "{query.attribute}" because it is not a string.')
+        if method == "regex":
+            try:
+                _compiled(values[0])
+            except re.error as exc:
+                raise invalid(f"regex pattern {values[0]!r} is not valid: {exc}") from None
+            return f"regexp(?, {column})", values
+        pattern = glob_escape(values[0])
+        pattern = f"{pattern}*" if "StartsWith" in method or method == "startsWith" else f"*{pattern}"
+        negate = "NOT " if method.startswith("not") else ""
+        return f"{negate}({column} GLOB ?)", [pattern]
+    raise invalid(f"{method} is not supported on attribute {query.attribute!r}")
+
+
+def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:
+    method, column = query.method, target.sql
+    if target.spatial:
+        if method not in ("contains", "notContains"):
+            raise invalid(f"{method} is not supported on spatial attribute {query.attribute!r}")
+        value = query_value(target, query.attribute, query.values[0])
+        sql = f"geo_match('contains', {column}, ?)"
+        return (f"NOT {sql}" if method == "notContains" else sql), [value]
+    if target.array:
+        element = array_element_target(target)
+        values = [query_value(element, query.attribute, value) for value in query.values]
+        if method == "containsAll":
+            sql = " AND ".join(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)" for _ in values)
+            return f"({sql})", values
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({', '.join('?' * len(values))}))"
+        return (f"NOT {sql}" if method == "notContains" else sql), values
+    if not target.textual:
+        raise invalid(f'Cannot query contains on attribute "{query.attribute}" because it is not an array or string.')
+    values = [query_value(target, query.attribute, value) for value in query.values]
+    patterns = [f"*{glob_escape(value)}*" for value in values]
+    if method == "containsAll":
+        return "(" + " AND ".join(f"{column} GLOB ?" for _ in patterns) + ")", patterns
+    sql = "(" + " OR ".join(f"{column} GLOB ?" for _ in patterns) + ")"
+    return (f"NOT {sql}" if method == "notContains" else sql), patterns
+
+
+def array_element_target(target: Target) -> Target:
+    return Target("value", target.kind, False, None)
+
+
+def fulltext(table: Table, query: Query) -> tuple[str, list]:
+    fts = fulltext_index(table, query.attribute)
+    if not isinstance(query.values[0], str):
+        raise invalid(f'{query.method} takes a text value for attribute "{query.attribute}"')
+    expression = match_expression(query.values[0])
+    negate = query.method == "notSearch"
+    if expression is None:
+        return ("1" if negate else "0"), []
+    return f"_seq {'NOT ' if negate else ''}IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", [expression]
+
+
+def spatial_condition(target: Target, query: Query, spatial: bool) -> tuple[str, list]:
+    if not spatial:
+        raise invalid(f'{query.method} needs a point, line or polygon attribute; "{query.attribute}" is not one')
+    method = query.method
+    if method.startswith("distance"):
+        argument = query.values[0]
+        if not (isinstance(argument, list) and 2 <= len(argument) <= 3):
+            raise invalid(f"{method} takes [[geometry, distance, meters?]]")
+        shape, limit = argument[0], argument[1]
+        meters = argument[2] if len(argument) == 3 else True
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or not isinstance(meters, bool):
+            raise invalid(f"{method} takes a numeric distance and a boolean meters flag")
+        try:
+            geometry.parse_shape(shape)
+        except geometry.GeometryError as exc:
+            raise invalid(f"{method}: {exc}") from None
+        operator = {
+            "distanceEqual": "=",
+            "distanceNotEqual": "!=",
+            "distanceGreaterThan": ">",
+            "distanceLessThan": "<",
+        }[method]
+        return f"geo_distance({target.sql}, ?, ?) {operator} ?", [json.dumps(shape), int(meters), limit]
+    shape = query.values[0]
+    try:
+        geometry.parse_shape(shape)
+    except geometry.GeometryError as exc:
+        raise invalid(f"{method}: {exc}") from None
+    predicate = method[3:].lower() if method.startswith("not") else method
+    sql = f"geo_match(?, {target.sql}, ?)"
+    return (f"NOT {sql}" if method.startswith("not") else sql), [predicate, json.dumps(shape)]
+
+
+def where_clause(table: Table, filters: list[Query]) -> tuple[str, list]:
+    parts, params = [], []
+    for query in filters:
+        sql, values = condition(table, query)
+        parts.append(sql)
+        params += values
+    return (" AND ".join(parts) if parts else "1"), params

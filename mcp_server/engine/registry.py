@@ -1,0 +1,39 @@
+"""The handler registry: which function runs each catalog operation, and what it receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import Operation
+from .dialects import Dialect
+from .permissions import Auth
+
+
+@dataclass
+class Call:
+    """One operation being run: the project it runs in, who runs it, and its checked parameters."""
+
+    project: Any
+    auth: Auth
+    dialect: Dialect | None
+    op: Operation
+    params: dict
+
+
+Handler = Callable[[Call], Any]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
+    """Register a function as the handler of one or more operation ids."""
+
+    def register(function: Handler) -> Handler:
+        for operation_id in operation_ids:
+            if operation_id in HANDLERS:
+                raise RuntimeError(f"{operation_id} has two handlers")
+            HANDLERS[operation_id] = function
+        return function
+
+    return register

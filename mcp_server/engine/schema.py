@@ -1,0 +1,279 @@
+"""Databases, tables, columns and indexes: their metadata rows, and the SQL objects behind them.
+
+A table `<n>` (its `_tables.seq`) is stored as:
+  rows_<n>   _seq (the row's $sequence), _uid ($id), _created, _updated, _permissions, col_<m> per column
+  perms_<n>  one (action, role, row) entry per row permission, so reads filter by role in SQL
+  idx_<k>    a SQL index per key/unique index; fts_<k> an FTS5 table (kept in sync by triggers) per
+             fulltext index; junction_<m> the pairs of a many-to-many relationship
+Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from .columns import Column
+from .dialects import Dialect
+from .errors import AppwriteError
+
+SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
+
+
+@dataclass
+class Index:
+    seq: int
+    table_seq: int
+    key: str
+    type: str
+    columns: list[str]
+    orders: list[str | None]
+    lengths: list[int | None]
+    status: str
+    error: str
+    created: str
+    updated: str
+
+    @property
+    def sql_name(self) -> str:
+        return f"fts_{self.seq}" if self.type == "fulltext" else f"idx_{self.seq}"
+
+
+@dataclass
+class Database:
+    seq: int
+    id: str
+    name: str
+    enabled: bool
+    type: str
+    created: str
+    updated: str
+
+
+@dataclass
+class Table:
+    seq: int
+    database_id: str
+    id: str
+    name: str
+    enabled: bool
+    row_security: bool
+    permissions: list[str]
+    created: str
+    updated: str
+    columns: list[Column] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+
+    @property
+    def sql_name(self) -> str:
+        return f"rows_{self.seq}"
+
+    @property
+    def perms_name(self) -> str:
+        return f"perms_{self.seq}"
+
+    def visible_columns(self) -> list[Column]:
+        """Columns the API shows: every column but the hidden store of a one-way relationship."""
+        return [column for column in self.columns if not column.spec.get("hidden")]
+
+    def column(self, key: str) -> Column | None:
+        return next((column for column in self.visible_columns() if column.key == key), None)
+
+    def index(self, key: str) -> Index | None:
+        return next((index for index in self.indexes if index.key == key), None)
+
+    def has_relationships(self) -> bool:
+        return any(column.is_relationship for column in self.columns)
+
+
+def database_from_row(row: sqlite3.Row) -> Database:
+    return Database(
+        row["seq"], row["id"], row["name"], bool(row["enabled"]), row["type"], row["created"], row["updated"]
+    )
+
+
+def table_from_row(row: sqlite3.Row) -> Table:
+    return Table(
+        seq=row["seq"],
+        database_id=row["database_id"],
+        id=row["id"],
+        name=row["name"],
+        enabled=bool(row["enabled"]),
+        row_security=bool(row["row_security"]),
+        permissions=json.loads(row["permissions"]),
+        created=row["created"],
+        updated=row["updated"],
+    )
+
+
+def column_from_row(row: sqlite3.Row) -> Column:
+    return Column(
+        seq=row["seq"],
+        table_seq=row["table_seq"],
+        key=row["key"],
+        kind=row["type"],
+        spec=json.loads(row["spec"]),
+        status=row["status"],
+        error=row["error"],
+        created=row["created"],
+        updated=row["updated"],
+    )
+
+
+def index_from_row(row: sqlite3.Row) -> Index:
+    return Index(
+        seq=row["seq"],
+        table_seq=row["table_seq"],
+        key=row["key"],
+        type=row["type"],
+        columns=json.loads(row["columns"]),
+        orders=json.loads(row["orders"]),
+        lengths=json.loads(row["lengths"]),
+        status=row["status"],
+        error=row["error"],
+        created=row["created"],
+        updated=row["updated"],
+    )
+
+
+def load_database(connection: sqlite3.Connection, database_id: str) -> Database | None:
+    row = connection.execute("SELECT * FROM _databases WHERE id = ?", (database_id,)).fetchone()
+    return database_from_row(row) if row else None
+
+
+def require_database(connection: sqlite3.Connection, database_id: str) -> Database:
+    database = load_database(connection, database_id)
+    if database is None:
+        raise AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
+    return database
+
+
+def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) -> Table | None:
+    row = connection.execute(
+        "SELECT * FROM _tables WHERE database_id = ? AND id = ?", (database_id, table_id)
+    ).fetchone()
+    return with_schema(connection, table_from_row(row)) if row else None
+
+
+def load_table_by_seq(connection: sqlite3.Connection, seq: int) -> Table:
+    return with_schema(
+        connection, table_from_row(connection.execute("SELECT * FROM _tables WHERE seq = ?", (seq,)).fetchone())
+    )
+
+
+def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
+    table.columns = [
+        column_from_row(row)
+        for row in connection.execute("SELECT * FROM _columns WHERE table_seq = ? ORDER BY seq", (table.seq,))
+    ]
+    table.indexes = [
+        index_from_row(row)
+        for row in connection.execute("SELECT * FROM _indexes WHERE table_seq = ? ORDER BY seq", (table.seq,))
+    ]
+    return table
+
+
+def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:
+    require_database(connection, database_id)
+    table = load_table(connection, database_id, table_id)
+    if table is None:
+        raise AppwriteError(
+            dialect.error("table", "not_found"),
+            f"{dialect.title('table')} with the requested ID '{table_id}' could not be found.",
+        )
+    return table
+
+
+def bump_schema_epoch(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "INSERT INTO _meta (key, value) VALUES ('schema_epoch', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def schema_epoch(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM _meta WHERE key = 'schema_epoch'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def create_storage(connection: sqlite3.Connection, table: Table) -> None:
+    """The SQL tables behind a new table: its rows and their permission entries."""
+    rows, perms = table.sql_name, table.perms_name
+    connection.execute(
+        f"CREATE TABLE {rows} (_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
+        "_created TEXT NOT NULL, _updated TEXT NOT NULL, _permissions TEXT NOT NULL DEFAULT '[]')"
+    )
+    connection.execute(f"CREATE INDEX {rows}_created ON {rows} (_created)")
+    connection.execute(f"CREATE INDEX {rows}_updated ON {rows} (_updated)")
+    connection.execute(
+        f"CREATE TABLE {perms} (action TEXT NOT NULL, role TEXT NOT NULL, row INTEGER NOT NULL, "
+        "PRIMARY KEY (action, role, row)) WITHOUT ROWID"
+    )
+    connection.execute(f"CREATE INDEX {perms}_row ON {perms} (row)")
+    connection.execute(
+        f"CREATE TRIGGER {rows}_perms AFTER DELETE ON {rows} BEGIN DELETE FROM {perms} WHERE row = old._seq; END"
+    )
+
+
+def drop_storage(connection: sqlite3.Connection, table: Table) -> None:
+    for index in table.indexes:
+        drop_index_storage(connection, table, index)
+    connection.execute(f"DROP TABLE IF EXISTS {table.sql_name}")
+    connection.execute(f"DROP TABLE IF EXISTS {table.perms_name}")
+
+
+def add_column_storage(connection: sqlite3.Connection, table: Table, column: Column) -> None:
+    if column.stored:
+        connection.execute(f"ALTER TABLE {table.sql_name} ADD COLUMN {column.sql_name} {column.type.sql}")
+
+
+def drop_column_storage(connection: sqlite3.Connection, table: Table, column: Column) -> None:
+    if column.stored:
+        connection.execute(f"ALTER TABLE {table.sql_name} DROP COLUMN {column.sql_name}")
+
+
+def physical_columns(table: Table, keys: list[str]) -> list[str]:
+    """SQL names of columns named by key (system attributes included)."""
+    names = []
+    for key in keys:
+        if key in SYSTEM_ATTRIBUTES:
+            names.append(SYSTEM_ATTRIBUTES[key])
+        else:
+            column = table.column(key)
+            assert column is not None, key
+            names.append(column.sql_name)
+    return names
+
+
+def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    names = physical_columns(table, index.columns)
+    rows = table.sql_name
+    if index.type == "fulltext":
+        fts = index.sql_name
+        listed = ", ".join(names)
+        new_values = ", ".join(f"new.{name}" for name in names)
+        old_values = ", ".join(f"old.{name}" for name in names)
+        connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({listed}, content='{rows}', content_rowid='_seq')")
+        delete_old = f"INSERT INTO {fts} ({fts}, rowid, {listed}) VALUES ('delete', old._seq, {old_values});"
+        insert_new = f"INSERT INTO {fts} (rowid, {listed}) VALUES (new._seq, {new_values});"
+        connection.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {rows} BEGIN {insert_new} END")
+        connection.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {rows} BEGIN {delete_old} END")
+        connection.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE ON {rows} BEGIN {delete_old} {insert_new} END")
+        connection.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
+        return
+    parts = []
+    for name, order, length in zip(names, index.orders, index.lengths, strict=True):
+        expression = f"substr({name}, 1, {int(length)})" if length else name
+        parts.append(f"{expression} {order or 'ASC'}")
+    unique = "UNIQUE " if index.type == "unique" else ""
+    connection.execute(f"CREATE {unique}INDEX {index.sql_name} ON {rows} ({', '.join(parts)})")
+
+
+def drop_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    if index.type == "fulltext":
+        for trigger in ("insert", "delete", "update"):
+            connection.execute(f"DROP TRIGGER IF EXISTS {index.sql_name}_{trigger}")
+        connection.execute(f"DROP TABLE IF EXISTS {index.sql_name}")
+    else:
+        connection.execute(f"DROP INDEX IF EXISTS {index.sql_name}")

@@ -1,0 +1,160 @@
+"""One SQLite database file per project: connection, pragmas, system tables, transactions.
+
+The file is `<data dir>/<project>/project.sqlite3`, in WAL mode with full sync, so a committed write
+survives a crash of the process or the machine. Every write runs inside `transaction()`: all of it
+commits or none of it does; a nested `transaction()` is a savepoint that rolls back alone.
+User tables live beside the system tables under generated names (`rows_<n>`, `col_<n>`), so no text
+from a request ever becomes part of SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+_PROJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
+
+SYSTEM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _databases (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _tables (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    database_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    row_security INTEGER NOT NULL,
+    permissions TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (database_id, id)
+);
+CREATE TABLE IF NOT EXISTS _columns (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (table_seq, key)
+);
+CREATE TABLE IF NOT EXISTS _indexes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    orders TEXT NOT NULL,
+    lengths TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (table_seq, key)
+);
+CREATE TABLE IF NOT EXISTS _transactions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT,
+    status TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    expires TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _transaction_operations (
+    transaction_seq INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    operation TEXT NOT NULL,
+    PRIMARY KEY (transaction_seq, position)
+);
+"""
+
+
+def project_path(data_dir: Path, project: str) -> Path:
+    if not _PROJECT_ID.fullmatch(project):
+        raise ValueError(f"invalid project id {project!r}: use up to 36 characters a-z A-Z 0-9 . - _")
+    return Path(data_dir) / project / "project.sqlite3"
+
+
+class ProjectDB:
+    """The SQLite database of one project, shared by the threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.lock = threading.RLock()
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        self.depth = 0
+        with self.transaction():
+            for statement in SYSTEM_SCHEMA.split(";"):
+                if statement.strip():
+                    self.connection.execute(statement)
+            self.connection.execute(
+                "INSERT OR IGNORE INTO _meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all; nested use makes a savepoint."""
+        with self.lock:
+            name = f"sp{self.depth}"
+            self.connection.execute("BEGIN IMMEDIATE" if self.depth == 0 else f"SAVEPOINT {name}")
+            self.depth += 1
+            try:
+                yield self.connection
+            except BaseException:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.connection.execute("ROLLBACK")
+                else:
+                    self.connection.execute(f"ROLLBACK TO {name}")
+                    self.connection.execute(f"RELEASE {name}")
+                raise
+            self.depth -= 1
+            self.connection.execute("COMMIT" if self.depth == 0 else f"RELEASE {name}")
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[sqlite3.Connection]:
+        """Statements inside see their own changes, which are then undone (transaction previews)."""
+        with self.lock:
+            name = f"preview{self.depth}"
+            outermost = self.depth == 0
+            self.connection.execute("BEGIN IMMEDIATE" if outermost else f"SAVEPOINT {name}")
+            self.depth += 1
+            try:
+                yield self.connection
+            finally:
+                self.depth -= 1
+                if outermost:
+                    self.connection.execute("ROLLBACK")
+                else:
+                    self.connection.execute(f"ROLLBACK TO {name}")
+                    self.connection.execute(f"RELEASE {name}")
+
+    def data_version(self) -> int:
+        """Changes when another connection (another process) commits to this file."""
+        return self.connection.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()

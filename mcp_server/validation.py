@@ -1,0 +1,104 @@
+"""Checking an operation's parameters against its catalog schema before anything runs.
+
+Errors name the operation, the parameter, what was expected and what came, in Appwrite's error
+shape (general_argument_invalid). Defaults from the schema are filled in for missing parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .catalog import Operation, suggest
+from .engine.errors import AppwriteError
+
+SHOWN_VALUE = 80
+
+
+@cache
+def validator_for(op_id: str, schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def validate_params(op: Operation, params: object) -> dict:
+    """The parameters with defaults filled in, or AppwriteError saying what is wrong."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise argument_error(op, f"params must be an object of parameter names to values, got {describe(params)}")
+    properties = op.input_schema["properties"]
+    unknown = [name for name in params if name not in properties]
+    if unknown:
+        name = unknown[0]
+        hint = suggest(name, list(properties), 1)
+        known = ", ".join(properties) or "none"
+        raise argument_error(
+            op,
+            f"unknown parameter {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "") + f" Parameters: {known}",
+        )
+    validator = validator_for(op.id, json.dumps(op.input_schema, sort_keys=True))
+    errors = sorted(validator.iter_errors(params), key=lambda error: (len(error.path), str(error.path)))
+    if errors:
+        raise argument_error(op, explain(errors[0], properties))
+    filled = dict(params)
+    for name, schema in properties.items():
+        if name not in filled and "default" in schema:
+            filled[name] = json.loads(json.dumps(schema["default"]))
+    return filled
+
+
+def explain(error: ValidationError, properties: dict) -> str:
+    """One sentence: which parameter, what it must be, what it was."""
+    if error.validator == "required":
+        name = error.message.split("'")[1]
+        return f"missing required parameter {name!r} ({expected(properties.get(name, {}))})"
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
+    top = str(error.absolute_path[0]) if error.absolute_path else ""
+    schema = error.schema
+    where = f"parameter {path!r}" if path else "params"
+    if error.validator == "enum":
+        allowed = ", ".join(json.dumps(value) for value in schema["enum"] if value is not None)
+        return f"{where} must be one of {allowed}; got {describe(error.instance)}"
+    if error.validator in ("minimum", "maximum"):
+        return f"{where} must be between {schema.get('minimum')} and {schema.get('maximum')}; got {error.instance}"
+    if error.validator == "minLength":
+        return f"{where} must not be empty"
+    note = properties.get(top, {}).get("description", "") if top == path else ""
+    return f"{where} must be {expected(schema)}; got {describe(error.instance)}" + (f" ({note})" if note else "")
+
+
+def expected(schema: dict) -> str:
+    """A short phrase for the type a schema allows: 'a string', 'an array of strings or null'."""
+    types = schema.get("type", "any value")
+    types = types if isinstance(types, list) else [types]
+    names = []
+    for kind in types:
+        if kind == "array" and "type" in schema.get("items", {}):
+            names.append(f"an array of {plural(schema['items']['type'])}")
+        elif kind == "integer":
+            names.append("a whole number")
+        else:
+            names.append({"null": "null", "object": "an object", "array": "an array"}.get(kind, f"a {kind}"))
+    return " or ".join(names)
+
+
+def plural(kind: object) -> str:
+    kind = kind[0] if isinstance(kind, list) else kind
+    return {"integer": "whole numbers", "object": "objects", "boolean": "booleans"}.get(str(kind), f"{kind}s")
+
+
+def describe(value: object) -> str:
+    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+    text = json.dumps(value, default=str)
+    if len(text) > SHOWN_VALUE:
+        text = text[: SHOWN_VALUE - 1] + "…"
+    return f"{kind} {text}" if value is not None else "null"
+
+
+def argument_error(op: Operation, message: str) -> AppwriteError:
+    return AppwriteError("general_argument_invalid", f"{op.id}: {message}")
