@@ -14,9 +14,21 @@ from jsonschema import Draft202012Validator, ValidationError
 from mcp_server.catalog import PUBLIC_SCOPES, allowed, param_signature
 
 SERVICES = {
-    "account", "avatars", "databases", "functions", "graphql", "health", "locale", "messaging", "sites",
-    "storage", "tablesDB", "teams", "tokens", "users",
-}  # fmt: skip
+    "account",
+    "avatars",
+    "databases",
+    "functions",
+    "graphql",
+    "health",
+    "locale",
+    "messaging",
+    "sites",
+    "storage",
+    "tablesDB",
+    "teams",
+    "tokens",
+    "users",
+}
 
 
 def spec_method_counts(spec: dict) -> Counter:

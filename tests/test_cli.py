@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,79 @@ def test_module_entry_point_works_like_the_script():
         text=True,
     )
     assert json.loads(result.stdout)[0]["id"] == "teams.create"
+
+
+def call_cli(tmp_path, *args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(COMMAND), "call", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_call_runs_operations_on_the_embedded_backend(tmp_path):
+    data = ["--data-dir", str(tmp_path / "data")]
+    made = call_cli(tmp_path, "tablesDB.create", "--params", '{"databaseId": "main", "name": "Main"}', *data)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["type"] == "tablesdb"
+    table = {
+        "databaseId": "main",
+        "tableId": "todos",
+        "name": "Todos",
+        "columns": [{"key": "title", "type": "varchar", "size": 50, "required": True}],
+    }
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    assert call_cli(tmp_path, "tablesDB.createTable", "--params", "@table.json", *data).returncode == 0
+    row = '{"databaseId": "main", "tableId": "todos", "rowId": "t1", "data": {"title": "Ship it"}}'
+    created = call_cli(tmp_path, "tablesDB.createRow", "--params", "-", *data, stdin=row)
+    assert json.loads(created.stdout)["title"] == "Ship it"
+    listed = call_cli(tmp_path, "tablesDB.listRows", "--params", '{"databaseId": "main", "tableId": "todos"}', *data)
+    assert json.loads(listed.stdout)["total"] == 1
+    assert (tmp_path / "data" / "default" / "project.sqlite3").exists()
+
+
+def test_call_failures_print_the_appwrite_error_and_exit_1(tmp_path):
+    result = call_cli(tmp_path, "tablesDB.get", "--params", '{"databaseId": "nope"}')
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "type": "database_not_found",
+        "message": "Database with the requested ID 'nope' could not be found.",
+        "code": 404,
+    }
+    assert "database_not_found" in result.stderr and "Traceback" not in result.stderr
+    invalid = call_cli(tmp_path, "tablesDB.create", "--params", '{"databaseId": "x"}')
+    assert invalid.returncode == 1 and "missing required parameter 'name'" in json.loads(invalid.stdout)["message"]
+    unknown = call_cli(tmp_path, "tablesDB.createRw", "--params", "{}")
+    assert unknown.returncode == 1 and "did you mean tablesDB.createRow" in json.loads(unknown.stdout)["message"]
+
+
+def test_call_uses_the_data_dir_from_the_environment(tmp_path):
+    env = {"BAAS_MCP_DATA_DIR": str(tmp_path / "elsewhere")}
+    assert (
+        call_cli(tmp_path, "tablesDB.create", "--params", '{"databaseId": "m", "name": "M"}', env=env).returncode == 0
+    )
+    assert (tmp_path / "elsewhere" / "default" / "project.sqlite3").exists()
+    assert not (tmp_path / ".baas").exists()
+
+
+def test_call_needs_confirm_to_delete(tmp_path):
+    call_cli(tmp_path, "tablesDB.create", "--params", '{"databaseId": "m", "name": "M"}')
+    refused = call_cli(tmp_path, "tablesDB.delete", "--params", '{"databaseId": "m"}')
+    assert refused.returncode == 1 and "--confirm" in json.loads(refused.stdout)["message"]
+    assert call_cli(tmp_path, "tablesDB.get", "--params", '{"databaseId": "m"}').returncode == 0
+    done = call_cli(tmp_path, "tablesDB.delete", "--params", '{"databaseId": "m"}', "--confirm")
+    assert done.returncode == 0 and done.stdout.strip() == "null"
+    assert call_cli(tmp_path, "tablesDB.get", "--params", '{"databaseId": "m"}').returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [("{bad", "--params is not valid JSON"), ("@missing.json", "cannot read 'missing.json'")],
+)
+def test_call_bad_params_exit_2(tmp_path, params, message):
+    result = call_cli(tmp_path, "tablesDB.list", "--params", params)
+    assert result.returncode == 2 and message in result.stderr

@@ -1,8 +1,9 @@
 """A permission-aware cache of list results with a time to live.
 
 Entries are keyed by (table, request, roles): a caller with other roles never sees another caller's
-cached rows. Any write to a table drops that table's entries; a schema change, or a commit by
-another process, drops them all.
+cached rows. Each entry records the tables whose rows it shows (its own, and tables it reaches
+through relationships); a write to any of them drops it. A schema change, or a commit by another
+process, drops every entry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ MAX_ENTRIES = 1024
 class ListCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self.entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        self.entries: OrderedDict[tuple, tuple[float, frozenset[int], Any]] = OrderedDict()
         self.lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -39,21 +40,22 @@ class ListCache:
                 return None
             self.entries.move_to_end(key)
             self.hits += 1
-            return entry[1]
+            return entry[2]
 
-    def put(self, key: tuple, value: Any) -> None:
+    def put(self, key: tuple, value: Any, tables: frozenset[int]) -> None:
+        """Cache `value`, to be dropped when any of `tables` is written to."""
         if not self.enabled:
             return
         with self.lock:
-            self.entries[key] = (time.monotonic() + self.ttl, value)
+            self.entries[key] = (time.monotonic() + self.ttl, tables, value)
             self.entries.move_to_end(key)
             while len(self.entries) > MAX_ENTRIES:
                 self.entries.popitem(last=False)
 
     def invalidate(self, table_seq: int) -> None:
-        """Drop every entry of one table (keys start with the table's sequence number)."""
+        """Drop every entry that shows rows of this table."""
         with self.lock:
-            for key in [key for key in self.entries if key[0] == table_seq]:
+            for key in [key for key, entry in self.entries.items() if table_seq in entry[1]]:
                 del self.entries[key]
 
     def clear(self) -> None:

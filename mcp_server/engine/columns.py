@@ -302,7 +302,8 @@ def check_value(column: Column, value: Any, dialect: Dialect) -> Any:
                 continue
             problem = value_problem(column.type, column.spec, item)
             if problem:
-                raise structure_error(dialect, f"{what}['{index}'] has invalid {problem[0]}. {problem[1]}")
+                element = f"{dialect.column.capitalize()} \"{column.key}['{index}']\""
+                raise structure_error(dialect, f"{element} has invalid {problem[0]}. {problem[1]}")
             checked.append(normalize(column.type, item))
         return checked
     problem = value_problem(column.type, column.spec, value)

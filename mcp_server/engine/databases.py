@@ -193,7 +193,7 @@ def create_table(call: Call) -> dict:
             table_from_row(connection.execute("SELECT * FROM _tables WHERE seq = ?", (cursor.lastrowid,)).fetchone()),
         )
         create_storage(connection, table)
-        for position, definition in enumerate(params.get("columns") or []):
+        for position, definition in enumerate(params.get(dialect.columns) or []):
             table_columns.create_inline(connection, call.project, table, definition, position, dialect)
             table = with_schema(connection, table)
         for position, definition in enumerate(params.get("indexes") or []):

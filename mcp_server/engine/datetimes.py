@@ -11,7 +11,10 @@ def now_iso() -> str:
 
 def format_datetime(moment: datetime) -> str:
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond // 1000:03d}+00:00"
+    )
 
 
 def parse_datetime(value: str) -> datetime | None:
@@ -27,6 +30,12 @@ def parse_datetime(value: str) -> datetime | None:
 
 
 def normalize_datetime(value: str) -> str | None:
-    """The canonical form of a date-time string, or None when it is not one."""
+    """The canonical form of a date-time string, or None when it is not one (or falls outside
+    years 1 to 9999 once moved to UTC)."""
     moment = parse_datetime(value)
-    return format_datetime(moment) if moment else None
+    if moment is None:
+        return None
+    try:
+        return format_datetime(moment)
+    except OverflowError:
+        return None

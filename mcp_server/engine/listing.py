@@ -51,7 +51,7 @@ def list_models(
             limit = query_plan.limit if query_plan.limit is not None else DEFAULT_LIMIT
             ordered = ordered[-limit:] if limit else []
     limit = query_plan.limit if query_plan.limit is not None else DEFAULT_LIMIT
-    return total, ordered[query_plan.offset : query_plan.offset + limit]
+    return total, ordered[query_plan.skip : query_plan.skip + limit]
 
 
 def check_attributes(query: Query, allowed: set[str]) -> None:

@@ -91,8 +91,12 @@ class QueryPlan:
     select: list[str] | None = None
     orders: list[Query] = field(default_factory=list)
     limit: int | None = None
-    offset: int = 0
+    offset: int | None = None
     cursor: Query | None = None
+
+    @property
+    def skip(self) -> int:
+        return self.offset or 0
 
 
 def invalid(message: str) -> AppwriteError:
@@ -160,7 +164,8 @@ def parse_query(data: object, where: str) -> Query:
 
 
 def plan(queries: list[Query]) -> QueryPlan:
-    """Sort parsed queries into a plan; paging values are checked here."""
+    """Sort parsed queries into a plan; paging values are checked here. As in Appwrite, the first
+    limit, offset and cursor count and later ones are ignored."""
     result = QueryPlan()
     for query in queries:
         if query.method in FILTERS or query.method in LOGICAL:
@@ -172,15 +177,15 @@ def plan(queries: list[Query]) -> QueryPlan:
         elif query.method in ORDERS:
             result.orders.append(query)
         elif query.method == "limit":
-            result.limit = paging_number(query, 1, MAX_LIMIT)
+            limit = paging_number(query, 1, MAX_LIMIT)
+            result.limit = limit if result.limit is None else result.limit
         elif query.method == "offset":
-            result.offset = paging_number(query, 0, None)
+            offset = paging_number(query, 0, None)
+            result.offset = offset if result.offset is None else result.offset
         else:
-            if result.cursor is not None:
-                raise invalid("only one cursorAfter or cursorBefore is allowed")
             if not isinstance(query.values[0], str) or not query.values[0]:
                 raise invalid(f"{query.method} takes the id of a row")
-            result.cursor = query
+            result.cursor = result.cursor or query
     if any(order.method == "orderRandom" for order in result.orders) and result.cursor:
         raise invalid("orderRandom cannot be combined with a cursor")
     return result

@@ -16,10 +16,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import geometry
-from .columns import Column
+from .columns import INT64_MAX, INT64_MIN, Column
 from .datetimes import normalize_datetime
 from .errors import AppwriteError
 from .queries import Query, invalid
+from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
 
 MAX_QUERY_VALUES = 500
@@ -51,6 +52,7 @@ class Target:
 
 def register_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("regexp", 2, _regexp, deterministic=True)
+    connection.create_function("text_match", 3, _text_match, deterministic=True)
     connection.create_function("geo_match", 3, _geo_match, deterministic=True)
     connection.create_function("geo_distance", 3, _geo_distance, deterministic=True)
 
@@ -62,6 +64,15 @@ def _compiled(pattern: str) -> re.Pattern:
 
 def _regexp(pattern: str, value: Any) -> bool:
     return value is not None and _compiled(pattern).search(str(value)) is not None
+
+
+def _text_match(kind: str, value: str | None, text: str) -> bool | None:
+    """Case-sensitive substring, prefix and suffix tests that see a whole string, NUL characters included."""
+    if value is None:
+        return None
+    if kind == "contains":
+        return text in value
+    return value.startswith(text) if kind == "startsWith" else value.endswith(text)
 
 
 def _geo_match(predicate: str, stored: str | None, other: str) -> bool:
@@ -93,8 +104,17 @@ def resolve(table: Table, attribute: str) -> Target:
     if column.encrypted:
         raise invalid(f"Cannot query encrypted attribute: {attribute}")
     if column.is_relationship and not column.stored:
-        raise invalid(f"Cannot query on virtual relationship attribute: {attribute}")
+        return Target(linked_id_sql(table, column), "string", False, None)
     return Target(column.sql_name, "string" if column.is_relationship else column.kind, column.array, column)
+
+
+def linked_id_sql(table: Table, column: Column) -> str:
+    """The related $id of a one-row side whose link the related table holds (a two-way one-to-one child)."""
+    link = column.spec["link"]
+    if holds_many(column.spec) or link["kind"] != "column":
+        raise invalid(f"Cannot query on virtual relationship attribute: {column.key}")
+    holder = f"rows_{column.spec['relatedTableSeq']}"
+    return f"(SELECT _uid FROM {holder} WHERE {link['column']} = {table.sql_name}._uid LIMIT 1)"
 
 
 def query_value(target: Target, attribute: str, value: Any) -> Any:
@@ -107,13 +127,13 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
             raise bad
         return normalized
     if kind == "integer":
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not INT64_MIN <= value <= INT64_MAX:
             raise bad
         return value
     if kind == "float":
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise bad
-        return value
+        return float(value)
     if kind == "boolean":
         if not isinstance(value, bool):
             raise bad
@@ -129,6 +149,7 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
 
 
 def glob_escape(text: str) -> str:
+    """A GLOB pattern matching `text` literally."""
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
@@ -195,10 +216,12 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
             except re.error as exc:
                 raise invalid(f"regex pattern {values[0]!r} is not valid: {exc}") from None
             return f"regexp(?, {column})", values
-        pattern = glob_escape(values[0])
-        pattern = f"{pattern}*" if "StartsWith" in method or method == "startsWith" else f"*{pattern}"
         negate = "NOT " if method.startswith("not") else ""
-        return f"{negate}({column} GLOB ?)", [pattern]
+        if method.lower().endswith("startswith") and "\x00" not in values[0]:
+            # A prefix GLOB can use an index on the column, and is exact for a pattern without NUL.
+            return f"{negate}({column} GLOB ?)", [glob_escape(values[0]) + "*"]
+        kind = "startsWith" if method.lower().endswith("startswith") else "endsWith"
+        return f"{negate}text_match('{kind}', {column}, ?)", values
     raise invalid(f"{method} is not supported on attribute {query.attribute!r}")
 
 
@@ -207,9 +230,9 @@ def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:
     if target.spatial:
         if method not in ("contains", "notContains"):
             raise invalid(f"{method} is not supported on spatial attribute {query.attribute!r}")
-        value = query_value(target, query.attribute, query.values[0])
+        shape = spatial_value(query, query.values[0])
         sql = f"geo_match('contains', {column}, ?)"
-        return (f"NOT {sql}" if method == "notContains" else sql), [value]
+        return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), [shape]
     if target.array:
         element = array_element_target(target)
         values = [query_value(element, query.attribute, value) for value in query.values]
@@ -217,15 +240,13 @@ def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:
             sql = " AND ".join(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)" for _ in values)
             return f"({sql})", values
         sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({', '.join('?' * len(values))}))"
-        return (f"NOT {sql}" if method == "notContains" else sql), values
+        return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
     if not target.textual:
         raise invalid(f'Cannot query contains on attribute "{query.attribute}" because it is not an array or string.')
     values = [query_value(target, query.attribute, value) for value in query.values]
-    patterns = [f"*{glob_escape(value)}*" for value in values]
-    if method == "containsAll":
-        return "(" + " AND ".join(f"{column} GLOB ?" for _ in patterns) + ")", patterns
-    sql = "(" + " OR ".join(f"{column} GLOB ?" for _ in patterns) + ")"
-    return (f"NOT {sql}" if method == "notContains" else sql), patterns
+    joiner = " AND " if method == "containsAll" else " OR "
+    sql = "(" + joiner.join(f"text_match('contains', {column}, ?)" for _ in values) + ")"
+    return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
 
 
 def array_element_target(target: Target) -> Target:
@@ -266,14 +287,20 @@ def spatial_condition(target: Target, query: Query, spatial: bool) -> tuple[str,
             "distanceLessThan": "<",
         }[method]
         return f"geo_distance({target.sql}, ?, ?) {operator} ?", [json.dumps(shape), int(meters), limit]
-    shape = query.values[0]
-    try:
-        geometry.parse_shape(shape)
-    except geometry.GeometryError as exc:
-        raise invalid(f"{method}: {exc}") from None
+    shape = json.loads(spatial_value(query, query.values[0]))
     predicate = method[3:].lower() if method.startswith("not") else method
     sql = f"geo_match(?, {target.sql}, ?)"
-    return (f"NOT {sql}" if method.startswith("not") else sql), [predicate, json.dumps(shape)]
+    if method.startswith("not"):
+        return f"({target.sql} IS NOT NULL AND NOT {sql})", [predicate, json.dumps(shape)]
+    return sql, [predicate, json.dumps(shape)]
+
+
+def spatial_value(query: Query, value: Any) -> str:
+    """A point, line or polygon given to a spatial query, as stored JSON text."""
+    try:
+        return json.dumps(geometry.parse_shape(value)[1], separators=(",", ":"))
+    except geometry.GeometryError as exc:
+        raise invalid(f"{query.method} on {query.attribute!r}: {exc}") from None
 
 
 def where_clause(table: Table, filters: list[Query]) -> tuple[str, list]:

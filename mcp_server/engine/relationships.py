@@ -43,6 +43,22 @@ def holds_many(spec: dict) -> bool:
     )
 
 
+def reachable(connection: sqlite3.Connection, table: Table) -> frozenset[int]:
+    """The table and every table its rows can show through relationships (as deep as select loads)."""
+    seen, frontier = {table.seq}, [table]
+    for _ in range(MAX_DEPTH):
+        frontier = [
+            load_table_by_seq(connection, column.spec["relatedTableSeq"])
+            for current in frontier
+            for column in current.columns
+            if column.is_relationship and column.spec["relatedTableSeq"] not in seen
+        ]
+        if not frontier:
+            break
+        seen.update(other.seq for other in frontier)
+    return frozenset(seen)
+
+
 def related_table(connection: sqlite3.Connection, column: Column) -> Table:
     return load_table_by_seq(connection, column.spec["relatedTableSeq"])
 
@@ -205,8 +221,12 @@ def load(project, auth: Auth, table: Table, uids: list[str], dialect: Dialect, p
     return {model["$id"]: model for model in models}
 
 
-def before_delete(project, auth: Auth, dialect: Dialect, table: Table, uid: str, delete_row) -> None:
-    """Apply onDelete for every relationship of the row about to be deleted, and unlink it."""
+def before_delete(project, dialect: Dialect, table: Table, uid: str, deleting: set, delete_row) -> None:
+    """Apply onDelete for every relationship of the row about to be deleted, and unlink it.
+
+    Cascades delete related rows with full rights (the caller chose to delete their parent); rows in
+    `deleting` are already on their way out, so a cycle of cascades stops.
+    """
     connection = project.connection
     for column in [column for column in table.columns if column.is_relationship]:
         spec = column.spec
@@ -222,10 +242,8 @@ def before_delete(project, auth: Auth, dialect: Dialect, table: Table, uid: str,
                 )
             if spec["onDelete"] == "cascade":
                 for target in targets:
-                    if other.seq == table.seq and target == uid:
-                        continue
-                    if rows_exists(connection, other, target):
-                        delete_row(project, ADMIN, dialect, other, target)
+                    if (other.seq, target) not in deleting and rows_exists(connection, other, target):
+                        delete_row(project, ADMIN, dialect, other, target, deleting=deleting)
                 project.cache.invalidate(other.seq)
                 continue
         set_links(connection, table, column, uid, [])

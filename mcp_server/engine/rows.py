@@ -35,7 +35,10 @@ from .registry import Call, handles
 from .schema import Table
 
 MAX_COUNT = 5000
-BATCH_LIMIT = 100
+# Rows one bulk call may write (Appwrite's default is 100; its paid plans raise it), and how many
+# affected rows a bulk update or delete lists in its response (Appwrite's 100).
+MAX_BULK_ROWS = 1000
+LISTED_BULK_ROWS = 100
 SYSTEM_INPUT = {
     "$id",
     "$sequence",
@@ -243,7 +246,7 @@ def find(project, auth: Auth, dialect: Dialect, table: Table, raw_queries: objec
         params += values
     ordering = ", ".join(f"{term} {direction}" for term, direction, _ in terms)
     sql += f" ORDER BY {'RANDOM()' if random_order else ordering} LIMIT ? OFFSET ?"
-    records = connection.execute(sql, [*params, limit, query_plan.offset]).fetchall()
+    records = connection.execute(sql, [*params, limit, query_plan.skip]).fetchall()
     if backwards:
         records.reverse()
     return {"total": total, dialect.rows: models_of(project, auth, table, records, dialect, select)}
@@ -426,8 +429,14 @@ def upsert(
     return update(project, auth, dialect, table, row_id, data or {}, permissions, since)
 
 
-def delete(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, since: str | None = None) -> dict:
-    """Delete one row, applying its relationships' onDelete rules; returns the deleted row."""
+def delete(
+    project, auth: Auth, dialect: Dialect, table: Table, row_id: str, since: str | None = None,
+    *, deleting: set | None = None,
+) -> dict:  # fmt: skip
+    """Delete one row, applying its relationships' onDelete rules; returns the deleted row.
+
+    `deleting` holds the rows a cascade is already deleting, so a cycle of cascades ends.
+    """
     connection = project.connection
     record = fetch_record(connection, table, row_id)
     if record is None:
@@ -437,7 +446,9 @@ def delete(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, sin
     if not may(connection, table, auth, "delete", record["_seq"]):
         raise unauthorized("delete")
     snapshot = models_of(project, auth, table, [record], dialect, None)[0]
-    relationships.before_delete(project, auth, dialect, table, row_id, delete)
+    deleting = set() if deleting is None else deleting
+    deleting.add((table.seq, row_id))
+    relationships.before_delete(project, dialect, table, row_id, deleting, delete)
     connection.execute(f"DELETE FROM {table.sql_name} WHERE _seq = ?", (record["_seq"],))
     project.cache.invalidate(table.seq)
     return snapshot
@@ -510,8 +521,8 @@ def require_bulk(auth: Auth, dialect: Dialect, table: Table, what: str) -> None:
 def bulk_items(items: object, dialect: Dialect) -> list[dict]:
     if not isinstance(items, list) or not items:
         raise AppwriteError(dialect.error("row", "missing_data"), f"Send at least one {dialect.row} in {dialect.rows}")
-    if len(items) > BATCH_LIMIT:
-        raise invalid_argument(f"Invalid `{dialect.rows}` param: at most {BATCH_LIMIT} {dialect.rows} per call")
+    if len(items) > MAX_BULK_ROWS:
+        raise invalid_argument(f"Invalid `{dialect.rows}` param: at most {MAX_BULK_ROWS} {dialect.rows} per call")
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             raise invalid_argument(f"Invalid `{dialect.rows}` param: {dialect.rows}[{position}] must be an object")
@@ -542,7 +553,7 @@ def matching_ids(project, auth: Auth, table: Table, raw_queries: object) -> list
     filters, params = where_clause(table, query_plan.filters)
     sql = f"SELECT _uid FROM {table.sql_name} WHERE {filters} ORDER BY _seq LIMIT ? OFFSET ?"
     limit = query_plan.limit if query_plan.limit is not None else -1
-    return [row[0] for row in project.connection.execute(sql, [*params, limit, query_plan.offset])]
+    return [row[0] for row in project.connection.execute(sql, [*params, limit, query_plan.skip])]
 
 
 def update_many(project, auth: Auth, dialect: Dialect, table: Table, data: object, raw_queries: object) -> dict:
@@ -553,7 +564,7 @@ def update_many(project, auth: Auth, dialect: Dialect, table: Table, data: objec
         update(project, auth, dialect, table, row_id, data, None)
         for row_id in matching_ids(project, auth, table, raw_queries)
     ]
-    return {"total": len(changed), dialect.rows: changed[:BATCH_LIMIT]}
+    return {"total": len(changed), dialect.rows: changed[:LISTED_BULK_ROWS]}
 
 
 def delete_many(project, auth: Auth, dialect: Dialect, table: Table, raw_queries: object) -> dict:
@@ -561,7 +572,7 @@ def delete_many(project, auth: Auth, dialect: Dialect, table: Table, raw_queries
     deleted = [
         delete(project, auth, dialect, table, row_id) for row_id in matching_ids(project, auth, table, raw_queries)
     ]
-    return {"total": len(deleted), dialect.rows: deleted[:BATCH_LIMIT]}
+    return {"total": len(deleted), dialect.rows: deleted[:LISTED_BULK_ROWS]}
 
 
 def table_of(call: Call) -> Table:
@@ -592,7 +603,7 @@ def list_rows(call: Call) -> dict:
     result = find(
         call.project, call.auth, call.dialect, table, call.params.get("queries"), call.params.get("total", True)
     )
-    call.project.cache.put(key, json.dumps(result))
+    call.project.cache.put(key, json.dumps(result), relationships.reachable(call.project.connection, table))
     return result
 
 

@@ -82,8 +82,26 @@ def count(connection: sqlite3.Connection, transaction_seq: int) -> int:
     ).fetchone()[0]
 
 
-def apply(project, auth: Auth, operation: dict, touched: set | None = None) -> Any:
-    """Carry out one staged operation through the same row functions a direct call uses.
+def auth_record(auth: Auth) -> dict:
+    """Who staged an operation, kept with it so it applies with their rights whoever commits."""
+    scopes = None if auth.scopes is None else sorted(auth.scopes)
+    roles = None if auth.roles is None else sorted(auth.roles)
+    return {"scopes": scopes, "roles": roles, "user": auth.user_id, "label": auth.label}
+
+
+def auth_of(record: dict) -> Auth:
+    scopes, roles = record["scopes"], record["roles"]
+    return Auth(
+        scopes=None if scopes is None else frozenset(scopes),
+        roles=None if roles is None else frozenset(roles),
+        user_id=record["user"],
+        label=record["label"],
+    )
+
+
+def apply(project, operation: dict, touched: set | None = None) -> Any:
+    """Carry out one staged operation, with the rights of whoever staged it, through the same row
+    functions a direct call uses.
 
     With `touched` (during a commit), a row not yet changed by this transaction must not have been
     changed by anyone else since the operation was staged.
@@ -91,7 +109,8 @@ def apply(project, auth: Auth, operation: dict, touched: set | None = None) -> A
     from . import rows  # rows stage through this module; applying goes back through rows
 
     dialect = DIALECTS[operation["service"]]
-    table = project.table(operation["databaseId"], operation["tableId"], dialect)
+    auth = auth_of(operation["auth"])
+    table = rows.open_table(project, auth, dialect, operation["databaseId"], operation["tableId"])
     action, row_id, data = operation["action"], operation.get("rowId"), operation.get("data")
     since = None
     if touched is not None and action in ("update", "upsert", "delete", "increment", "decrement"):
@@ -121,29 +140,52 @@ def apply(project, auth: Auth, operation: dict, touched: set | None = None) -> A
     return rows.delete_many(project, auth, dialect, table, data.get("queries"))
 
 
-def replay(project, auth: Auth, operations: list[dict], touched: set | None = None) -> list[Any]:
-    return [apply(project, auth, operation, touched) for operation in operations]
+def replay(project, operations: list[dict], touched: set | None = None) -> list[Any]:
+    return [apply(project, operation, touched) for operation in operations]
+
+
+def replay_what_applies(project, operations: list[dict]) -> None:
+    """Apply staged operations for a preview, skipping any that no longer apply (a row deleted
+    outside the transaction, say): those fail when the transaction commits."""
+    for operation in operations:
+        try:
+            with project.db.transaction():
+                apply(project, operation)
+        except AppwriteError:
+            continue
 
 
 def preview(call: Call, read: Callable[[], Any]) -> Any:
-    """A read as it would be once the transaction commits (its changes are undone afterwards)."""
+    """A read as it would be once the transaction commits (its changes are undone afterwards).
+
+    A transaction that is no longer pending (committed, rolled back or expired) has nothing left
+    to show: the read sees the stored rows.
+    """
     connection = call.project.connection
     record = load(connection, call.params["transactionId"], call.auth)
-    with call.project.db.rolled_back():
-        replay(call.project, call.auth, staged(connection, record["seq"]))
+    if record["status"] != "pending" or record["expires"] < now_iso():
         return read()
+    with call.project.db.rolled_back():
+        replay_what_applies(call.project, staged(connection, record["seq"]))
+        return read()
+
+
+def new_operation(action: str, dialect: Dialect, database_id: str, table_id: str, auth: Auth) -> dict:
+    """A staged operation's header: what, where (in tablesDB names), when, and by whom."""
+    return {
+        "action": action,
+        "service": dialect.service,
+        "databaseId": database_id,
+        "tableId": table_id,
+        "staged": now_iso(),
+        "auth": auth_record(auth),
+    }
 
 
 def operation_from_call(call: Call, action: str) -> dict:
     """The staged form of a write call: tablesDB names, with the service to replay it through."""
     params, dialect = call.params, call.dialect
-    operation = {
-        "action": action,
-        "service": dialect.service,
-        "databaseId": params["databaseId"],
-        "tableId": params[dialect.table_id],
-        "staged": now_iso(),
-    }
+    operation = new_operation(action, dialect, params["databaseId"], params[dialect.table_id], call.auth)
     if action in ROW_ACTIONS:
         operation["rowId"] = params[dialect.row_id]
     if action in ("create", "update", "upsert"):
@@ -175,8 +217,8 @@ def stage(project, auth: Auth, transaction_id: str, operations: list[dict]) -> l
                 f"maximum of {MAX_OPERATIONS}",
             )
         with project.db.rolled_back():
-            replay(project, auth, existing)
-            results = replay(project, auth, operations)
+            replay_what_applies(project, existing)
+            results = replay(project, operations)
         connection.executemany(
             "INSERT INTO _transaction_operations (transaction_seq, position, operation) VALUES (?, ?, ?)",
             [(record["seq"], len(existing) + i, json.dumps(op)) for i, op in enumerate(operations)],
@@ -206,13 +248,7 @@ def check_operation(item: object, position: int, dialect: Dialect, auth: Auth) -
         raise invalid_argument(f"{where}: Key 'action' must be one of: {', '.join(ROW_ACTIONS + BULK_ACTIONS)}")
     if action in BULK_ACTIONS and not auth.bypasses_permissions:
         raise AppwriteError("user_unauthorized", "Only API keys may stage bulk operations.")
-    operation = {
-        "action": action,
-        "service": dialect.service,
-        "databaseId": item["databaseId"],
-        "tableId": item[dialect.table_id],
-        "staged": now_iso(),
-    }
+    operation = new_operation(action, dialect, item["databaseId"], item[dialect.table_id], auth)
     if action in ROW_ACTIONS:
         row_id = item.get(dialect.row_id)
         if not isinstance(row_id, str) or not row_id:
@@ -299,7 +335,7 @@ def update_transaction(call: Call) -> dict:
         if commit:
             try:
                 with project.db.transaction():
-                    replay(project, call.auth, staged(connection, record["seq"]), touched=set())
+                    replay(project, staged(connection, record["seq"]), touched=set())
                 status = "committed"
             except AppwriteError as exc:
                 failure = exc
