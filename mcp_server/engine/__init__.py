@@ -1,80 +1,18 @@
 """The embedded backend engine: Appwrite-compatible operations over one SQLite file per project.
 
-`Engine.call(operation_id, params, auth)` is the single entry point. It checks that the operation
-exists in the catalog, that the caller holds one of its scopes, and that the parameters match the
-catalog schema, then runs the operation's handler. Failures are AppwriteError with Appwrite's type
-names; a failed call changes nothing.
+`from mcp_server.engine import Engine` loads the engine with all its handlers (see core.py).
+Importing a single module of the package (storage, keys, errors) stays light, which keeps the
+server's start-up fast: it needs the engine only for its first operation.
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, load_catalog
-from ..validation import validate_params
-from . import databases, rows, transactions  # noqa: F401  (their handlers register themselves)
-from .dialects import DIALECTS
-from .errors import AppwriteError
-from .permissions import ADMIN, Auth, require_scope
-from .project import Project
-from .registry import HANDLERS, Call
 
-DEFAULT_PROJECT = "default"
-DEFAULT_LIST_CACHE_TTL = 5.0
+def __getattr__(name: str) -> Any:
+    if name == "Engine":
+        from .core import Engine
 
-
-class Engine:
-    """All projects under one data directory."""
-
-    def __init__(
-        self, data_dir: Path | str, *, list_cache_ttl: float = DEFAULT_LIST_CACHE_TTL, catalog: Catalog | None = None
-    ) -> None:
-        self.data_dir = Path(data_dir)
-        self.list_cache_ttl = list_cache_ttl
-        self.catalog = catalog or load_catalog()
-        self.projects: dict[str, Project] = {}
-        self.lock = threading.Lock()
-
-    def project(self, project_id: str = DEFAULT_PROJECT) -> Project:
-        with self.lock:
-            project = self.projects.get(project_id)
-            if project is None:
-                project = Project(self.data_dir, project_id, self.list_cache_ttl)
-                self.projects[project_id] = project
-            return project
-
-    def implemented(self, operation_id: str) -> bool:
-        return operation_id in HANDLERS
-
-    def call(
-        self, operation_id: str, params: dict | None = None, auth: Auth = ADMIN, project: str = DEFAULT_PROJECT
-    ) -> Any:
-        """Run one catalog operation and return its result (a response model, or None for no content)."""
-        op = self.catalog.get(operation_id)
-        if op is None:
-            hint = self.catalog.suggest_ids(operation_id)
-            raise AppwriteError(
-                "general_route_not_found",
-                f"Unknown operation {operation_id!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""),
-            )
-        require_scope(auth, op.scopes, op.id)
-        checked = validate_params(op, params)
-        handler = HANDLERS.get(op.id)
-        if handler is None:
-            raise AppwriteError(
-                "general_not_implemented",
-                f"{op.id} is not implemented by the embedded engine yet; run it against an Appwrite server "
-                "(the HTTP backend: --endpoint, --api-key, --project)",
-            )
-        state = self.project(project)
-        with state.db.lock:
-            state.refresh()
-            return handler(Call(state, auth, DIALECTS.get(op.service), op, checked))
-
-    def close(self) -> None:
-        with self.lock:
-            for project in self.projects.values():
-                project.close()
-            self.projects.clear()
+        return Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
