@@ -21,6 +21,8 @@ ERROR_CODES: dict[str, int] = {
     "general_route_not_found": 404,
     "general_bad_request": 400,
     "user_unauthorized": 401,
+    "api_key_expired": 401,
+    "key_not_found": 404,
     "database_not_found": 404,
     "database_already_exists": 409,
     "database_query_order_null": 400,

@@ -77,6 +77,17 @@ CREATE TABLE IF NOT EXISTS _transactions (
     updated TEXT NOT NULL,
     expires TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _keys (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    expire TEXT,
+    accessed TEXT,
+    secret_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS _transaction_operations (
     transaction_seq INTEGER NOT NULL,
     position INTEGER NOT NULL,
