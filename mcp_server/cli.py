@@ -7,6 +7,7 @@ Modules behind a subcommand are imported only when that subcommand runs, to keep
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -17,6 +18,11 @@ from . import __version__
 
 MAX_CLI_LIMIT = 100
 DEFAULT_DATA_DIR = ".baas"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+TRANSPORTS = {"stdio": "stdio", "http": "http", "sse": "http"}
+HTTP_ONLY_OPTIONS = {"--host": "host", "--port": "port", "--allow-host": "allow_host", "--no-auth": "no_auth"}
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 
 
 class UsageError(Exception):
@@ -33,6 +39,22 @@ def positive_limit(text: str) -> int:
     return value
 
 
+def transport_name(text: str) -> str:
+    if text not in TRANSPORTS:
+        raise argparse.ArgumentTypeError(f"expected stdio or http (sse is an alias of http), got {text!r}")
+    return TRANSPORTS[text]
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baas-mcp",
@@ -40,6 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"baas-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument(
+        "--transport",
+        type=transport_name,
+        default="stdio",
+        help="stdio (default), or http: streamable HTTP at /mcp and SSE at /sse on one port (sse is an alias)",
+    )
+    serve.add_argument("--host", default=None, help=f"HTTP: address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=port_number, default=None, help=f"HTTP: port, 0 for any free one (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="HTTP: a host name clients may use besides loopback (repeatable; DNS-rebinding protection)",
+    )
+    serve.add_argument(
+        "--no-auth", action="store_true", help="HTTP on a loopback host only: accept requests without an API key"
+    )
+    serve.add_argument(
+        "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
+    )
+    serve.add_argument("--project", default="default", help="project id (default: default)")
+    serve.add_argument("--key", default=None, help="restrict the server to this API key's scopes (env BAAS_MCP_KEY)")
+    serve.add_argument("--read-only", action="store_true", help="offer and run only operations that read")
+    serve.set_defaults(run=run_serve)
 
     search = commands.add_parser("search", help="find operations for what you want to do")
     search.add_argument("query", help="what you want to do, in your own words")
@@ -64,7 +115,120 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--project", default="default", help="project id (default: default)")
     call.add_argument("--confirm", action="store_true", help="allow an operation that deletes data")
     call.set_defaults(run=run_call)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
+        dest="keys_command", metavar="ACTION", required=True
+    )
+    create = keys.add_parser("create", help="create a key; its secret is printed once")
+    create.add_argument("--name", required=True, help="what the key is for")
+    create.add_argument("--scopes", required=True, help="comma-separated scopes, e.g. rows.read,rows.write")
+    create.add_argument("--expire", type=positive_days, help="days until the key expires (default: never)")
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id", help="key id, as keys list shows it")
+    for sub in (create, listing, revoke):
+        sub.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+        sub.add_argument("--project", default="default", help="project id (default: default)")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+    for sub, run in ((create, run_keys_create), (listing, run_keys_list), (revoke, run_keys_revoke)):
+        sub.set_defaults(run=run, command="keys")
     return parser
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_serve_options(args: argparse.Namespace) -> None:
+    """Refuse options that do not fit together, before anything starts."""
+    if args.transport == "stdio":
+        given = [flag for flag, value in HTTP_ONLY_OPTIONS.items() if getattr(args, value) not in (None, False, [])]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply only to --transport http")
+        return
+    args.host = args.host or DEFAULT_HOST
+    args.port = DEFAULT_PORT if args.port is None else args.port
+    if args.no_auth and not is_loopback(args.host):
+        raise UsageError(
+            f"--no-auth is allowed only on a loopback host (127.0.0.1, localhost, ::1), not {args.host!r}; "
+            "create a key with: baas-mcp keys create"
+        )
+
+
+def usable_data_dir(option: str | None, project: str) -> Path:
+    from .engine.storage import project_path
+
+    directory = data_dir(option)
+    try:
+        project_path(directory, project)
+    except ValueError as error:
+        raise UsageError(f"--project: {error}") from None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--data-dir: cannot create {str(directory)!r}: {error.strerror}") from None
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--data-dir: {str(directory)!r} is not writable")
+    return directory
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import anyio
+
+    from .engine.errors import AppwriteError
+    from .runtime import Runtime
+    from .server import build_server
+    from .settings import Settings
+    from .transports import serve_stdio
+
+    check_serve_options(args)
+    settings = Settings(read_only=args.read_only)
+    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings)
+    try:
+        secret = args.key or os.environ.get("BAAS_MCP_KEY")
+        if secret:
+            try:
+                key = runtime.check_key(secret)
+            except AppwriteError as error:
+                raise UsageError(f"--key: {error.message}") from None
+            runtime.settings = Settings(scopes=frozenset(key["scopes"]), read_only=args.read_only)
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="baas-mcp: %(levelname)s: %(message)s")
+        server = build_server(runtime)
+        if args.transport == "stdio":
+            anyio.run(serve_stdio, server, runtime.close)
+            return 0
+        serve_over_http(args, runtime, server)
+        return 0
+    finally:
+        runtime.close()
+
+
+def serve_over_http(args: argparse.Namespace, runtime, server) -> None:
+    import anyio
+
+    from .transports import http_app, listening_socket, serve_http
+
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    named_host = [] if is_loopback(args.host) or args.host in WILDCARD_HOSTS else [args.host]
+    app = http_app(
+        server, check_key=None if args.no_auth else runtime.check_key, extra_hosts=[*args.allow_host, *named_host]
+    )
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{shown}:{sock.getsockname()[1]}"
+    access = "no API key needed (--no-auth)" if args.no_auth else "requests need Authorization: Bearer <API key>"
+    print(f"baas-mcp: serving {base}/mcp (streamable HTTP) and {base}/sse (SSE); {access}", file=sys.stderr)
+    sys.stderr.flush()
+    anyio.run(serve_http, app, sock)
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -126,6 +290,92 @@ def run_describe(args: argparse.Namespace) -> int:
                 schema.get("description", ""), width=100, initial_indent="        ", subsequent_indent="        "
             )
         )
+    return 0
+
+
+def positive_days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {value}")
+    return value
+
+
+def project_db(args: argparse.Namespace):
+    from .engine.storage import ProjectDB, project_path
+
+    try:
+        return ProjectDB(project_path(data_dir(args.data_dir), args.project))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run_keys_create(args: argparse.Namespace) -> int:
+    from .engine import keys
+    from .engine.errors import AppwriteError
+
+    scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
+    db = project_db(args)
+    try:
+        key, secret = keys.create(db, args.name, scopes, args.expire)
+    except AppwriteError as error:
+        raise UsageError(error.message) from None
+    finally:
+        db.close()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "$id": key["$id"],
+                    "name": key["name"],
+                    "scopes": key["scopes"],
+                    "expire": key["expire"],
+                    "secret": secret,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"created key {key['$id']} ({key['name']}) with scopes {', '.join(key['scopes'])}")
+        print(f"expires {key['expire']}" if key["expire"] else "never expires")
+        print(f"secret (shown only now): {secret}")
+    return 0
+
+
+def run_keys_list(args: argparse.Namespace) -> int:
+    from .engine import keys
+
+    db = project_db(args)
+    try:
+        listed = keys.list_all(db)
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return 0
+    if not listed:
+        print("no keys; create one with: baas-mcp keys create --name NAME --scopes rows.read,rows.write")
+    for key in listed:
+        expire = key["expire"] or "never"
+        used = key["accessedAt"] or "never"
+        print(f"{key['$id']}  {key['name']}  scopes: {','.join(key['scopes'])}  expires: {expire}  last used: {used}")
+    return 0
+
+
+def run_keys_revoke(args: argparse.Namespace) -> int:
+    from .engine import keys
+    from .engine.errors import AppwriteError
+
+    db = project_db(args)
+    try:
+        keys.revoke(db, args.id)
+    except AppwriteError as error:
+        raise UsageError(error.message) from None
+    finally:
+        db.close()
+    print(json.dumps({"$id": args.id, "revoked": True}) if args.json else f"revoked key {args.id}")
     return 0
 
 

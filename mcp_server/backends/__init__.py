@@ -1,0 +1,1 @@
+"""Where operations run: the embedded engine, or an Appwrite-compatible server over HTTP."""

@@ -1,0 +1,27 @@
+"""The embedded backend: operations run in-process on the SQLite engine under the data dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Catalog
+from ..engine import Engine
+from ..engine.permissions import Auth
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, data_dir: Path, project: str, catalog: Catalog, **engine_options: Any) -> None:
+        self.engine = Engine(data_dir, catalog=catalog, **engine_options)
+        self.project = project
+
+    def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
+        return self.engine.call(operation_id, params, auth, self.project)
+
+    def implemented(self, operation_id: str) -> bool:
+        return self.engine.implemented(operation_id)
+
+    def close(self) -> None:
+        self.engine.close()

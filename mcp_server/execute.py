@@ -1,0 +1,61 @@
+"""Running one operation on behalf of an agent: every gate, then the backend.
+
+Gates, in order: the operation exists (else "did you mean"), the server's key holds one of its
+scopes, read-only mode allows it, a delete carries confirm, and the parameters match the catalog
+schema. Only then does the backend (embedded engine or an Appwrite server) see the call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .catalog import Catalog
+from .engine.errors import AppwriteError
+from .engine.permissions import ADMIN, Auth, key_auth, require_scope
+from .settings import Settings
+from .validation import validate_params
+
+
+class Backend(Protocol):
+    """Where operations run: `call` returns the response model, or raises AppwriteError."""
+
+    name: str
+
+    def call(self, operation_id: str, params: dict, auth: Auth) -> Any: ...
+
+    def implemented(self, operation_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def auth_of(settings: Settings) -> Auth:
+    """The caller the backend sees: a key holding the allowed scopes, or the local administrator."""
+    return ADMIN if settings.scopes is None else key_auth(settings.scopes)
+
+
+def execute(
+    backend: Backend, catalog: Catalog, settings: Settings, operation_id: object, params: object, confirm: bool = False
+) -> Any:
+    """The result of one operation, or AppwriteError from the first gate (or the backend) that refuses it."""
+    if not isinstance(operation_id, str) or not operation_id:
+        raise AppwriteError("general_argument_invalid", "operation must be an operation id such as tablesDB.listRows")
+    op = catalog.get(operation_id)
+    if op is None:
+        hint = catalog.suggest_ids(operation_id)
+        raise AppwriteError(
+            "general_route_not_found",
+            f"Unknown operation {operation_id!r}"
+            + (f"; did you mean {', '.join(hint)}?" if hint else "; find one with search_operations"),
+        )
+    require_scope(auth_of(settings), op.scopes, op.id)
+    if settings.read_only and op.access != "read":
+        raise AppwriteError(
+            "general_access_forbidden", f"{op.id} is a {op.access} operation and this server is read-only", 403
+        )
+    if op.access == "delete" and confirm is not True:
+        raise AppwriteError(
+            "general_argument_invalid",
+            f"{op.id} deletes data; call execute_operation again with confirm: true if that is intended",
+        )
+    checked = validate_params(op, params)
+    return backend.call(op.id, checked, auth_of(settings))

@@ -1,0 +1,135 @@
+"""Serving the MCP server over stdio, or over HTTP with streamable HTTP at /mcp and SSE at /sse.
+
+stdio keeps stdout for the protocol alone (anything printed goes to stderr) and exits cleanly on
+end of input, SIGINT or SIGTERM. HTTP is one Starlette app on one port: streamable HTTP at /mcp,
+legacy SSE at /sse with its messages at /messages/, DNS-rebinding protection (Host and Origin must
+name an allowed host), bearer-key authentication unless switched off, and a graceful shutdown on
+SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterable
+
+import anyio
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+SHUTDOWN_GRACE_S = 5
+
+
+async def serve_stdio(server: Server, close: Callable[[], None]) -> None:
+    """Serve one client on stdin/stdout until it closes the stream or SIGINT/SIGTERM arrives; then `close`."""
+    sys.stdout.flush()
+    async with anyio.create_task_group() as group:
+        group.start_soon(exit_on_signal, close)
+        async with stdio_server() as (read_stream, write_stream):
+            with contextlib.redirect_stdout(sys.stderr):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+        group.cancel_scope.cancel()
+    close()
+
+
+async def exit_on_signal(close: Callable[[], None]) -> None:
+    """On SIGINT/SIGTERM: let the operation in progress finish, close the data, and exit with 0.
+
+    The thread that reads stdin cannot be interrupted, so waiting for it would wait for the client's
+    next message; the process ends directly once the data is closed.
+    """
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            await anyio.to_thread.run_sync(close)
+            sys.stderr.flush()
+            os._exit(0)
+
+
+def security_settings(extra_hosts: Iterable[str]):
+    """DNS-rebinding protection: the Host header must be loopback or one of `extra_hosts`, and so must
+    any Origin header (browsers send one; command-line clients usually do not)."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = [*LOOPBACK_HOSTS, *extra_hosts]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[pattern for host in hosts for pattern in (host, f"{host}:*")],
+        allowed_origins=[
+            pattern
+            for host in hosts
+            for scheme in ("http", "https")
+            for pattern in (f"{scheme}://{host}", f"{scheme}://{host}:*")
+        ],
+    )
+
+
+class RawEndpoint:
+    """Marks a plain ASGI callable as an endpoint that Starlette must not wrap as a request handler."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+def http_app(server: Server, *, check_key: Callable[[str], dict] | None, extra_hosts: Iterable[str] = ()):
+    """The Starlette app: /mcp (streamable HTTP), /sse + /messages/ (SSE); keys checked unless check_key is None."""
+    from mcp.server.sse import SseServerTransport
+    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount, Route
+
+    from .bearer import BearerKeyMiddleware
+
+    security = security_settings(extra_hosts)
+    sessions = StreamableHTTPSessionManager(app=server, security_settings=security)
+    sse = SseServerTransport("/messages/", security_settings=security)
+
+    async def sse_stream(scope, receive, send) -> None:
+        try:
+            async with sse.connect_sse(scope, receive, send) as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+        except ValueError as error:
+            if str(error) != "Request validation failed":  # the transport has already answered 421/403
+                raise
+
+    routes = [
+        Route("/mcp", endpoint=StreamableHTTPASGIApp(sessions)),
+        Route("/sse", endpoint=RawEndpoint(sse_stream), methods=["GET"]),
+        Mount("/messages/", app=sse.handle_post_message),
+    ]
+    middleware = [] if check_key is None else [Middleware(BearerKeyMiddleware, check_key=check_key)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lambda app: sessions.run())
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: any free port); OSError says why it cannot be."""
+    family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_http(app, sock: socket.socket) -> None:
+    """Serve `app` on the bound socket until SIGINT/SIGTERM, then close open streams and return."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal into the previous handler after shutting down: make that a no-op,
+    # so a requested stop ends with exit code 0 instead of KeyboardInterrupt or death by SIGTERM.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+    await server.serve(sockets=[sock])
