@@ -23,6 +23,10 @@ DEFAULT_PORT = 8765
 TRANSPORTS = {"stdio": "stdio", "http": "http", "sse": "http"}
 HTTP_ONLY_OPTIONS = {"--host": "host", "--port": "port", "--allow-host": "allow_host", "--no-auth": "no_auth"}
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+STDIO_HINT = (
+    "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
+    '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'
+)
 
 
 class UsageError(Exception):
@@ -96,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="what you want to do, in your own words")
     search.add_argument("--limit", type=positive_limit, default=5, help="how many hits to show (default 5)")
     search.add_argument("--service", help="only search this service (e.g. tablesDB, users, storage)")
+    search.add_argument("--key", help="only operations this API key may run (the key lives in --data-dir)")
+    search.add_argument("--data-dir", default=None, help="with --key: where project data lives (env BAAS_MCP_DATA_DIR)")
+    search.add_argument("--project", default="default", help="with --key: the key's project (default: default)")
     search.add_argument("--json", action="store_true", help="print a JSON array of hits")
     search.set_defaults(run=run_search)
 
@@ -113,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
     )
     call.add_argument("--project", default="default", help="project id (default: default)")
+    call.add_argument("--key", help="run as this API key: only its scopes are allowed")
     call.add_argument("--confirm", action="store_true", help="allow an operation that deletes data")
     call.set_defaults(run=run_call)
 
@@ -202,6 +210,8 @@ def run_serve(args: argparse.Namespace) -> int:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="baas-mcp: %(levelname)s: %(message)s")
         server = build_server(runtime)
         if args.transport == "stdio":
+            if sys.stdin.isatty():
+                print(STDIO_HINT, file=sys.stderr)
             anyio.run(serve_stdio, server, runtime.close)
             return 0
         serve_over_http(args, runtime, server)
@@ -226,17 +236,38 @@ def serve_over_http(args: argparse.Namespace, runtime, server) -> None:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown}:{sock.getsockname()[1]}"
     access = "no API key needed (--no-auth)" if args.no_auth else "requests need Authorization: Bearer <API key>"
-    print(f"baas-mcp: serving {base}/mcp (streamable HTTP) and {base}/sse (SSE); {access}", file=sys.stderr)
-    sys.stderr.flush()
-    anyio.run(serve_http, app, sock)
+
+    def announce() -> None:
+        print(f"baas-mcp: serving {base}/mcp (streamable HTTP) and {base}/sse (SSE); {access}", file=sys.stderr)
+        sys.stderr.flush()
+
+    anyio.run(serve_http, app, sock, announce)
+
+
+def key_scopes(secret: str | None, data_dir_option: str | None, project: str) -> frozenset[str] | None:
+    """The scopes of the key `secret` (None without a key); a refused key is a usage error."""
+    if secret is None:
+        return None
+    from .engine.errors import AppwriteError
+    from .runtime import Runtime
+    from .settings import Settings
+
+    runtime = Runtime(usable_data_dir(data_dir_option, project), project, Settings())
+    try:
+        return frozenset(runtime.check_key(secret)["scopes"])
+    except AppwriteError as error:
+        raise UsageError(f"--key: {error.message}") from None
+    finally:
+        runtime.close()
 
 
 def run_search(args: argparse.Namespace) -> int:
     from .catalog import brief
     from .search import SearchError, default_index
 
+    scopes = key_scopes(args.key, args.data_dir, args.project)
     try:
-        hits = default_index().search(args.query, limit=args.limit, service=args.service)
+        hits = default_index().search(args.query, limit=args.limit, service=args.service, scopes=scopes)
     except SearchError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -401,8 +432,11 @@ def run_call(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .engine import Engine
     from .engine.errors import AppwriteError
+    from .execute import auth_of
+    from .settings import Settings
 
     params = read_params(args.params)
+    auth = auth_of(Settings(scopes=key_scopes(args.key, args.data_dir, args.project)))
     op = load_catalog().get(args.operation)
     if op is not None and op.access == "delete" and not args.confirm:
         error = AppwriteError(
@@ -411,7 +445,7 @@ def run_call(args: argparse.Namespace) -> int:
         return report_failure(error)
     engine = Engine(data_dir(args.data_dir))
     try:
-        result = engine.call(args.operation, params, project=args.project)
+        result = engine.call(args.operation, params, auth, args.project)
     except AppwriteError as error:
         return report_failure(error)
     except ValueError as error:

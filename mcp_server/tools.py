@@ -85,14 +85,15 @@ class Tools:
     def hit(self, op) -> dict:
         entry = brief(op)
         if not self.backend.implemented(op.id):
-            entry["unavailable"] = f"not in the {self.backend.name} backend; needs an Appwrite server"
+            entry["unavailable"] = "needs an Appwrite server"
         return entry
 
     def execute(self, arguments: dict, settings: Settings) -> ToolResult:
         operation = arguments.get("operation")
         confirm = arguments.get("confirm", False)
         if not isinstance(confirm, bool):
-            return argument_error(str(operation), f"confirm must be true or false; got {confirm!r}")
+            where = operation if isinstance(operation, str) and operation else EXECUTE_TOOL["name"]
+            return argument_error(where, f"confirm must be true or false; got {confirm!r}")
         try:
             result = execute(self.backend, self.catalog, settings, operation, arguments.get("params"), confirm)
         except AppwriteError as error:

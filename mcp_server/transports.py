@@ -10,6 +10,7 @@ SIGINT/SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -22,6 +23,8 @@ from mcp.server.stdio import stdio_server
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 SHUTDOWN_GRACE_S = 5
+BACKLOG = 2048
+INCOMPLETE_RESPONSE = "ASGI callable returned without completing response"
 
 
 async def serve_stdio(server: Server, close: Callable[[], None]) -> None:
@@ -109,12 +112,13 @@ def http_app(server: Server, *, check_key: Callable[[str], dict] | None, extra_h
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (port 0: any free port); OSError says why it cannot be."""
+    """A socket listening on host:port (port 0: any free port); OSError says why it cannot be."""
     family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        sock.listen(BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -122,14 +126,34 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_http(app, sock: socket.socket) -> None:
-    """Serve `app` on the bound socket until SIGINT/SIGTERM, then close open streams and return."""
+class ClosedStreamsAtShutdown(logging.Filter):
+    """Drops uvicorn's complaint about each SSE stream that a requested shutdown closes: that is the plan."""
+
+    def __init__(self, server) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.server.should_exit and record.getMessage().startswith(INCOMPLETE_RESPONSE))
+
+
+async def serve_http(app, sock: socket.socket, announce: Callable[[], None]) -> None:
+    """Serve `app` on the listening socket until SIGINT/SIGTERM, then close open streams and return.
+
+    `announce` runs once a stop signal would be handled gracefully, so a signal that follows it
+    always ends in a clean exit (code 0), even if it arrives before the server has fully started.
+    """
     import uvicorn
 
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     server = uvicorn.Server(config)
-    # uvicorn re-raises the signal into the previous handler after shutting down: make that a no-op,
-    # so a requested stop ends with exit code 0 instead of KeyboardInterrupt or death by SIGTERM.
+    logging.getLogger("uvicorn.error").addFilter(ClosedStreamsAtShutdown(server))
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # uvicorn takes the signals over while it serves and afterwards re-raises them into this handler.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: None)
+        signal.signal(signum, stop)
+    announce()
     await server.serve(sockets=[sock])

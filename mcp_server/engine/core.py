@@ -64,8 +64,8 @@ class Engine:
         if handler is None:
             raise AppwriteError(
                 "general_not_implemented",
-                f"{op.id} is not implemented by the embedded engine yet; run it against an Appwrite server "
-                "(the HTTP backend: --endpoint, --api-key, --project)",
+                f"{op.id} is not implemented by the embedded engine yet; it needs an Appwrite server, "
+                "reached through the HTTP backend",
             )
         state = self.project(project)
         with state.db.lock:
