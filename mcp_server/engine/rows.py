@@ -529,22 +529,22 @@ def bulk_items(items: object, dialect: Dialect) -> list[dict]:
     return items
 
 
-def insert_many(project, auth: Auth, dialect: Dialect, table: Table, items: object) -> list[dict]:
-    require_bulk(auth, dialect, table, "create")
-    created = []
-    for item in bulk_items(items, dialect):
-        row_id = resolve_id(item.get("$id", "unique()"), "$id")
-        created.append(insert(project, auth, dialect, table, row_id, item, item.get("$permissions")))
-    return created
-
-
-def upsert_many(project, auth: Auth, dialect: Dialect, table: Table, items: object) -> list[dict]:
-    require_bulk(auth, dialect, table, "upsert")
-    done = []
-    for item in bulk_items(items, dialect):
-        row_id = resolve_id(item.get("$id", "unique()"), "$id")
-        done.append(upsert(project, auth, dialect, table, row_id, item, item.get("$permissions")))
-    return done
+def write_many(project, auth: Auth, dialect: Dialect, table: Table, items: object, action: str) -> list[dict]:
+    """Bulk create (action "create") or upsert ("upsert"): each item is one row, with `$id` and `$permissions`."""
+    require_bulk(auth, dialect, table, action)
+    write = insert if action == "create" else upsert
+    return [
+        write(
+            project,
+            auth,
+            dialect,
+            table,
+            resolve_id(item.get("$id", "unique()"), "$id"),
+            item,
+            item.get("$permissions"),
+        )
+        for item in bulk_items(items, dialect)
+    ]
 
 
 def matching_ids(project, auth: Auth, table: Table, raw_queries: object) -> list[str]:
@@ -646,7 +646,7 @@ def create_rows(call: Call) -> dict:
     if call.params.get("transactionId"):
         return transactions.stage_call(call, "bulkCreate")
     with call.project.db.transaction():
-        created = insert_many(call.project, call.auth, call.dialect, table, items)
+        created = write_many(call.project, call.auth, call.dialect, table, items, "create")
     return {"total": len(created), call.dialect.rows: created}
 
 
@@ -656,7 +656,7 @@ def upsert_rows(call: Call) -> dict:
     if call.params.get("transactionId"):
         return transactions.stage_call(call, "bulkUpsert")
     with call.project.db.transaction():
-        done = upsert_many(call.project, call.auth, call.dialect, table, call.params[call.dialect.rows])
+        done = write_many(call.project, call.auth, call.dialect, table, call.params[call.dialect.rows], "upsert")
     return {"total": len(done), call.dialect.rows: done}
 
 

@@ -131,10 +131,8 @@ def apply(project, operation: dict, touched: set | None = None) -> Any:
         bound = data.get("max" if sign > 0 else "min")
         key = data.get("column", data.get("attribute"))
         return rows.change_number(project, auth, dialect, table, row_id, key, data.get("value", 1), bound, sign, since)
-    if action == "bulkCreate":
-        return rows.insert_many(project, auth, dialect, table, data)
-    if action == "bulkUpsert":
-        return rows.upsert_many(project, auth, dialect, table, data)
+    if action in ("bulkCreate", "bulkUpsert"):
+        return rows.write_many(project, auth, dialect, table, data, "create" if action == "bulkCreate" else "upsert")
     if action == "bulkUpdate":
         return rows.update_many(project, auth, dialect, table, data.get("data"), data.get("queries"))
     return rows.delete_many(project, auth, dialect, table, data.get("queries"))
