@@ -206,15 +206,13 @@ def create_table(call: Call) -> dict:
 
 @handles("tablesDB.getTable", "databases.getCollection")
 def get_table(call: Call) -> dict:
-    return table_model(
-        call.project.table(call.params["databaseId"], call.params[call.dialect.table_id], call.dialect), call.dialect
-    )
+    return table_model(call.named_table(), call.dialect)
 
 
 @handles("tablesDB.updateTable", "databases.updateCollection")
 def update_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     name = check_name(params["name"]) if params.get("name") is not None else table.name
     permissions = (
         normalize_permissions(params["permissions"], ACTIONS)
@@ -235,7 +233,7 @@ def update_table(call: Call) -> dict:
 
 @handles("tablesDB.deleteTable", "databases.deleteCollection")
 def delete_table(call: Call) -> None:
-    table = call.project.table(call.params["databaseId"], call.params[call.dialect.table_id], call.dialect)
+    table = call.named_table()
     with call.project.db.transaction() as connection:
         drop_table(connection, table)
         bump_schema_epoch(connection)

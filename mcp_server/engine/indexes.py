@@ -163,7 +163,7 @@ def create_inline(
 @handles("tablesDB.createIndex", "databases.createIndex")
 def create_index(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     checked = check_definition(
         table,
         params["key"],
@@ -183,7 +183,7 @@ def create_index(call: Call) -> dict:
 @handles("tablesDB.listIndexes", "databases.listIndexes")
 def list_indexes(call: Call) -> dict:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     models = [model(index, dialect) for index in table.indexes]
     total, page = list_models(
         models,
@@ -198,14 +198,14 @@ def list_indexes(call: Call) -> dict:
 @handles("tablesDB.getIndex", "databases.getIndex")
 def get_index(call: Call) -> dict:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     return model(require_index(table, call.params["key"], dialect), dialect)
 
 
 @handles("tablesDB.deleteIndex", "databases.deleteIndex")
 def delete_index(call: Call) -> None:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     index = require_index(table, call.params["key"], dialect)
     with call.project.db.transaction() as connection:
         drop_index_storage(connection, table, index)

@@ -21,6 +21,10 @@ class Call:
     op: Operation
     params: dict
 
+    def named_table(self) -> Any:
+        """The table (or collection) that the call's databaseId and tableId/collectionId name."""
+        return self.project.table(self.params["databaseId"], self.params[self.dialect.table_id], self.dialect)
+
 
 Handler = Callable[[Call], Any]
 HANDLERS: dict[str, Handler] = {}

@@ -283,7 +283,7 @@ def save_spec(connection: sqlite3.Connection, column: Column) -> None:
 @handles("tablesDB.createRelationshipColumn", "databases.createRelationshipAttribute")
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     related_id = params["relatedTableId" if dialect.service == "tablesDB" else "relatedCollectionId"]
     kind, on_delete = params["type"], params.get("onDelete") or "restrict"
     two_way = bool(params.get("twoWay", False))
@@ -374,7 +374,7 @@ def create_column(call: Call) -> dict:
 @handles("tablesDB.updateRelationshipColumn", "databases.updateRelationshipAttribute")
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     column = table.column(params["key"])
     if column is None or not column.is_relationship:
         raise AppwriteError(

@@ -150,7 +150,7 @@ def create_inline(
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     kind = kind_of(call.op.method)
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     key = check_key(params["key"])
     ensure_free_key(table, key, dialect)
     spec = build_spec(kind, params, dialect)
@@ -168,7 +168,7 @@ def create_column(call: Call) -> dict:
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     kind = kind_of(call.op.method)
-    table = call.project.table(params["databaseId"], params[dialect.table_id], dialect)
+    table = call.named_table()
     column = require_column(table, params["key"], dialect)
     if column.kind != kind:
         raise AppwriteError(
@@ -210,7 +210,7 @@ def rename(connection: sqlite3.Connection, table: Table, column: Column, new_key
 @handles("tablesDB.listColumns", "databases.listAttributes")
 def list_columns(call: Call) -> dict:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     models = [model(column, dialect) for column in table.visible_columns()]
     total, page = list_models(
         models,
@@ -225,14 +225,14 @@ def list_columns(call: Call) -> dict:
 @handles("tablesDB.getColumn", "databases.getAttribute")
 def get_column(call: Call) -> dict:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     return model(require_column(table, call.params["key"], dialect), dialect)
 
 
 @handles("tablesDB.deleteColumn", "databases.deleteAttribute")
 def delete_column(call: Call) -> None:
     dialect = call.dialect
-    table = call.project.table(call.params["databaseId"], call.params[dialect.table_id], dialect)
+    table = call.named_table()
     column = require_column(table, call.params["key"], dialect)
     with call.project.db.transaction() as connection:
         if column.is_relationship:
