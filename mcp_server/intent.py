@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from .vocabulary import (
@@ -97,6 +98,11 @@ class ParsedQuery:
     singular: bool
     legacy: bool
     names: frozenset[str]
+
+    @cached_property
+    def mentioned(self) -> frozenset[str]:
+        """Every index term the query's words stand for (the words themselves, synonyms, corrections)."""
+        return frozenset(term for word in self.terms for term, _ in word.expansions)
 
 
 def segments(query: str) -> list[tuple[str, str]]:

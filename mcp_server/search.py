@@ -60,6 +60,11 @@ RETRIEVAL_NEAR_MATCH = 1.1
 OBJECT_MATCH = 1.4
 PLURALITY_MATCH = 1.15
 DEPRECATED_FACTOR = 0.85
+# The server acts with API-key rights: operations only a signed-in user can call rank a little lower.
+SESSION_ONLY_FACTOR = 0.97
+# Each word of a method name between verb and object that the query does not mention (createArgon2User
+# for "create a user") makes the operation a more specialised answer than was asked for.
+UNASKED_QUALIFIER_FACTOR = 0.8
 EXACT_NAME_BOOST = 3.0
 
 
@@ -107,6 +112,26 @@ def operation_heads(op: Operation) -> frozenset[str]:
     if len(parts) > 1:
         return frozenset({stem(parts[-1].lower())})
     return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
+
+
+def plain_operations(operations: list[Operation]) -> set[tuple[str, str, str]]:
+    """(service, verb, object) of every operation named by verb and object alone: users.create, tablesDB.getRow."""
+    plain = set()
+    for op in operations:
+        parts = [part.lower() for part in split_camel(op.method)]
+        objects = parts[1:] if len(parts) == 2 else SERVICE_OBJECTS.get(op.service, (op.service.lower(),))
+        if len(parts) <= 2:
+            plain.update((op.service, parts[0], stem(word)) for word in objects)
+    return plain
+
+
+def operation_qualifiers(op: Operation, plain: set[tuple[str, str, str]]) -> frozenset[str]:
+    """Words between verb and object in a method name that has a plain sibling: createArgon2User -> {argon2}
+    (users.create exists); createMagicURLToken has none, so its words qualify nothing."""
+    parts = [part.lower() for part in split_camel(op.method)]
+    if len(parts) < 3 or (op.service, parts[0], stem(parts[-1])) not in plain:
+        return frozenset()
+    return frozenset(stem(part) for part in parts[1:-1])
 
 
 def acts_on_many(operations: list[Operation]) -> list[bool]:
@@ -168,6 +193,8 @@ class SearchIndex:
             self.by_name[op.id.lower()].append(position)
         self.verbs = [operation_verbs(op) for op in self.operations]
         self.heads = [operation_heads(op) for op in self.operations]
+        plain = plain_operations(self.operations)
+        self.qualifiers = [operation_qualifiers(op, plain) for op in self.operations]
         self.acts_on_many = acts_on_many(self.operations)
         self.all_heads = frozenset().union(*self.heads)
         self.resource_terms = frozenset(
@@ -316,6 +343,10 @@ class SearchIndex:
             factor *= PLURALITY_MATCH
         if self.operations[position].deprecated and not parsed.legacy:
             factor *= DEPRECATED_FACTOR
+        if "key" not in self.operations[position].auth:
+            factor *= SESSION_ONLY_FACTOR
+        unasked = len(self.qualifiers[position] - parsed.mentioned)
+        factor *= UNASKED_QUALIFIER_FACTOR**unasked
         return factor
 
 

@@ -139,6 +139,7 @@ cookie device login logon session signin
 enroll join onboard register registration signup
 logoff logout signout
 credential credentials passphrase passwd password pwd
+firebase scrypt
 2fa authenticator mfa otp totp twofactor
 confirm confirmation confirmed validate verification verified verify
 forgot forgotten recover recovery reset

@@ -37,6 +37,9 @@ def test_agent_phrased_needs_recall(index, agent_cases):
     [
         ("upload a file to a bucket", "storage.createFile"),
         ("list users", "users.list"),
+        ("create a user", "users.create"),
+        ("create a team", "teams.create"),
+        ("create a database", "tablesDB.create"),
         ("insert a record into the orders table", "tablesDB.createRow"),
         ("add a boolean column to the notes table", "tablesDB.createBooleanColumn"),
         ("SELECT * FROM orders WHERE status = 'paid' ORDER BY created DESC", "tablesDB.listRows"),
