@@ -13,7 +13,7 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
-from . import databases, rows, transactions  # noqa: F401  (their handlers register themselves)
+from . import databases, health, rows, transactions  # noqa: F401  (their handlers register themselves)
 from .dialects import DIALECTS
 from .errors import AppwriteError
 from .permissions import ADMIN, Auth, require_scope

@@ -85,6 +85,9 @@ ERROR_CODES: dict[str, int] = {
     "transaction_conflict": 409,
     "transaction_limit_exceeded": 400,
     "transaction_not_ready": 400,
+    "health_queue_size_exceeded": 503,
+    "health_certificate_expired": 404,
+    "health_invalid_host": 404,
 }
 
 
