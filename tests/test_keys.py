@@ -14,7 +14,7 @@ import pytest
 from mcp_server.engine import keys
 from mcp_server.engine.errors import AppwriteError
 from mcp_server.engine.storage import ProjectDB, project_path
-from tests.mcp.conftest import baas_mcp, create_key
+from tests.commands import baas_mcp, create_key
 
 MODEL_FIELDS = {"$id", "$createdAt", "$updatedAt", "name", "scopes", "expire", "accessedAt"}
 

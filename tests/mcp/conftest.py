@@ -1,17 +1,7 @@
-"""Fixtures for MCP server tests: the baas-mcp command, API keys, and servers in memory or in a subprocess."""
+"""Fixtures for MCP server tests: servers in memory (subprocess helpers are in tests/commands.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,193 +10,13 @@ from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
 from mcp_server.settings import Settings
 
-COMMAND = Path(sys.executable).with_name("baas-mcp")
-
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
-def baas_mcp(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the baas-mcp command to completion."""
-    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def create_key(data_dir: Path, scopes: str, *extra: str, project: str = "default") -> dict:
-    """A new API key made with `baas-mcp keys create --json`: $id, name, scopes, expire, secret."""
-    result = baas_mcp(
-        "keys",
-        "create",
-        "--name",
-        "test",
-        "--scopes",
-        scopes,
-        "--data-dir",
-        str(data_dir),
-        "--project",
-        project,
-        *extra,
-        "--json",
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def make_server(data_dir: Path, settings: Settings | None = None) -> tuple:
     """An in-process server (and its runtime, to close) over the embedded engine in `data_dir`."""
     runtime = Runtime(data_dir, "default", settings or Settings())
     return build_server(runtime), runtime
-
-
-# --- `baas-mcp serve` as a subprocess ---------------------------------------------------------------------------
-
-
-SERVING_LINE = re.compile(r"baas-mcp: serving http://(?P<host>[^ ]+):(?P<port>\d+)/mcp \(streamable HTTP\)")
-
-
-class LineReader:
-    """Reads a pipe line by line in a thread, so a test can wait for the next line with a timeout."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        self.thread = threading.Thread(target=self.pump, args=(stream,), daemon=True)
-        self.thread.start()
-
-    def pump(self, stream) -> None:
-        for line in iter(stream.readline, ""):
-            self.lines.append(line)
-            self.queue.put(line)
-        self.queue.put(None)
-
-    def next_line(self, timeout: float = 20) -> str | None:
-        """The next line (None at end of stream); AssertionError if none comes within `timeout` seconds."""
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no line within {timeout} s; so far: {''.join(self.lines)!r}") from None
-
-    def text(self, timeout: float = 5) -> str:
-        """Everything read so far, after waiting up to `timeout` seconds for the end of the stream."""
-        self.thread.join(timeout)
-        return "".join(self.lines)
-
-
-def serve_env(**extra: str) -> dict:
-    """The environment for a `baas-mcp serve` subprocess: ours, without a key or data dir leaking in."""
-    env = {name: value for name, value in os.environ.items() if name not in ("BAAS_MCP_KEY", "BAAS_MCP_DATA_DIR")}
-    return env | extra
-
-
-class ServeProcess:
-    """A running `baas-mcp serve`; stderr (and stdout, when piped) are read line by line in threads."""
-
-    def __init__(self, *args: str, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=None, cwd=None) -> None:
-        self.process = subprocess.Popen(
-            [str(COMMAND), "serve", *args],
-            stdin=stdin,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env if env is not None else serve_env(),
-            cwd=cwd,
-        )
-        self.stderr = LineReader(self.process.stderr)
-        self.stdout = LineReader(self.process.stdout) if stdout == subprocess.PIPE else None
-        self.port: int | None = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_for_serving_line(self, timeout: float = 20) -> int:
-        """The port from the `baas-mcp: serving http://...` line on stderr."""
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.stderr.next_line(max(deadline - time.monotonic(), 0.01))
-            if line is None:
-                code = self.process.wait(5)
-                raise AssertionError(f"serve exited with {code} before serving: {self.stderr.text()}")
-            found = SERVING_LINE.search(line)
-            if found:
-                self.port = int(found["port"])
-                return self.port
-
-    def wait(self, timeout: float) -> int:
-        return self.process.wait(timeout)
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10) -> int | None:
-        """Ask the server to stop and wait; kill it if it does not. The exit code, or None if it had to be killed."""
-        if self.process.poll() is not None:
-            self.close_pipes()
-            return self.process.returncode
-        self.process.send_signal(signum)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-            return None
-        finally:
-            self.close_pipes()
-
-    def close_stdin(self) -> None:
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
-
-    def close_pipes(self) -> None:
-        """Close stdin, and stdout/stderr once their readers have reached the end (the process has ended)."""
-        self.close_stdin()
-        for reader, stream in ((self.stdout, self.process.stdout), (self.stderr, self.process.stderr)):
-            if reader is not None and stream is not None:
-                reader.thread.join(5)
-                if not reader.thread.is_alive():
-                    stream.close()
-
-
-def start_http_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
-    """`baas-mcp serve --transport http --port 0` on loopback over `data_dir`, once it has announced its port
-    on stderr (it accepts connections from then on); the caller stops it (ServeProcess.stop)."""
-    served = ServeProcess("--transport", "http", "--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd)
-    try:
-        served.wait_for_serving_line()
-    except BaseException:
-        served.stop(signal.SIGKILL)
-        raise
-    return served
-
-
-def serve_until_exit(*args: str, cwd=None, env=None, timeout: float = 20) -> tuple[subprocess.CompletedProcess, float]:
-    """`baas-mcp serve ARGS` with stdin at end of file, run to its end: the result and how long it took (s)."""
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(COMMAND), "serve", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env if env is not None else serve_env(),
-    )
-    return result, time.monotonic() - started
-
-
-def expire_key(data_dir: Path, key_id: str, project: str = "default") -> None:
-    """Make a key expired a minute ago, by editing the project's SQLite file directly."""
-    import sqlite3
-    from datetime import UTC, datetime, timedelta
-
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="milliseconds")
-    connection = sqlite3.connect(data_dir / project / "project.sqlite3", timeout=10)
-    try:
-        with connection:
-            changed = connection.execute("UPDATE _keys SET expire = ? WHERE id = ?", (past, key_id)).rowcount
-    finally:
-        connection.close()
-    assert changed == 1, f"no key {key_id!r} in {data_dir}"
-
-
-def revoke_key(data_dir: Path, key_id: str, project: str = "default") -> None:
-    result = baas_mcp("keys", "revoke", key_id, "--data-dir", str(data_dir), "--project", project)
-    assert result.returncode == 0, result.stderr

@@ -22,7 +22,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_server.catalog import load_catalog
-from tests.mcp.conftest import (
+from tests.commands import (
     ServeProcess,
     baas_mcp,
     create_key,

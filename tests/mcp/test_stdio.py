@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.mcp.conftest import (
+from tests.commands import (
     COMMAND,
     ServeProcess,
     baas_mcp,
