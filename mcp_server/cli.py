@@ -20,6 +20,7 @@ MAX_CLI_LIMIT = 100
 DEFAULT_DATA_DIR = ".baas"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_API_PORT = 8080
 TRANSPORTS = {"stdio": "stdio", "http": "http", "sse": "http"}
 HTTP_ONLY_OPTIONS = {"--host": "host", "--port": "port", "--allow-host": "allow_host", "--no-auth": "no_auth"}
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
@@ -91,10 +92,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
     )
-    serve.add_argument("--project", default="default", help="project id (default: default)")
+    serve.add_argument(
+        "--project", default=None, help="project id (default: default; env APPWRITE_PROJECT_ID with --endpoint)"
+    )
     serve.add_argument("--key", default=None, help="restrict the server to this API key's scopes (env BAAS_MCP_KEY)")
     serve.add_argument("--read-only", action="store_true", help="offer and run only operations that read")
+    serve.add_argument(
+        "--endpoint",
+        default=None,
+        help="run operations on this Appwrite server, e.g. https://cloud.appwrite.io/v1 (env APPWRITE_ENDPOINT)",
+    )
+    serve.add_argument("--api-key", default=None, help="with --endpoint: the server's API key (env APPWRITE_API_KEY)")
+    serve.add_argument(
+        "--self-signed", action="store_true", help="with --endpoint: accept a self-signed TLS certificate"
+    )
     serve.set_defaults(run=run_serve)
+
+    api = commands.add_parser("api", help="serve the embedded engine as an Appwrite-compatible REST API on /v1")
+    api.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    api.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_API_PORT,
+        help=f"port, 0 for any free one (default {DEFAULT_API_PORT})",
+    )
+    api.add_argument(
+        "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
+    )
+    api.set_defaults(run=run_api)
 
     search = commands.add_parser("search", help="find operations for what you want to do")
     search.add_argument("query", help="what you want to do, in your own words")
@@ -168,6 +193,33 @@ def check_serve_options(args: argparse.Namespace) -> None:
         )
 
 
+def remote_backend(args: argparse.Namespace):
+    """The Appwrite server to run operations on (HTTP backend), or None for the embedded engine."""
+    from urllib.parse import urlsplit
+
+    from .runtime import Remote
+
+    endpoint = args.endpoint or os.environ.get("APPWRITE_ENDPOINT")
+    if not endpoint:
+        for flag, value in (("--api-key", args.api_key), ("--self-signed", args.self_signed)):
+            if value:
+                raise UsageError(f"{flag} applies only with --endpoint (or APPWRITE_ENDPOINT)")
+        args.project = args.project or "default"
+        return None
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--endpoint: expected an http(s) URL such as https://cloud.appwrite.io/v1, got {endpoint!r}")
+    if parts.path in ("", "/"):
+        endpoint = endpoint.rstrip("/") + "/v1"
+    api_key = args.api_key or os.environ.get("APPWRITE_API_KEY")
+    args.project = args.project or os.environ.get("APPWRITE_PROJECT_ID")
+    if not api_key:
+        raise UsageError("--endpoint needs --api-key (or APPWRITE_API_KEY): an API key of that Appwrite project")
+    if not args.project:
+        raise UsageError("--endpoint needs --project (or APPWRITE_PROJECT_ID): the Appwrite project id")
+    return Remote(endpoint, args.project, api_key, verify=not args.self_signed)
+
+
 def usable_data_dir(option: str | None, project: str) -> Path:
     from .engine.storage import project_path
 
@@ -197,8 +249,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from .transports import serve_stdio
 
     check_serve_options(args)
+    remote = remote_backend(args)
     settings = Settings(read_only=args.read_only)
-    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings)
+    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
         if secret:
@@ -212,7 +265,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.transport == "stdio":
             if sys.stdin.isatty():
                 print(STDIO_HINT, file=sys.stderr)
-            anyio.run(serve_stdio, server, runtime.close)
+            anyio.run(serve_stdio, server, runtime.aclose)
             return 0
         serve_over_http(args, runtime, server)
         return 0
@@ -231,7 +284,10 @@ def serve_over_http(args: argparse.Namespace, runtime, server) -> None:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     named_host = [] if is_loopback(args.host) or args.host in WILDCARD_HOSTS else [args.host]
     app = http_app(
-        server, check_key=None if args.no_auth else runtime.check_key, extra_hosts=[*args.allow_host, *named_host]
+        server,
+        check_key=None if args.no_auth else runtime.check_key,
+        close=runtime.aclose,
+        extra_hosts=[*args.allow_host, *named_host],
     )
     shown = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown}:{sock.getsockname()[1]}"
@@ -259,6 +315,32 @@ def key_scopes(secret: str | None, data_dir_option: str | None, project: str) ->
         raise UsageError(f"--key: {error.message}") from None
     finally:
         runtime.close()
+
+
+def run_api(args: argparse.Namespace) -> int:
+    import logging
+
+    import anyio
+
+    from .engine import Engine
+    from .rest.app import RestApp
+    from .transports import listening_socket, serve_http
+
+    directory = usable_data_dir(args.data_dir, "default")
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="baas-mcp: %(levelname)s: %(message)s")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    endpoint = f"http://{shown}:{sock.getsockname()[1]}/v1"
+
+    def announce() -> None:
+        print(f"baas-mcp: Appwrite-compatible API at {endpoint} (data in {directory})", file=sys.stderr)
+        sys.stderr.flush()
+
+    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce)
+    return 0
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -21,11 +21,11 @@ class Backend(Protocol):
 
     name: str
 
-    def call(self, operation_id: str, params: dict, auth: Auth) -> Any: ...
+    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any: ...
 
     def implemented(self, operation_id: str) -> bool: ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 def auth_of(settings: Settings) -> Auth:
@@ -33,7 +33,7 @@ def auth_of(settings: Settings) -> Auth:
     return ADMIN if settings.scopes is None else key_auth(settings.scopes)
 
 
-def execute(
+async def execute(
     backend: Backend, catalog: Catalog, settings: Settings, operation_id: object, params: object, confirm: bool = False
 ) -> Any:
     """The result of one operation, or AppwriteError from the first gate (or the backend) that refuses it."""
@@ -58,4 +58,4 @@ def execute(
             f"{op.id} deletes data; call execute_operation again with confirm: true if that is intended",
         )
     checked = validate_params(op, params)
-    return backend.call(op.id, checked, auth_of(settings))
+    return await backend.call(op.id, checked, auth_of(settings))

@@ -1,13 +1,16 @@
 """What a running MCP server holds: its settings, its tools (built on first use), and its key checks.
 
-The catalog, the search index and the engine load in a background thread once the server has
-answered its first request, so that initialize and tools/list come back as fast as a bare server.
+The tools run on the embedded engine, or on an Appwrite-compatible server when one is configured
+(the HTTP backend). The catalog, the search index and the backend load in a background thread once
+the server has answered its first request, so that initialize and tools/list come back as fast as a
+bare server. API keys that callers present are always checked against the local data directory.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,30 +23,51 @@ if TYPE_CHECKING:
 logger = logging.getLogger("baas_mcp")
 
 
+@dataclass(frozen=True)
+class Remote:
+    """An Appwrite-compatible server for the HTTP backend: its /v1 endpoint, project and API key."""
+
+    endpoint: str
+    project: str
+    api_key: str
+    verify: bool = True
+
+
 class Runtime:
     """One server's state: the project it serves, its settings, and the lazily built tools."""
 
-    def __init__(self, data_dir: Path, project: str, settings: Settings) -> None:
+    def __init__(self, data_dir: Path, project: str, settings: Settings, remote: Remote | None = None) -> None:
         self.data_dir = data_dir
         self.project = project
         self.settings = settings
+        self.remote = remote
         self.lock = threading.Lock()
         self.built: Tools | None = None
         self.keys_db: ProjectDB | None = None
         self.warming = False
 
     def tools(self) -> Tools:
-        """The two tools over the embedded backend, built once (thread-safe)."""
+        """The two tools over the backend, built once (thread-safe)."""
         with self.lock:
             if self.built is None:
-                from .backends.embedded import EmbeddedBackend
                 from .catalog import load_catalog
                 from .search import default_index
                 from .tools import Tools
 
                 catalog = load_catalog()
-                self.built = Tools(EmbeddedBackend(self.data_dir, self.project, catalog), catalog, default_index())
+                self.built = Tools(self.backend(catalog), catalog, default_index())
             return self.built
+
+    def backend(self, catalog):
+        if self.remote is None:
+            from .backends.embedded import EmbeddedBackend
+
+            return EmbeddedBackend(self.data_dir, self.project, catalog)
+        from .backends.http import HttpBackend
+
+        remote = self.remote
+        downloads = self.data_dir / "downloads"
+        return HttpBackend(remote.endpoint, remote.project, remote.api_key, catalog, downloads, verify=remote.verify)
 
     def warm_up(self) -> None:
         """Start building the tools in the background (once), so the first tool call does not wait for it."""
@@ -70,11 +94,17 @@ class Runtime:
             db = self.keys_db
         return keys.authenticate(db, secret)
 
-    def close(self) -> None:
-        """Close the backend and the key store (waiting for an operation in progress); safe to repeat."""
+    async def aclose(self) -> None:
+        """Close the backend (after an operation in progress) and the key store; safe to repeat."""
         with self.lock:
-            if self.built is not None:
-                self.built.backend.close()
+            built, self.built = self.built, None
+        if built is not None:
+            await built.backend.aclose()
+        self.close()
+
+    def close(self) -> None:
+        """Close the key store; the backend closes with aclose, inside the event loop that used it."""
+        with self.lock:
             if self.keys_db is not None:
                 self.keys_db.close()
-            self.built = self.keys_db = None
+            self.keys_db = None

@@ -1,9 +1,9 @@
 """The MCP server: the two tools on the SDK's low-level Server, for any transport.
 
-tools/list needs only the tool definitions; a tool call gets the tools from the runtime (loading
-them on first use) and runs in a worker thread, so one slow operation does not stall other
-sessions. A request over HTTP carries its own key's scopes, which narrow the server's settings.
-Whatever goes wrong inside a tool call comes back as a tool error, never as a protocol error.
+tools/list needs only the tool definitions. A tool call gets the tools from the runtime (loading
+them on first use, in a worker thread); backends run operations without blocking other sessions.
+A request over HTTP carries its own key's scopes, which narrow the server's settings. Whatever goes
+wrong inside a tool call comes back as a tool error, never as a protocol error.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def build_server(runtime: Runtime) -> Server:
         try:
             settings = request_settings(runtime, ctx)
             tools = await anyio.to_thread.run_sync(runtime.tools)
-            result = await anyio.to_thread.run_sync(tools.call, params.name, params.arguments, settings)
+            result = await tools.call(params.name, params.arguments, settings)
         except Exception as error:
             logger.exception("tool call %s failed", params.name)
             return internal_error(params.name, error)

@@ -41,12 +41,12 @@ class Tools:
     catalog: Catalog
     index: SearchIndex
 
-    def call(self, name: str, arguments: dict | None, settings: Settings) -> ToolResult:
+    async def call(self, name: str, arguments: dict | None, settings: Settings) -> ToolResult:
         arguments = arguments or {}
         if name == SEARCH_TOOL["name"]:
             return self.search(arguments, settings)
         if name == EXECUTE_TOOL["name"]:
-            return self.execute(arguments, settings)
+            return await self.execute(arguments, settings)
         return error_result(
             AppwriteError(
                 "general_argument_invalid",
@@ -88,14 +88,14 @@ class Tools:
             entry["unavailable"] = "needs an Appwrite server"
         return entry
 
-    def execute(self, arguments: dict, settings: Settings) -> ToolResult:
+    async def execute(self, arguments: dict, settings: Settings) -> ToolResult:
         operation = arguments.get("operation")
         confirm = arguments.get("confirm", False)
         if not isinstance(confirm, bool):
             where = operation if isinstance(operation, str) and operation else EXECUTE_TOOL["name"]
             return argument_error(where, f"confirm must be true or false; got {confirm!r}")
         try:
-            result = execute(self.backend, self.catalog, settings, operation, arguments.get("params"), confirm)
+            result = await execute(self.backend, self.catalog, settings, operation, arguments.get("params"), confirm)
         except AppwriteError as error:
             return error_result(error, operation if isinstance(operation, str) else None)
         return success_result(str(operation), result)

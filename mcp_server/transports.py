@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import anyio
 from mcp.server import Server
@@ -27,7 +27,7 @@ BACKLOG = 2048
 INCOMPLETE_RESPONSE = "ASGI callable returned without completing response"
 
 
-async def serve_stdio(server: Server, close: Callable[[], None]) -> None:
+async def serve_stdio(server: Server, close: Callable[[], Awaitable[None]]) -> None:
     """Serve one client on stdin/stdout until it closes the stream or SIGINT/SIGTERM arrives; then `close`."""
     sys.stdout.flush()
     async with anyio.create_task_group() as group:
@@ -36,10 +36,10 @@ async def serve_stdio(server: Server, close: Callable[[], None]) -> None:
             with contextlib.redirect_stdout(sys.stderr):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
         group.cancel_scope.cancel()
-    close()
+    await close()
 
 
-async def exit_on_signal(close: Callable[[], None]) -> None:
+async def exit_on_signal(close: Callable[[], Awaitable[None]]) -> None:
     """On SIGINT/SIGTERM: let the operation in progress finish, close the data, and exit with 0.
 
     The thread that reads stdin cannot be interrupted, so waiting for it would wait for the client's
@@ -47,7 +47,7 @@ async def exit_on_signal(close: Callable[[], None]) -> None:
     """
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
-            await anyio.to_thread.run_sync(close)
+            await close()
             sys.stderr.flush()
             os._exit(0)
 
@@ -80,8 +80,15 @@ class RawEndpoint:
         await self.app(scope, receive, send)
 
 
-def http_app(server: Server, *, check_key: Callable[[str], dict] | None, extra_hosts: Iterable[str] = ()):
-    """The Starlette app: /mcp (streamable HTTP), /sse + /messages/ (SSE); keys checked unless check_key is None."""
+def http_app(
+    server: Server,
+    *,
+    check_key: Callable[[str], dict] | None,
+    close: Callable[[], Awaitable[None]],
+    extra_hosts: Iterable[str] = (),
+):
+    """The Starlette app: /mcp (streamable HTTP), /sse + /messages/ (SSE); keys checked unless check_key is
+    None; `close` runs when the server shuts down."""
     from mcp.server.sse import SseServerTransport
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
     from starlette.applications import Starlette
@@ -108,7 +115,14 @@ def http_app(server: Server, *, check_key: Callable[[str], dict] | None, extra_h
         Mount("/messages/", app=sse.handle_post_message),
     ]
     middleware = [] if check_key is None else [Middleware(BearerKeyMiddleware, check_key=check_key)]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lambda app: sessions.run())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app) -> AsyncIterator[None]:
+        async with sessions.run():
+            yield
+        await close()
+
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

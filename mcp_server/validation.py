@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from .catalog import Operation, suggest
 from .engine.errors import AppwriteError
+from .uploads import Upload
 
 SHOWN_VALUE = 80
 
@@ -40,7 +41,9 @@ def validate_params(op: Operation, params: object) -> dict:
             f"unknown parameter {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "") + f" Parameters: {known}",
         )
     validator = validator_for(op.id, json.dumps(op.input_schema, sort_keys=True))
-    errors = sorted(validator.iter_errors(params), key=lambda error: (len(error.path), str(error.path)))
+    # An uploaded file stands where the schema has a binary string: its name is what gets checked.
+    checked = {name: value.filename if isinstance(value, Upload) else value for name, value in params.items()}
+    errors = sorted(validator.iter_errors(checked), key=lambda error: (len(error.path), str(error.path)))
     if errors:
         raise argument_error(op, explain(errors[0], properties))
     filled = dict(params)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from ..catalog import Catalog
 from ..engine import Engine
 from ..engine.permissions import Auth
@@ -17,11 +19,12 @@ class EmbeddedBackend:
         self.engine = Engine(data_dir, catalog=catalog, **engine_options)
         self.project = project
 
-    def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
-        return self.engine.call(operation_id, params, auth, self.project)
+    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
+        """The engine's result; it runs in a worker thread so other sessions keep being served."""
+        return await anyio.to_thread.run_sync(self.engine.call, operation_id, params, auth, self.project)
 
     def implemented(self, operation_id: str) -> bool:
         return self.engine.implemented(operation_id)
 
-    def close(self) -> None:
-        self.engine.close()
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.engine.close)

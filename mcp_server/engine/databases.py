@@ -31,6 +31,7 @@ ROW_BYTES_MAX = 65535
 
 
 def database_model(database: Database) -> dict:
+    # policies and archives (backups) are part of the model the Appwrite 1.8 SDKs read; there are none here.
     return {
         "$id": database.id,
         "name": database.name,
@@ -38,6 +39,8 @@ def database_model(database: Database) -> dict:
         "$updatedAt": database.updated,
         "enabled": database.enabled,
         "type": database.type,
+        "policies": [],
+        "archives": [],
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ from mcp import Client, types
 from mcp_server import __version__
 from mcp_server.catalog import Catalog, allowed
 from mcp_server.settings import Settings
-from tests.mcp.conftest import baas_mcp, make_server
+from tests.commands import baas_mcp
+from tests.mcp.conftest import make_server
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +41,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def new_server(data_dir: Path) -> Iterator[Callable[..., object]]:
+async def new_server(data_dir: Path) -> AsyncIterator[Callable[..., object]]:
     """Builds servers over the test's data dir (or another path); closes their runtimes afterwards."""
     runtimes = []
 
@@ -51,7 +52,7 @@ def new_server(data_dir: Path) -> Iterator[Callable[..., object]]:
 
     yield build
     for runtime in runtimes:
-        runtime.close()
+        await runtime.aclose()
 
 
 @pytest.fixture

@@ -1,0 +1,260 @@
+"""The HTTP backend: every catalog operation as a request to an Appwrite-compatible server.
+
+The server may be Appwrite Cloud, a self-hosted Appwrite, or `baas-mcp api`. The catalog entry
+says how to build each request: its path, query string, and JSON or multipart body. Every request
+carries the project and API key headers. Files go up in 5 MB chunks, as the Appwrite SDKs send
+them. The server's errors come back as AppwriteError in the same shape as the embedded engine's.
+
+One pooled AsyncClient serves all calls. Requests time out. TLS is verified unless the server was
+declared self-signed. An operation that is safe to repeat (GET, PUT, DELETE) is retried with
+backoff when the server answers 429 or 503 or cannot be reached. Downloads (file contents,
+avatars) are saved under the downloads directory and answered with their path.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from .. import __version__
+from ..catalog import Catalog, Operation
+from ..engine.errors import AppwriteError, invalid_argument
+from ..engine.permissions import Auth
+from ..uploads import Upload
+
+RESPONSE_FORMAT = "1.8.0"
+CHUNK_SIZE = 5 * 1024 * 1024
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 503})
+MAX_RETRIES = 3
+MAX_RETRY_AFTER_S = 10.0
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class HttpBackend:
+    """Operations run on the server at `endpoint` (…/v1) in `project`, as the API key `api_key`.
+
+    The caller's scopes were checked before a call gets here; the server applies the key's own.
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        endpoint: str,
+        project: str,
+        api_key: str,
+        catalog: Catalog,
+        downloads: Path,
+        *,
+        verify: bool = True,
+        timeout: float = 30.0,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.project = project
+        self.api_key = api_key
+        self.catalog = catalog
+        self.downloads = downloads
+        self.verify = verify
+        self.timeout = timeout
+        self.retry_delay = retry_delay
+        self.client: httpx.AsyncClient | None = None
+
+    def implemented(self, operation_id: str) -> bool:
+        return True
+
+    def http_client(self) -> httpx.AsyncClient:
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                verify=self.verify,
+                timeout=self.timeout,
+                follow_redirects=False,
+                headers={
+                    "X-Appwrite-Project": self.project,
+                    "X-Appwrite-Key": self.api_key,
+                    "X-Appwrite-Response-Format": RESPONSE_FORMAT,
+                    "User-Agent": f"baas-mcp/{__version__}",
+                },
+            )
+        return self.client
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
+        op = self.catalog.get(operation_id)
+        if op is None:
+            raise AppwriteError("general_route_not_found", f"Unknown operation {operation_id!r}")
+        url = self.endpoint + fill_path(op, params)
+        query = flatten({name: value for name, value in params.items() if op.params.get(name) == "query"})
+        body = {name: value for name, value in params.items() if op.params.get(name) == "body"}
+        form = {name: value for name, value in params.items() if op.params.get(name) == "form"}
+        if form:
+            return await self.upload(op, url, query, form)
+        response = await self.send(op, url, params=query, json=body if body else None)
+        return self.result(op, response)
+
+    async def upload(self, op: Operation, url: str, query: list, form: dict) -> Any:
+        """A multipart request; a file over 5 MB goes in chunks with Content-Range, as the SDKs send it."""
+        file_names = [name for name, value in form.items() if is_file(op, name, value)]
+        fields = flatten({name: value for name, value in form.items() if name not in file_names})
+        files = {name: read_file(name, form[name]) for name in file_names}
+        big = [(name, upload) for name, upload in files.items() if len(upload.data) > CHUNK_SIZE]
+        if not big:
+            parts = {name: (upload.filename, upload.data, upload.content_type) for name, upload in files.items()}
+            response = await self.send(op, url, params=query, data=dict(fields), files=parts)
+            return self.result(op, response)
+        name, upload = big[0]
+        total = len(upload.data)
+        headers: dict[str, str] = {}
+        result = None
+        for start in range(0, total, CHUNK_SIZE):
+            end = min(start + CHUNK_SIZE, total)
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+            parts = {name: (upload.filename, upload.data[start:end], upload.content_type)}
+            response = await self.send(op, url, params=query, data=dict(fields), files=parts, headers=dict(headers))
+            result = self.result(op, response)
+            if isinstance(result, dict) and "$id" in result:
+                headers["X-Appwrite-ID"] = result["$id"]
+        return result
+
+    async def send(self, op: Operation, url: str, **request: Any) -> httpx.Response:
+        """The server's answer, after retries when the operation may be repeated safely."""
+        attempts = MAX_RETRIES + 1 if op.http_method in IDEMPOTENT_METHODS else 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = await self.http_client().request(op.http_method, url, **request)
+            except httpx.TimeoutException:
+                if last:
+                    raise AppwriteError(
+                        "general_server_error",
+                        f"{op.id}: no answer from {self.endpoint} within {self.timeout:g} s",
+                        504,
+                    ) from None
+                await anyio.sleep(self.backoff(attempt, None))
+                continue
+            except httpx.TransportError as error:
+                if last:
+                    raise unreachable(op, self.endpoint, error) from None
+                await anyio.sleep(self.backoff(attempt, None))
+                continue
+            if response.status_code in RETRY_STATUSES and not last:
+                await anyio.sleep(self.backoff(attempt, response.headers.get("retry-after")))
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    def backoff(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), MAX_RETRY_AFTER_S)
+            except ValueError:
+                pass
+        return self.retry_delay * 2**attempt
+
+    def result(self, op: Operation, response: httpx.Response) -> Any:
+        """The operation's result from the server's answer, or its error as AppwriteError."""
+        status = response.status_code
+        content_type = response.headers.get("content-type", "")
+        if status >= 400:
+            raise server_error(op, response)
+        if 300 <= status < 400:
+            return {"location": response.headers.get("location", "")}
+        if status == 204 or not response.content:
+            return None
+        if content_type.startswith("application/json"):
+            return response.json()
+        if op.returns.get("media"):
+            return self.save(op, response)
+        return {"contentType": content_type, "text": response.text}
+
+    def save(self, op: Operation, response: httpx.Response) -> dict:
+        """Downloaded bytes written to a file under the downloads directory; the answer says where."""
+        content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / f"{op.method}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}{extension}"
+        path.write_bytes(response.content)
+        return {"savedTo": str(path), "contentType": content_type, "bytes": len(response.content)}
+
+
+def fill_path(op: Operation, params: dict) -> str:
+    return PLACEHOLDER.sub(lambda found: quote(str(params[found.group(1)]), safe=""), op.path)
+
+
+def text_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def flatten(params: dict) -> list[tuple[str, str]]:
+    """Query or form pairs as the SDKs send them: `queries[0]=…`, `data[title]=…`, booleans as true/false."""
+    pairs: list[tuple[str, str]] = []
+
+    def add(key: str, value: Any) -> None:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                add(f"{key}[{index}]", item)
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                add(f"{key}[{name}]", item)
+        elif value is not None:
+            pairs.append((key, text_value(value)))
+
+    for name, value in params.items():
+        add(name, value)
+    return pairs
+
+
+def is_file(op: Operation, name: str, value: Any) -> bool:
+    return isinstance(value, Upload) or op.input_schema["properties"].get(name, {}).get("format") == "binary"
+
+
+def read_file(name: str, value: Any) -> Upload:
+    """An upload from an Upload, or from a local file path (what an agent passes)."""
+    if isinstance(value, Upload):
+        return value
+    path = Path(str(value)).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise invalid_argument(
+            f"Invalid `{name}` param: expected the path of a local file to upload; cannot read {str(path)!r}: "
+            f"{error.strerror}"
+        ) from None
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Upload(path.name, content_type, data)
+
+
+def server_error(op: Operation, response: httpx.Response) -> AppwriteError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "message" in body:
+        return AppwriteError(str(body.get("type") or "general_unknown"), str(body["message"]), response.status_code)
+    text = response.text.strip()[:300] or response.reason_phrase
+    return AppwriteError("general_server_error", f"{op.id}: the server answered {response.status_code}: {text}", 502)
+
+
+def unreachable(op: Operation, endpoint: str, error: httpx.TransportError) -> AppwriteError:
+    detail = str(error) or type(error).__name__
+    hint = "; if the server uses a self-signed certificate, start with --self-signed" if "CERTIFICATE" in detail else ""
+    return AppwriteError("general_server_error", f"{op.id}: cannot reach {endpoint}: {detail}{hint}", 503)

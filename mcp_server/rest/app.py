@@ -1,0 +1,242 @@
+"""The REST app: an ASGI app serving the engine on /v1 in Appwrite's wire format.
+
+Each request is matched to a catalog operation by method and path, its parameters are read from
+the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
+the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
+`version`) with the matching status; nothing is written when a request is refused, and no
+traceback ever reaches a response. CORS headers let browser clients call it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import anyio
+from starlette.datastructures import Headers
+from starlette.requests import Request
+
+from ..engine.errors import AppwriteError, invalid_argument
+from ..engine.storage import project_path
+from ..uploads import Upload
+from .auth import caller
+from .params import coerced, json_body, nest, query_params
+from .routes import Router, choose
+
+logger = logging.getLogger("baas_mcp.rest")
+
+MAX_JSON_BODY = 10 * 1024 * 1024
+MAX_MULTIPART_BODY = 30 * 1024 * 1024
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+ALLOWED_HEADERS = (
+    "Origin, Cookie, Set-Cookie, X-Requested-With, Content-Type, Content-Range, Range, Accept, Cache-Control, "
+    "Expires, Pragma, X-Appwrite-Project, X-Appwrite-Key, X-Appwrite-JWT, X-Appwrite-Session, X-Appwrite-Locale, "
+    "X-Appwrite-Mode, X-Appwrite-Response-Format, X-Appwrite-Timestamp, X-Appwrite-ID, X-Fallback-Cookies, "
+    "X-SDK-Version, X-SDK-Name, X-SDK-Language, X-SDK-Platform, X-SDK-GraphQL, X-Forwarded-For, "
+    "X-Forwarded-User-Agent"
+)
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
+
+
+class Response:
+    """A status, headers and a body, sent in one go."""
+
+    def __init__(self, status: int, body: bytes = b"", content_type: str | None = "application/json") -> None:
+        self.status = status
+        self.body = body
+        self.headers = [(b"content-type", content_type.encode())] if content_type else []
+
+    async def send(self, send, extra_headers: list[tuple[bytes, bytes]]) -> None:
+        headers = [*self.headers, *extra_headers, (b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(status: int, data: object) -> Response:
+    return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def error_response(error: AppwriteError) -> Response:
+    return json_response(error.code, error.to_dict())
+
+
+def cors_headers(origin: str | None) -> list[tuple[bytes, bytes]]:
+    if not origin:
+        return [(b"access-control-allow-origin", b"*")]
+    return [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-expose-headers", b"X-Appwrite-Session, X-Fallback-Cookies"),
+        (b"vary", b"Origin"),
+    ]
+
+
+class RestApp:
+    """The ASGI app over one engine (all projects under its data directory)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.router = Router(engine.catalog)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = Headers(scope=scope)
+        cors = cors_headers(headers.get("origin"))
+        if scope["method"] == "OPTIONS":
+            preflight = [
+                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+                (b"access-control-max-age", b"86400"),
+            ]
+            await Response(204, b"", None).send(send, cors + preflight)
+            return
+        try:
+            response = await self.handle(scope, receive, headers)
+        except AppwriteError as error:
+            response = error_response(error)
+        except Exception:
+            logger.exception("%s %s failed", scope["method"], scope["path"])
+            response = error_response(AppwriteError("general_unknown", "Server Error", 500))
+        await response.send(send, cors)
+
+    async def lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await anyio.to_thread.run_sync(self.engine.close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope, receive, headers: Headers) -> Response:
+        path = scope["path"]
+        if path == "/v1/ping":
+            return Response(200, b"Pong!", "text/plain; charset=utf-8")
+        if not path.startswith("/v1/"):
+            raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
+        found = self.router.match(scope["method"], path[3:])
+        if found is None:
+            raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
+        route, path_params = found
+        query = query_params(scope["query_string"])
+        project_id = headers.get("x-appwrite-project") or query.pop("project", None)
+        check_project(self.engine.data_dir, project_id)
+        body = await read_body(scope, receive, headers)
+        params = {**query, **body, **path_params}
+        op = choose(route, params)
+        params = coerced(params, op.input_schema["properties"])
+        result = await anyio.to_thread.run_sync(self.run, op.id, params, dict(headers), project_id)
+        status = op.returns.get("status", 200)
+        if result is None:
+            # No content: not JSON, which is what the SDKs expect of an empty answer.
+            return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8")
+        return json_response(status, result)
+
+    def run(self, operation_id: str, params: dict, headers: dict, project_id: str):
+        """Who is calling, then the call itself (both touch the project database, so one worker thread)."""
+        auth = caller(self.engine.project(project_id), headers)
+        return self.engine.call(operation_id, params, auth, project_id)
+
+
+def check_project(data_dir, project_id: str | None) -> None:
+    """The project must be named, and exist: `default` always does, others once their database does."""
+    if not project_id:
+        raise AppwriteError(
+            "project_not_found", "No project: send the X-Appwrite-Project header (the first project is 'default').", 404
+        )
+    try:
+        exists = project_id == "default" or project_path(data_dir, project_id).exists()
+    except ValueError:
+        exists = False
+    if not exists:
+        raise AppwriteError(
+            "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
+        )
+
+
+async def read_body(scope, receive, headers: Headers) -> dict:
+    """The body's parameters: JSON, or a multipart form (files become Uploads); size-limited."""
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        declared = int(headers.get("content-length") or 0)
+        if declared > MAX_MULTIPART_BODY:
+            raise too_large(MAX_MULTIPART_BODY)
+        return await form_params(Request(scope, limited(receive, MAX_MULTIPART_BODY)), headers)
+    body = b""
+    async for chunk in chunks(limited(receive, MAX_JSON_BODY)):
+        body += chunk
+    if not body.strip():
+        return {}
+    if content_type not in ("application/json", "text/plain", ""):
+        raise invalid_argument(
+            f"Unsupported Content-Type {content_type!r}: send parameters as application/json or multipart/form-data"
+        )
+    return json_body(body)
+
+
+async def chunks(receive):
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+def limited(receive, limit: int):
+    """`receive`, refusing a body longer than `limit` bytes."""
+    seen = 0
+
+    async def wrapped():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise too_large(limit)
+        return message
+
+    return wrapped
+
+
+def too_large(limit: int) -> AppwriteError:
+    return AppwriteError("general_argument_invalid", f"The request body is larger than {limit:,} bytes.", 413)
+
+
+async def form_params(request: Request, headers: Headers) -> dict:
+    try:
+        form = await request.form(max_files=10, max_fields=1000)
+    except AppwriteError:
+        raise
+    except Exception as error:
+        raise invalid_argument(f"The multipart body could not be read: {error}") from None
+    chunk = content_range(headers.get("content-range"))
+    pairs = []
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            pairs.append((name, value))
+        else:
+            data = await value.read()
+            pairs.append((name, Upload(value.filename or "", value.content_type or "", data, chunk)))
+    await form.close()
+    return nest(pairs)
+
+
+def content_range(header: str | None) -> tuple[int, int, int] | None:
+    if not header:
+        return None
+    found = CONTENT_RANGE.fullmatch(header.strip())
+    if not found:
+        raise AppwriteError("storage_invalid_content_range", f"Invalid Content-Range header: {header!r}", 400)
+    first, last, total = (int(part) for part in found.groups())
+    if not first <= last < total:
+        raise AppwriteError("storage_invalid_content_range", f"Invalid Content-Range header: {header!r}", 400)
+    return first, last, total

@@ -1,0 +1,29 @@
+"""Who a REST request acts as, from Appwrite's headers: an API key (X-Appwrite-Key), or a guest.
+
+A key is checked against the project's keys (unknown, revoked and expired keys are refused with
+401). A request without credentials is a guest: resource permissions decide what it may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..engine import keys
+from ..engine.errors import AppwriteError
+from ..engine.permissions import GUEST, Auth, key_auth
+
+
+def caller(project, headers: Mapping[str, str]) -> Auth:
+    """The Auth of the request's credentials in `project` (an engine Project)."""
+    key = headers.get("x-appwrite-key")
+    jwt = headers.get("x-appwrite-jwt")
+    session = headers.get("x-appwrite-session")
+    if key and (jwt or session):
+        raise AppwriteError(
+            "user_api_key_and_session_set", "Send either an API key or a user session/JWT, not both.", 403
+        )
+    if key:
+        return key_auth(frozenset(keys.authenticate(project.db, key)["scopes"]))
+    if jwt:
+        raise AppwriteError("user_jwt_invalid", "The JWT is not valid: it is unknown, expired or malformed.", 401)
+    return GUEST
