@@ -21,6 +21,9 @@ from .project import Project
 from .registry import HANDLERS, Call
 
 DEFAULT_PROJECT = "default"
+# Row and document writes share commits with the writes arriving beside them (batching.py); schema
+# changes and everything else commit on their own.
+BATCHED_GROUPS = frozenset({"rows", "documents"})
 DEFAULT_LIST_CACHE_TTL = 5.0
 
 
@@ -33,6 +36,9 @@ class Engine:
         self.data_dir = Path(data_dir)
         self.list_cache_ttl = list_cache_ttl
         self.catalog = catalog or load_catalog()
+        self.batched = frozenset(
+            op.id for op in self.catalog.operations if op.group in BATCHED_GROUPS and op.access != "read"
+        )
         self.projects: dict[str, Project] = {}
         self.lock = threading.Lock()
 
@@ -48,9 +54,19 @@ class Engine:
         return operation_id in HANDLERS
 
     def call(
-        self, operation_id: str, params: dict | None = None, auth: Auth = ADMIN, project: str = DEFAULT_PROJECT
+        self,
+        operation_id: str,
+        params: dict | None = None,
+        auth: Auth = ADMIN,
+        project: str = DEFAULT_PROJECT,
+        *,
+        request_timestamp: str | None = None,
     ) -> Any:
-        """Run one catalog operation and return its result (a response model, or None for no content)."""
+        """Run one catalog operation and return its result (a response model, or None for no content).
+
+        `request_timestamp` (X-Appwrite-Timestamp) makes a single-row change fail with a conflict when
+        the row was changed after that moment.
+        """
         op = self.catalog.get(operation_id)
         if op is None:
             hint = self.catalog.suggest_ids(operation_id)
@@ -68,9 +84,12 @@ class Engine:
                 "reached through the HTTP backend",
             )
         state = self.project(project)
+        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp)
+        if op.id in self.batched:
+            return state.writes.run(lambda: handler(call))
         with state.db.lock:
             state.refresh()
-            return handler(Call(state, auth, DIALECTS.get(op.service), op, checked))
+            return handler(call)
 
     def close(self) -> None:
         with self.lock:

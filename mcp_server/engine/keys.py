@@ -113,19 +113,20 @@ def authenticate(db, secret: str) -> dict:
     if not isinstance(secret, str) or not secret.startswith(PREFIX):
         raise refused
     key_id, _, _ = secret[len(PREFIX) :].partition("_")
-    with db.transaction() as connection:
-        record = connection.execute("SELECT * FROM _keys WHERE id = ?", (key_id,)).fetchone()
-        stored = record["secret_hash"] if record else digest("")
-        if not hmac.compare_digest(stored, digest(secret)) or record is None:
-            raise refused
-        now = now_iso()
-        if record["expire"] is not None and record["expire"] <= now:
-            raise AppwriteError("api_key_expired", f"The API key '{key_id}' expired at {record['expire']}.", 401)
-        stale = (
-            record["accessed"] is None
-            or (datetime.fromisoformat(now) - datetime.fromisoformat(record["accessed"])).total_seconds()
-            > ACCESS_RESOLUTION_S
-        )
-        if stale:
+    with db.lock:
+        record = db.connection.execute("SELECT * FROM _keys WHERE id = ?", (key_id,)).fetchone()
+    stored = record["secret_hash"] if record else digest("")
+    if not hmac.compare_digest(stored, digest(secret)) or record is None:
+        raise refused
+    now = now_iso()
+    if record["expire"] is not None and record["expire"] <= now:
+        raise AppwriteError("api_key_expired", f"The API key '{key_id}' expired at {record['expire']}.", 401)
+    stale = (
+        record["accessed"] is None
+        or (datetime.fromisoformat(now) - datetime.fromisoformat(record["accessed"])).total_seconds()
+        > ACCESS_RESOLUTION_S
+    )
+    if stale:
+        with db.transaction() as connection:
             connection.execute("UPDATE _keys SET accessed = ? WHERE seq = ?", (now, record["seq"]))
     return key_model(record) | ({"accessedAt": now} if stale else {})

@@ -1,10 +1,12 @@
-"""The state of one project in this process: its database, encryption key, schema and list caches."""
+"""The state of one project in this process: its database, encryption key, schema and list caches,
+and the batches its row writes are committed in."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from .batching import WriteBatches
 from .cache import ListCache
 from .dialects import Dialect
 from .encryption import Cipher
@@ -24,6 +26,7 @@ class Project:
         self.tables: dict[tuple[str, str], Table] = {}
         self.seen_version = self.db.data_version()
         self.seen_epoch = schema_epoch(self.db.connection)
+        self.writes = WriteBatches(self.db, self.refresh)
 
     @property
     def connection(self) -> sqlite3.Connection:

@@ -20,6 +20,8 @@ class Call:
     dialect: Dialect | None
     op: Operation
     params: dict
+    # X-Appwrite-Timestamp: the client's view of the row is this old; a row changed since is not overwritten.
+    request_timestamp: str | None = None
 
     def named_table(self) -> Any:
         """The table (or collection) that the call's databaseId and tableId/collectionId name."""

@@ -618,12 +618,29 @@ def get_row(call: Call) -> dict:
     return get(call.project, call.auth, call.dialect, table, row_id, call.params.get("queries"))
 
 
-def run_write(call: Call, action: str, run) -> Any:
-    """Stage the write in the caller's transaction when transactionId is given, else apply it now."""
+def run_write(call: Call, action: str, run, row: tuple[Table, str] | None = None) -> Any:
+    """Stage the write in the caller's transaction when transactionId is given, else apply it now.
+
+    `row` (table, id) names the one row the write changes, for the request-timestamp check.
+    """
     if call.params.get("transactionId"):
         return transactions.stage_call(call, action)
     with call.project.db.transaction():
+        if row is not None and call.request_timestamp is not None:
+            refuse_if_newer(call, *row)
         return run()
+
+
+def refuse_if_newer(call: Call, table: Table, row_id: str) -> None:
+    """The client last saw the row at `request_timestamp`; a row changed since then is not touched."""
+    moment = normalize_datetime(call.request_timestamp)
+    if moment is None:
+        raise invalid_argument(f"Invalid X-Appwrite-Timestamp {call.request_timestamp!r}: expected an ISO 8601 time")
+    record = fetch_record(call.project.connection, table, row_id)
+    if record is not None and record["_updated"] > moment:
+        raise AppwriteError(
+            call.dialect.error("row", "update_conflict"), f"Remote {call.dialect.row} is newer than local.", 409
+        )
 
 
 @handles("tablesDB.createRow", "databases.createDocument")
@@ -699,6 +716,7 @@ def update_row(call: Call) -> dict:
             params.get("data"),
             params.get("permissions"),
         ),
+        (table, params[dialect.row_id]),
     )
 
 
@@ -712,6 +730,7 @@ def upsert_row(call: Call) -> dict:
         call,
         "upsert",
         lambda: upsert(call.project, call.auth, dialect, table, row_id, params.get("data"), params.get("permissions")),
+        (table, row_id),
     )
 
 
@@ -719,7 +738,7 @@ def upsert_row(call: Call) -> dict:
 def delete_row(call: Call) -> None:
     table = table_of(call)
     row_id = call.params[call.dialect.row_id]
-    run_write(call, "delete", lambda: delete(call.project, call.auth, call.dialect, table, row_id))
+    run_write(call, "delete", lambda: delete(call.project, call.auth, call.dialect, table, row_id), (table, row_id))
 
 
 @handles("tablesDB.incrementRowColumn", "databases.incrementDocumentAttribute")
@@ -743,4 +762,5 @@ def change_number_call(call: Call, action: str, sign: int) -> dict:
         lambda: change_number(
             call.project, call.auth, dialect, table, params[dialect.row_id], key, params.get("value", 1), bound, sign
         ),
+        (table, params[dialect.row_id]),
     )

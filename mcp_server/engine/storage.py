@@ -142,7 +142,15 @@ class ProjectDB:
                     self.connection.execute(f"RELEASE {name}")
                 raise
             self.depth -= 1
-            self.connection.execute("COMMIT" if self.depth == 0 else f"RELEASE {name}")
+            if self.depth:
+                self.connection.execute(f"RELEASE {name}")
+                return
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def rolled_back(self) -> Iterator[sqlite3.Connection]:
