@@ -339,7 +339,7 @@ def run_api(args: argparse.Namespace) -> int:
         print(f"baas-mcp: Appwrite-compatible API at {endpoint} (data in {directory})", file=sys.stderr)
         sys.stderr.flush()
 
-    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce)
+    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": True})
     return 0
 
 

@@ -159,7 +159,13 @@ async def serve_http(app, sock: socket.socket, announce: Callable[[], None]) -> 
     """
     import uvicorn
 
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        proxy_headers=False,
+        server_header=False,
+    )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(ClosedStreamsAtShutdown(server))
 

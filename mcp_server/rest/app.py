@@ -9,16 +9,18 @@ traceback ever reaches a response. CORS headers let browser clients call it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-import anyio
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from ..engine.errors import AppwriteError, invalid_argument
-from ..engine.storage import project_path
+from ..engine.storage import ProjectDB, project_path
 from ..uploads import Upload
 from .auth import caller
 from .params import coerced, json_body, nest, query_params
@@ -26,6 +28,7 @@ from .routes import Router, choose
 
 logger = logging.getLogger("baas_mcp.rest")
 
+WORKERS = 32
 MAX_JSON_BODY = 10 * 1024 * 1024
 MAX_MULTIPART_BODY = 30 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
@@ -37,6 +40,8 @@ ALLOWED_HEADERS = (
     "X-Forwarded-User-Agent"
 )
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+# The headers a call needs beyond its parameters: who is calling, and X-Appwrite-Timestamp.
+CALL_HEADERS = ("x-appwrite-key", "x-appwrite-jwt", "x-appwrite-session", "x-appwrite-timestamp")
 ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
 
 
@@ -79,6 +84,12 @@ class RestApp:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.router = Router(engine.catalog)
+        # Keys are checked on connections of their own, so a check never waits for the engine's writes.
+        self.key_stores: dict[str, ProjectDB] = {}
+        self.key_stores_lock = threading.Lock()
+        self.known_projects: set[str] = set()
+        # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
+        self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -111,7 +122,7 @@ class RestApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await anyio.to_thread.run_sync(self.engine.close)
+                await asyncio.get_running_loop().run_in_executor(None, self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -125,14 +136,18 @@ class RestApp:
         if found is None:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
-        query = query_params(scope["query_string"])
+        query = query_params(scope["query_string"]) if scope["query_string"] else {}
         project_id = headers.get("x-appwrite-project") or query.pop("project", None)
-        check_project(self.engine.data_dir, project_id)
-        body = await read_body(scope, receive, headers)
-        params = {**query, **body, **path_params}
-        op = choose(route, params)
-        params = coerced(params, op.input_schema["properties"])
-        result = await anyio.to_thread.run_sync(self.run, op.id, params, dict(headers), project_id)
+        self.check_project(project_id)
+        body, body_is_text = await read_body(scope, receive, headers)
+        op = choose(route, {**query, **body, **path_params})
+        properties = op.input_schema["properties"]
+        # Query strings and forms carry text; JSON bodies carry typed values already.
+        params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body), **path_params}
+        call_headers = {name: headers[name] for name in CALL_HEADERS if name in headers}
+        result = await asyncio.get_running_loop().run_in_executor(
+            self.workers, self.run, op.id, params, call_headers, project_id
+        )
         status = op.returns.get("status", 200)
         if result is None:
             # No content: not JSON, which is what the SDKs expect of an empty answer.
@@ -140,45 +155,66 @@ class RestApp:
         return json_response(status, result)
 
     def run(self, operation_id: str, params: dict, headers: dict, project_id: str):
-        """Who is calling, then the call itself (both touch the project database, so one worker thread)."""
-        auth = caller(self.engine.project(project_id), headers)
-        return self.engine.call(operation_id, params, auth, project_id)
+        """Who is calling, then the call itself (both block on SQLite, so both in one worker thread)."""
+        auth = caller(self.key_store(project_id), headers)
+        timestamp = headers.get("x-appwrite-timestamp")
+        return self.engine.call(operation_id, params, auth, project_id, request_timestamp=timestamp)
+
+    def check_project(self, project_id: str | None) -> None:
+        """The project must be named, and exist: `default` always does, others once their database does."""
+        if not project_id:
+            raise AppwriteError(
+                "project_not_found",
+                "No project: send the X-Appwrite-Project header (the first project is 'default').",
+                404,
+            )
+        if project_id in self.known_projects:
+            return
+        try:
+            exists = project_id == "default" or project_path(self.engine.data_dir, project_id).exists()
+        except ValueError:
+            exists = False
+        if not exists:
+            raise AppwriteError(
+                "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
+            )
+        self.known_projects.add(project_id)
+
+    def key_store(self, project_id: str) -> ProjectDB:
+        with self.key_stores_lock:
+            store = self.key_stores.get(project_id)
+            if store is None:
+                store = self.key_stores[project_id] = ProjectDB(project_path(self.engine.data_dir, project_id))
+            return store
+
+    def close(self) -> None:
+        self.workers.shutdown(wait=True)
+        with self.key_stores_lock:
+            for store in self.key_stores.values():
+                store.close()
+            self.key_stores.clear()
+        self.engine.close()
 
 
-def check_project(data_dir, project_id: str | None) -> None:
-    """The project must be named, and exist: `default` always does, others once their database does."""
-    if not project_id:
-        raise AppwriteError(
-            "project_not_found", "No project: send the X-Appwrite-Project header (the first project is 'default').", 404
-        )
-    try:
-        exists = project_id == "default" or project_path(data_dir, project_id).exists()
-    except ValueError:
-        exists = False
-    if not exists:
-        raise AppwriteError(
-            "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
-        )
-
-
-async def read_body(scope, receive, headers: Headers) -> dict:
-    """The body's parameters: JSON, or a multipart form (files become Uploads); size-limited."""
+async def read_body(scope, receive, headers: Headers) -> tuple[dict, bool]:
+    """The body's parameters, and whether they came as text (a multipart form, whose files become Uploads)
+    rather than JSON; size-limited."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         declared = int(headers.get("content-length") or 0)
         if declared > MAX_MULTIPART_BODY:
             raise too_large(MAX_MULTIPART_BODY)
-        return await form_params(Request(scope, limited(receive, MAX_MULTIPART_BODY)), headers)
+        return await form_params(Request(scope, limited(receive, MAX_MULTIPART_BODY)), headers), True
     body = b""
     async for chunk in chunks(limited(receive, MAX_JSON_BODY)):
         body += chunk
     if not body.strip():
-        return {}
+        return {}, False
     if content_type not in ("application/json", "text/plain", ""):
         raise invalid_argument(
             f"Unsupported Content-Type {content_type!r}: send parameters as application/json or multipart/form-data"
         )
-    return json_body(body)
+    return json_body(body), False
 
 
 async def chunks(receive):

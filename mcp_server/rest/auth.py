@@ -13,8 +13,8 @@ from ..engine.errors import AppwriteError
 from ..engine.permissions import GUEST, Auth, key_auth
 
 
-def caller(project, headers: Mapping[str, str]) -> Auth:
-    """The Auth of the request's credentials in `project` (an engine Project)."""
+def caller(keys_db, headers: Mapping[str, str]) -> Auth:
+    """The Auth of the request's credentials, with keys looked up in `keys_db` (the project's database)."""
     key = headers.get("x-appwrite-key")
     jwt = headers.get("x-appwrite-jwt")
     session = headers.get("x-appwrite-session")
@@ -23,7 +23,7 @@ def caller(project, headers: Mapping[str, str]) -> Auth:
             "user_api_key_and_session_set", "Send either an API key or a user session/JWT, not both.", 403
         )
     if key:
-        return key_auth(frozenset(keys.authenticate(project.db, key)["scopes"]))
+        return key_auth(frozenset(keys.authenticate(keys_db, key)["scopes"]))
     if jwt:
         raise AppwriteError("user_jwt_invalid", "The JWT is not valid: it is unknown, expired or malformed.", 401)
     return GUEST
