@@ -137,7 +137,9 @@ class RestApp:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
         query = query_params(scope["query_string"]) if scope["query_string"] else {}
-        project_id = headers.get("x-appwrite-project") or query.pop("project", None)
+        # The project may also come in the query string (links opened in a browser); it is never a parameter.
+        project_in_query = query.pop("project", None)
+        project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})

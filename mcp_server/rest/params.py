@@ -15,6 +15,9 @@ from urllib.parse import parse_qsl
 from ..engine.errors import AppwriteError, invalid_argument
 
 BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+# How deep arrays and objects may nest in a parameter (JSON or bracketed names): far more than any
+# operation needs, and shallow enough that no reader recurses into trouble.
+MAX_DEPTH = 32
 INTEGER = re.compile(r"-?\d+")
 TRUE = frozenset({"true", "1"})
 FALSE = frozenset({"false", "0"})
@@ -27,6 +30,8 @@ def key_path(key: str) -> list[str]:
     steps = BRACKETS.findall(rest)
     if "".join(f"[{step}]" for step in steps) != rest:
         return [key]
+    if len(steps) > MAX_DEPTH:
+        raise invalid_argument(f"Parameter {head!r} nests deeper than {MAX_DEPTH} levels")
     return [head, *steps]
 
 
@@ -64,12 +69,37 @@ def query_params(query_string: bytes) -> dict:
     return nest(pairs)
 
 
+def parse_json(text: str | bytes) -> object:
+    """JSON whose arrays and objects nest at most MAX_DEPTH deep; ValueError otherwise."""
+    too_deep = ValueError(f"arrays and objects nest deeper than {MAX_DEPTH} levels")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    if depth_of(data) > MAX_DEPTH:
+        raise too_deep
+    return data
+
+
+def depth_of(value: object) -> int:
+    """How deep arrays and objects nest in a parsed value (without recursing)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def json_body(body: bytes) -> dict:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = parse_json(body)
+    except ValueError as error:
         raise AppwriteError("general_argument_invalid", f"The request body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise invalid_argument("The request body must be a JSON object of parameter names to values")
@@ -93,8 +123,8 @@ def coerce(value: object, schema: dict) -> object:
                 pass
         if ("array" in kinds or "object" in kinds) and value[:1] in ("[", "{"):
             try:
-                return json.loads(value)
-            except json.JSONDecodeError:
+                return parse_json(value)
+            except ValueError:
                 return value
         if "array" in kinds and "string" not in kinds:
             return [coerce(value, schema.get("items", {}))]
