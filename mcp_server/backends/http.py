@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ class HttpBackend:
                 await anyio.sleep(self.backoff(attempt, None))
                 continue
             except httpx.TransportError as error:
-                if last:
+                if last or tls_failure(error):
                     raise unreachable(op, self.endpoint, error) from None
                 await anyio.sleep(self.backoff(attempt, None))
                 continue
@@ -191,7 +192,14 @@ class HttpBackend:
 
 
 def fill_path(op: Operation, params: dict) -> str:
-    return PLACEHOLDER.sub(lambda found: quote(str(params[found.group(1)]), safe=""), op.path)
+    return PLACEHOLDER.sub(lambda found: path_segment(str(params[found.group(1)])), op.path)
+
+
+def path_segment(value: str) -> str:
+    """`value` as exactly one path segment: every reserved character escaped, and an id of dots
+    (`.`, `..`) escaped too, since a URL treats those as "this" and "the parent" segment."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded.strip(".") == "" else encoded
 
 
 def text_value(value: Any) -> str:
@@ -252,6 +260,16 @@ def server_error(op: Operation, response: httpx.Response) -> AppwriteError:
         return AppwriteError(str(body.get("type") or "general_unknown"), str(body["message"]), response.status_code)
     text = response.text.strip()[:300] or response.reason_phrase
     return AppwriteError("general_server_error", f"{op.id}: the server answered {response.status_code}: {text}", 502)
+
+
+def tls_failure(error: BaseException) -> bool:
+    """Whether a transport error is a refused certificate or handshake (asking again will not help)."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def unreachable(op: Operation, endpoint: str, error: httpx.TransportError) -> AppwriteError:

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -132,7 +133,10 @@ class RestApp:
             return Response(200, b"Pong!", "text/plain; charset=utf-8")
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
-        found = self.router.match(scope["method"], path[3:])
+        # Parameters in the path are matched still encoded and decoded once: an id may contain / or %.
+        raw_path = scope.get("raw_path")
+        encoded = raw_path.decode("latin-1") if raw_path else quote(path)
+        found = self.router.match(scope["method"], encoded[3:])
         if found is None:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
