@@ -57,5 +57,6 @@ async def execute(
             "general_argument_invalid",
             f"{op.id} deletes data; call execute_operation again with confirm: true if that is intended",
         )
-    checked = validate_params(op, params)
+    # Defaults stay unset: the backend applies its own (a remote server's may differ from the catalog's).
+    checked = validate_params(op, params, fill_defaults=False)
     return await backend.call(op.id, checked, auth_of(settings))

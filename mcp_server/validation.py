@@ -24,8 +24,9 @@ def validator_for(op_id: str, schema_json: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_json))
 
 
-def validate_params(op: Operation, params: object) -> dict:
-    """The parameters with defaults filled in, or AppwriteError saying what is wrong."""
+def validate_params(op: Operation, params: object, *, fill_defaults: bool = True) -> dict:
+    """The parameters (with the schema's defaults filled in, unless told not to), or AppwriteError saying
+    what is wrong."""
     if params is None:
         params = {}
     if not isinstance(params, dict):
@@ -47,6 +48,8 @@ def validate_params(op: Operation, params: object) -> dict:
     if errors:
         raise argument_error(op, explain(errors[0], properties))
     filled = dict(params)
+    if not fill_defaults:
+        return filled
     for name, schema in properties.items():
         if name not in filled and "default" in schema:
             filled[name] = json.loads(json.dumps(schema["default"]))

@@ -80,8 +80,8 @@ class Engine:
         if handler is None:
             raise AppwriteError(
                 "general_not_implemented",
-                f"{op.id} is not implemented by the embedded engine yet; it needs an Appwrite server, "
-                "reached through the HTTP backend",
+                f"{op.id} is not implemented by the baas-mcp embedded engine yet; run it on an Appwrite server "
+                "through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID)",
             )
         state = self.project(project)
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp)
