@@ -129,9 +129,7 @@ def main() -> None:
         )
         try:
             port = int(API_LINE.search(server.stderr.readline()).group(1))
-            headers = (
-                f"X-Appwrite-Project: default\r\nX-Appwrite-Key: {secret}\r\nContent-Type: application/json\r\n"
-            )
+            headers = f"X-Appwrite-Project: default\r\nX-Appwrite-Key: {secret}\r\nContent-Type: application/json\r\n"
             asyncio.run(setup(port, headers))
             print(f"REST app on loopback, {args.seconds:g} s per measurement")
             for clients in client_counts:

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,13 @@ from appwrite.models.health_queue import HealthQueue
 from appwrite.models.health_status import HealthStatus
 from appwrite.models.health_status_list import HealthStatusList
 from appwrite.models.health_time import HealthTime
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from mcp_server.engine import health
 from mcp_server.engine.permissions import key_auth
 from mcp_server.engine.registry import HANDLERS
 from tests.engine.conftest import error_of
+from tests.tls import self_signed
 
 SDK_MODELS = {
     "healthStatus": HealthStatus,
@@ -66,36 +63,6 @@ def storage_dir(engine) -> Path:
 
 # ---------------------------------------------------------------------------------------------
 # a local TLS server with a self-signed certificate
-
-
-def self_signed(tmp_path: Path, *, expired: bool = False) -> tuple[Path, Path, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Org"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-        ]
-    )
-    now = datetime.now(UTC).replace(microsecond=0)
-    start, end = (now - timedelta(days=30), now - timedelta(days=1)) if expired else (now, now + timedelta(days=90))
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path, certificate
 
 
 @contextmanager
