@@ -12,6 +12,8 @@ import hmac
 import json
 import secrets
 import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from .datetimes import format_datetime, now_iso
@@ -19,6 +21,7 @@ from .errors import AppwriteError, invalid_argument
 from .ids import new_id
 
 PREFIX = "standard_"
+SELECT_KEY = "SELECT * FROM _keys WHERE id = ?"
 MAX_NAME = 128
 MAX_EXPIRE_DAYS = 36_500
 # How stale `accessed` may get before a use of the key records it again (saves a write per request).
@@ -107,26 +110,83 @@ def revoke(db, key_id: str) -> None:
             raise AppwriteError("key_not_found", f"Key with the requested ID '{key_id}' could not be found.", 404)
 
 
-def authenticate(db, secret: str) -> dict:
-    """The key a valid, unexpired secret belongs to; unknown, revoked and malformed secrets get one message."""
+def check(secret: str, read: Callable[[str], sqlite3.Row | None]) -> tuple[dict, bool]:
+    """The key a valid, unexpired secret belongs to (read with `read(key_id)`), and whether its last-used
+    time is due to be recorded; unknown, revoked and malformed secrets all get the same refusal."""
     refused = AppwriteError("user_unauthorized", "The API key is not valid: it is unknown, revoked or malformed.", 401)
     if not isinstance(secret, str) or not secret.startswith(PREFIX):
         raise refused
     key_id, _, _ = secret[len(PREFIX) :].partition("_")
-    with db.lock:
-        record = db.connection.execute("SELECT * FROM _keys WHERE id = ?", (key_id,)).fetchone()
+    record = read(key_id)
     stored = record["secret_hash"] if record else digest("")
     if not hmac.compare_digest(stored, digest(secret)) or record is None:
         raise refused
     now = now_iso()
     if record["expire"] is not None and record["expire"] <= now:
         raise AppwriteError("api_key_expired", f"The API key '{key_id}' expired at {record['expire']}.", 401)
-    stale = (
+    due = (
         record["accessed"] is None
         or (datetime.fromisoformat(now) - datetime.fromisoformat(record["accessed"])).total_seconds()
         > ACCESS_RESOLUTION_S
     )
-    if stale:
-        with db.transaction() as connection:
-            connection.execute("UPDATE _keys SET accessed = ? WHERE seq = ?", (now, record["seq"]))
-    return key_model(record) | ({"accessedAt": now} if stale else {})
+    return key_model(record), due
+
+
+def record_use(db, key: dict) -> dict:
+    """Set the key's last-used time to now; the key as it now is."""
+    now = now_iso()
+    with db.transaction() as connection:
+        connection.execute("UPDATE _keys SET accessed = ? WHERE id = ?", (now, key["$id"]))
+    return key | {"accessedAt": now}
+
+
+def authenticate(db, secret: str) -> dict:
+    """The key a valid, unexpired secret belongs to (recording its use), or AppwriteError (401)."""
+
+    def read(key_id: str) -> sqlite3.Row | None:
+        with db.lock:
+            return db.connection.execute(SELECT_KEY, (key_id,)).fetchone()
+
+    key, due = check(secret, read)
+    return record_use(db, key) if due else key
+
+
+class KeyStore:
+    """Checks secrets for one project, for a server that checks one per request.
+
+    Each thread reads on a connection of its own, so a check never waits for the engine's writes
+    (SQLite's WAL lets readers run alongside a writer) and is quick enough to run on an event loop;
+    recording a key's use is a write, left to the caller to run where writes may wait.
+    """
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self.local = threading.local()
+        self.readers: list[sqlite3.Connection] = []
+        self.lock = threading.Lock()
+
+    def reader(self) -> sqlite3.Connection:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.db.path, timeout=30, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            self.local.connection = connection
+            with self.lock:
+                self.readers.append(connection)
+        return connection
+
+    def read(self, key_id: str) -> sqlite3.Row | None:
+        return self.reader().execute(SELECT_KEY, (key_id,)).fetchone()
+
+    def check(self, secret: str) -> tuple[dict, bool]:
+        return check(secret, self.read)
+
+    def record_use(self, key: dict) -> dict:
+        return record_use(self.db, key)
+
+    def close(self) -> None:
+        with self.lock:
+            for connection in self.readers:
+                connection.close()
+            self.readers.clear()
+        self.db.close()

@@ -15,12 +15,15 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from ..engine.errors import AppwriteError, invalid_argument
+from ..engine.keys import KeyStore
+from ..engine.permissions import Auth
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Upload
 from .auth import caller
@@ -41,8 +44,6 @@ ALLOWED_HEADERS = (
     "X-Forwarded-User-Agent"
 )
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
-# The headers a call needs beyond its parameters: who is calling, and X-Appwrite-Timestamp.
-CALL_HEADERS = ("x-appwrite-key", "x-appwrite-jwt", "x-appwrite-session", "x-appwrite-timestamp")
 ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
 
 
@@ -85,8 +86,8 @@ class RestApp:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.router = Router(engine.catalog)
-        # Keys are checked on connections of their own, so a check never waits for the engine's writes.
-        self.key_stores: dict[str, ProjectDB] = {}
+        # Keys are read on connections of their own, so a check never waits for the engine's writes.
+        self.key_stores: dict[str, KeyStore] = {}
         self.key_stores_lock = threading.Lock()
         self.known_projects: set[str] = set()
         # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
@@ -145,14 +146,17 @@ class RestApp:
         project_in_query = query.pop("project", None)
         project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
+        # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
+        store = self.key_store(project_id)
+        auth, used_key = caller(store, headers)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]
         # Query strings and forms carry text; JSON bodies carry typed values already.
         params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body), **path_params}
-        call_headers = {name: headers[name] for name in CALL_HEADERS if name in headers}
+        timestamp = headers.get("x-appwrite-timestamp")
         result = await asyncio.get_running_loop().run_in_executor(
-            self.workers, self.run, op.id, params, call_headers, project_id
+            self.workers, self.run, op.id, params, auth, project_id, timestamp, store, used_key
         )
         status = op.returns.get("status", 200)
         if result is None:
@@ -160,10 +164,19 @@ class RestApp:
             return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8")
         return json_response(status, result)
 
-    def run(self, operation_id: str, params: dict, headers: dict, project_id: str):
-        """Who is calling, then the call itself (both block on SQLite, so both in one worker thread)."""
-        auth = caller(self.key_store(project_id), headers)
-        timestamp = headers.get("x-appwrite-timestamp")
+    def run(
+        self,
+        operation_id: str,
+        params: dict,
+        auth: Auth,
+        project_id: str,
+        timestamp: str | None,
+        store: KeyStore,
+        used_key: dict | None,
+    ) -> Any:
+        """The call, on a worker thread (it blocks on SQLite), after recording the key's use when that is due."""
+        if used_key is not None:
+            store.record_use(used_key)
         return self.engine.call(operation_id, params, auth, project_id, request_timestamp=timestamp)
 
     def check_project(self, project_id: str | None) -> None:
@@ -186,11 +199,12 @@ class RestApp:
             )
         self.known_projects.add(project_id)
 
-    def key_store(self, project_id: str) -> ProjectDB:
+    def key_store(self, project_id: str) -> KeyStore:
         with self.key_stores_lock:
             store = self.key_stores.get(project_id)
             if store is None:
-                store = self.key_stores[project_id] = ProjectDB(project_path(self.engine.data_dir, project_id))
+                db = ProjectDB(project_path(self.engine.data_dir, project_id))
+                store = self.key_stores[project_id] = KeyStore(db)
             return store
 
     def close(self) -> None:

@@ -13,8 +13,9 @@ from ..engine.errors import AppwriteError
 from ..engine.permissions import GUEST, Auth, key_auth
 
 
-def caller(keys_db, headers: Mapping[str, str]) -> Auth:
-    """The Auth of the request's credentials, with keys looked up in `keys_db` (the project's database)."""
+def caller(key_store: keys.KeyStore, headers: Mapping[str, str]) -> tuple[Auth, dict | None]:
+    """The Auth of the request's credentials (keys looked up in the project's `key_store`), and the key
+    whose use is due to be recorded, if any (a write, which the caller runs off the event loop)."""
     key = headers.get("x-appwrite-key")
     jwt = headers.get("x-appwrite-jwt")
     session = headers.get("x-appwrite-session")
@@ -23,7 +24,8 @@ def caller(keys_db, headers: Mapping[str, str]) -> Auth:
             "user_api_key_and_session_set", "Send either an API key or a user session/JWT, not both.", 403
         )
     if key:
-        return key_auth(frozenset(keys.authenticate(keys_db, key)["scopes"]))
+        found, due = key_store.check(key)
+        return key_auth(frozenset(found["scopes"])), found if due else None
     if jwt:
         raise AppwriteError("user_jwt_invalid", "The JWT is not valid: it is unknown, expired or malformed.", 401)
-    return GUEST
+    return GUEST, None
