@@ -64,6 +64,8 @@ class Table:
     updated: str
     columns: list[Column] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
+    # (columns list, visible columns, visible by key), rebuilt whenever `columns` is replaced.
+    _visible: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sql_name(self) -> str:
@@ -73,12 +75,18 @@ class Table:
     def perms_name(self) -> str:
         return f"perms_{self.seq}"
 
+    def visible(self) -> tuple:
+        if self._visible is None or self._visible[0] is not self.columns:
+            shown = [column for column in self.columns if not column.spec.get("hidden")]
+            self._visible = (self.columns, shown, {column.key: column for column in shown})
+        return self._visible
+
     def visible_columns(self) -> list[Column]:
         """Columns the API shows: every column but the hidden store of a one-way relationship."""
-        return [column for column in self.columns if not column.spec.get("hidden")]
+        return self.visible()[1]
 
     def column(self, key: str) -> Column | None:
-        return next((column for column in self.visible_columns() if column.key == key), None)
+        return self.visible()[2].get(key)
 
     def index(self, key: str) -> Index | None:
         return next((index for index in self.indexes if index.key == key), None)
