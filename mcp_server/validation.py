@@ -7,7 +7,7 @@ shape (general_argument_invalid). Defaults from the schema are filled in for mis
 from __future__ import annotations
 
 import json
-from functools import cache
+from collections.abc import Callable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -19,9 +19,65 @@ from .uploads import Upload
 SHOWN_VALUE = 80
 
 
-@cache
-def validator_for(op_id: str, schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json))
+VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def validator_for(op: Operation) -> Draft202012Validator:
+    """The compiled schema of an operation (operations are immutable, so one per id)."""
+    validator = VALIDATORS.get(op.id)
+    if validator is None:
+        validator = VALIDATORS[op.id] = Draft202012Validator(op.input_schema)
+    return validator
+
+
+# Keywords that a quick check understands; the others carry no constraint (description, default,
+# format, which is not asserted, writeOnly). A schema with anything else always goes to jsonschema.
+QUICK_KEYWORDS = frozenset({"type", "minLength", "minimum", "maximum", "enum", "items"})
+ANNOTATIONS = frozenset({"description", "default", "format", "writeOnly"})
+JSON_TYPES: dict[str, Callable[[object], bool]] = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "boolean": lambda value: isinstance(value, bool),
+    "array": lambda value: isinstance(value, list),
+    "object": lambda value: isinstance(value, dict),
+    "null": lambda value: value is None,
+}
+
+
+def plainly_valid(op: Operation, params: dict) -> bool:
+    """True when the parameters clearly satisfy the schema's common keywords (types, lengths, ranges,
+    string enums): the quick path for well-formed calls. False means "ask jsonschema", which either
+    accepts after all or explains what is wrong; so this never accepts what jsonschema would refuse."""
+    schema = op.input_schema
+    if any(name not in params for name in schema["required"]):
+        return False
+    properties = schema["properties"]
+    return all(quick_match(properties[name], value) for name, value in params.items())
+
+
+def quick_match(schema: dict, value: object) -> bool:
+    if not schema.keys() <= QUICK_KEYWORDS | ANNOTATIONS:
+        return False
+    kinds = schema.get("type")
+    if kinds is None:
+        return False
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if not any(JSON_TYPES[kind](value) for kind in kinds if kind in JSON_TYPES):
+        return False
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            return False
+        if "enum" in schema and value not in schema["enum"]:
+            return False
+    elif "enum" in schema:
+        return False
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and not schema.get("minimum", value) <= value <= schema.get("maximum", value):
+        return False
+    if isinstance(value, list) and "items" in schema:
+        return all(quick_match(schema["items"], item) for item in value)
+    return True
 
 
 def validate_params(op: Operation, params: object, *, fill_defaults: bool = True) -> dict:
@@ -41,12 +97,13 @@ def validate_params(op: Operation, params: object, *, fill_defaults: bool = True
             op,
             f"unknown parameter {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "") + f" Parameters: {known}",
         )
-    validator = validator_for(op.id, json.dumps(op.input_schema, sort_keys=True))
+    validator = validator_for(op)
     # An uploaded file stands where the schema has a binary string: its name is what gets checked.
     checked = {name: value.filename if isinstance(value, Upload) else value for name, value in params.items()}
-    errors = sorted(validator.iter_errors(checked), key=lambda error: (len(error.path), str(error.path)))
-    if errors:
-        raise argument_error(op, explain(errors[0], properties))
+    if not plainly_valid(op, checked):
+        errors = sorted(validator.iter_errors(checked), key=lambda error: (len(error.path), str(error.path)))
+        if errors:
+            raise argument_error(op, explain(errors[0], properties))
     filled = dict(params)
     if not fill_defaults:
         return filled
