@@ -7,6 +7,7 @@ Modules behind a subcommand are imported only when that subcommand runs, to keep
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import json
 import os
@@ -339,7 +340,9 @@ def run_api(args: argparse.Namespace) -> int:
         print(f"baas-mcp: Appwrite-compatible API at {endpoint} (data in {directory})", file=sys.stderr)
         sys.stderr.flush()
 
-    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": True})
+    # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
+    uvloop = importlib.util.find_spec("uvloop") is not None
+    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
 
