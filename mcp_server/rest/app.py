@@ -147,7 +147,9 @@ class RestApp:
         project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
-        store = self.key_store(project_id)
+        store = self.key_stores.get(project_id)
+        if store is None:  # opening a project's database may wait for a writer: not on the event loop
+            store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
         auth, used_key = caller(store, headers)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
