@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .catalog import Catalog
     from .engine.storage import ProjectDB
+    from .execute import Backend
     from .tools import Tools
 
 logger = logging.getLogger("baas_mcp")
@@ -58,7 +60,8 @@ class Runtime:
                 self.built = Tools(self.backend(catalog), catalog, default_index())
             return self.built
 
-    def backend(self, catalog):
+    def backend(self, catalog: Catalog) -> Backend:
+        """The embedded engine, or the HTTP backend when a remote server is configured."""
         if self.remote is None:
             from .backends.embedded import EmbeddedBackend
 
