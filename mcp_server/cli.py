@@ -122,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.set_defaults(run=run_api)
 
+    install = commands.add_parser("install", help="add this server to an MCP client's configuration")
+    install.add_argument("client", choices=("claude-code", "cursor", "claude-desktop", "vscode"), help="the client")
+    install.add_argument(
+        "--scope",
+        choices=("project", "user"),
+        default=None,
+        help="project (the current directory) or user; default: project, or user for claude-desktop",
+    )
+    install.add_argument(
+        "--data-dir", default=None, help="where the server keeps its data (default: ./.baas, or a per-user folder)"
+    )
+    install.add_argument("--name", default="baas", help="the server's name in the client (default: baas)")
+    install.add_argument("--read-only", action="store_true", help="the server offers and runs only reads")
+    install.set_defaults(run=run_install)
+
     search = commands.add_parser("search", help="find operations for what you want to do")
     search.add_argument("query", help="what you want to do, in your own words")
     search.add_argument("--limit", type=positive_limit, default=5, help="how many hits to show (default 5)")
@@ -343,6 +358,31 @@ def run_api(args: argparse.Namespace) -> int:
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
     anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": uvloop})
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    from .install import AFTERWARDS, InstallError, install
+
+    if not args.name.strip():
+        raise UsageError("--name must not be empty")
+    try:
+        outcome = install(
+            args.client,
+            args.scope,
+            name=args.name,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            read_only=args.read_only,
+        )
+    except InstallError as error:
+        raise UsageError(str(error)) from None
+    if outcome.status == "unchanged":
+        print(f"server {args.name!r} is already in {outcome.path}; nothing changed")
+        return 0
+    print(f"{outcome.status} server {args.name!r} in {outcome.path}")
+    if outcome.backup:
+        print(f"the previous file is kept as {outcome.backup}")
+    print(AFTERWARDS[args.client])
     return 0
 
 

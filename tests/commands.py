@@ -20,9 +20,11 @@ from pathlib import Path
 COMMAND = Path(sys.executable).with_name("baas-mcp")
 
 
-def baas_mcp(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def baas_mcp(
+    *args: str, env: dict | None = None, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the baas-mcp command to completion."""
-    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def create_key(data_dir: Path, scopes: str, *extra: str, project: str = "default") -> dict:
