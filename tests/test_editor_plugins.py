@@ -48,6 +48,7 @@ def test_the_cursor_links_carry_the_entry_of_its_mcp_json():
         assert query["name"] == ["baas"]
         assert json.loads(base64.b64decode(unquote(query["config"][0]))) == entry
     assert urlsplit(web).query == urlsplit(deeplink).query
+    assert web in (PLUGINS.parent / "README.md").read_text(), "the project README links the same install"
 
 
 def spawnable(command: str, args: list[str], project: Path) -> tuple[str, list[str]]:
