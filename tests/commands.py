@@ -217,3 +217,11 @@ def expire_key(data_dir: Path, key_id: str, project: str = "default") -> None:
 def revoke_key(data_dir: Path, key_id: str, project: str = "default") -> None:
     result = baas_mcp("keys", "revoke", key_id, "--data-dir", str(data_dir), "--project", project)
     assert result.returncode == 0, result.stderr
+
+
+async def tool_names(command: str, args: list[str], env: dict, cwd: str) -> list[str]:
+    """Start exactly this command line as an MCP client would (stdio), and list the server's tools."""
+    from mcp import Client, StdioServerParameters
+
+    async with Client(StdioServerParameters(command=command, args=args, env=env, cwd=cwd), mode="legacy") as client:
+        return [tool.name for tool in (await client.list_tools()).tools]

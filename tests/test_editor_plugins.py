@@ -12,9 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
-from tests.commands import COMMAND
+from tests.commands import COMMAND, tool_names
 
 PLUGINS = Path(__file__).resolve().parent.parent / "editor-plugins"
 KEBAB = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -67,10 +66,5 @@ def test_each_plugin_command_line_serves_mcp(tmp_path, relative):
     entry = load(relative)["mcpServers"]["baas"]
     command, args = spawnable(entry["command"], entry.get("args", []), tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAAS_MCP_")}
-    names = anyio.run(list_tools, command, args, env, str(tmp_path))
+    names = anyio.run(tool_names, command, args, env, str(tmp_path))
     assert names == ["search_operations", "execute_operation"]
-
-
-async def list_tools(command: str, args: list[str], env: dict, cwd: str) -> list[str]:
-    async with Client(StdioServerParameters(command=command, args=args, env=env, cwd=cwd), mode="legacy") as client:
-        return [tool.name for tool in (await client.list_tools()).tools]

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
 from mcp_server.install import CLIENTS, InstallError, install
-from tests.commands import COMMAND, baas_mcp
+from tests.commands import COMMAND, baas_mcp, tool_names
 
 # Each client's configuration as it looks in the wild, with entries and settings that must survive.
 EXISTING = {
@@ -175,11 +174,5 @@ def test_the_written_command_line_serves_mcp(place, client, scope):
     project, home, env = place
     assert run_install(place, client, "--scope", scope).returncode == 0
     entry = json.loads(config_file(client, scope, project, home).read_text())[CLIENTS[client].servers_key]["baas"]
-    names = anyio.run(list_tools, entry["command"], entry["args"], env, str(project))
+    names = anyio.run(tool_names, entry["command"], entry["args"], env, str(project))
     assert names == ["search_operations", "execute_operation"]
-
-
-async def list_tools(command: str, args: list[str], env: dict, cwd: str) -> list[str]:
-    server = StdioServerParameters(command=command, args=args, env=env, cwd=cwd)
-    async with Client(server, mode="legacy") as client:
-        return [tool.name for tool in (await client.list_tools()).tools]
