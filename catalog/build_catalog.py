@@ -255,7 +255,17 @@ def build_entry(path, http_method, op, method, prose: dict, params_prose: dict, 
             "additionalProperties": False,
         },
         "keywords": text["keywords"],
+        "rate_limit": rate_limit(ext),
     }
+
+
+def rate_limit(ext: dict) -> dict | None:
+    """Appwrite's limit for callers without an API key: `limit` calls per `seconds`, counted per key
+    (each key a template like "url:{url},email:{param-email}"; a call counts against every key)."""
+    if not ext.get("rate-limit"):
+        return None
+    keys = ext.get("rate-key") or "url:{url},ip:{ip}"
+    return {"limit": ext["rate-limit"], "seconds": ext["rate-time"], "keys": keys if isinstance(keys, list) else [keys]}
 
 
 def prose_for(prose: dict, op_id: str, name: str) -> dict:

@@ -45,6 +45,7 @@ class Operation:
     params: dict[str, str]
     input_schema: dict
     keywords: tuple[str, ...]
+    rate_limit: dict | None
     entry: dict = field(repr=False, compare=False)
 
     @property
@@ -118,6 +119,7 @@ def operation_from_entry(entry: dict) -> Operation:
         params=entry["params"],
         input_schema=entry["input_schema"],
         keywords=tuple(entry["keywords"]),
+        rate_limit=entry["rate_limit"],
         entry=entry,
     )
 

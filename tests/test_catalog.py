@@ -215,3 +215,25 @@ def test_param_signature_marks_optional_parameters_and_shortens_enums(catalog):
     flags = param_signature(catalog.get("avatars.getFlag"))
     assert "…(+" in flags
     assert "file: file" in param_signature(catalog.get("storage.createFile"))
+
+
+def test_rate_limits_follow_the_spec(catalog, spec):
+    """Appwrite's limits for callers without a key: 50 routes have one; their keys are templates."""
+    limited = {op.id: op.rate_limit for op in catalog.operations if op.rate_limit}
+    assert limited["account.createEmailPasswordSession"] == {
+        "limit": 10,
+        "seconds": 3600,
+        "keys": ["url:{url},email:{param-email}"],
+    }
+    assert limited["account.createRecovery"]["limit"] > 0
+    assert "users.create" not in limited
+    routes = {(op.http_method, op.path) for op in catalog.operations if op.rate_limit}
+    in_spec = {
+        (method.upper(), path)
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+        if operation.get("x-appwrite", {}).get("rate-limit")
+    }
+    assert routes == in_spec
+    for limit in limited.values():
+        assert limit["seconds"] > 0 and all(isinstance(key, str) and "{" in key for key in limit["keys"])
