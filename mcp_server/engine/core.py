@@ -16,9 +16,10 @@ from ..validation import validate_params
 from . import databases, health, rows, transactions  # noqa: F401  (their handlers register themselves)
 from .dialects import DIALECTS
 from .errors import AppwriteError
+from .identities import SECOND_FACTOR_OPERATIONS
 from .permissions import ADMIN, Auth, require_scope
 from .project import Project
-from .registry import HANDLERS, Call
+from .registry import HANDLERS, Call, Requester
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -61,6 +62,7 @@ class Engine:
         project: str = DEFAULT_PROJECT,
         *,
         request_timestamp: str | None = None,
+        requester: Requester | None = None,
     ) -> Any:
         """Run one catalog operation and return its result (a response model, or None for no content).
 
@@ -75,6 +77,13 @@ class Engine:
                 f"Unknown operation {operation_id!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""),
             )
         require_scope(auth, op.scopes, op.id)
+        if auth.mfa_pending and op.id not in SECOND_FACTOR_OPERATIONS:
+            raise AppwriteError(
+                "user_more_factors_required",
+                "More factors are required to complete the sign in process: "
+                "create an MFA challenge and complete it (account.createMfaChallenge, account.updateMfaChallenge)",
+                401,
+            )
         checked = validate_params(op, params)
         handler = HANDLERS.get(op.id)
         if handler is None:
@@ -84,7 +93,7 @@ class Engine:
                 "through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID)",
             )
         state = self.project(project)
-        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp)
+        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester)
         if op.id in self.batched:
             return state.writes.run(lambda: handler(call))
         with state.db.lock:

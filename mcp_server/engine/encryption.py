@@ -7,6 +7,8 @@ Values are sealed with AES-256-GCM under a per-project key kept in `<project dir
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -35,6 +37,10 @@ class Cipher:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(key)
         return key
+
+    def derive(self, label: bytes) -> bytes:
+        """A separate key for one purpose (e.g. signing JWTs), derived from the project key."""
+        return hmac.new(self._load_key(), b"baas-mcp:" + label, hashlib.sha256).digest()
 
     def encrypt(self, text: str) -> str:
         nonce = os.urandom(NONCE_BYTES)

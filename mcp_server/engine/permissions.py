@@ -46,6 +46,10 @@ class Auth:
     roles: frozenset[str] | None
     user_id: str | None = None
     label: str = "admin"
+    # A user's session (None for a JWT without one, keys and guests), and whether the user must still
+    # pass a second factor before the session may do anything but finish signing in.
+    session_id: str | None = None
+    mfa_pending: bool = False
 
     @property
     def bypasses_permissions(self) -> bool:
@@ -71,6 +75,8 @@ def user_auth(
     teams: dict[str, tuple[str, ...]] | None = None,
     memberships: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
+    session_id: str | None = None,
+    mfa_pending: bool = False,
 ) -> Auth:
     """A signed-in user with the roles Appwrite gives one: any, users, user:ID, team:ID[/role], ..."""
     state = "verified" if verified else "unverified"
@@ -80,7 +86,14 @@ def user_auth(
         roles.update(f"team:{team}/{role}" for role in team_roles)
     roles.update(f"member:{membership}" for membership in memberships)
     roles.update(f"label:{label}" for label in labels)
-    return Auth(scopes=USER_SCOPES, roles=frozenset(roles), user_id=user_id, label="user")
+    return Auth(
+        scopes=USER_SCOPES,
+        roles=frozenset(roles),
+        user_id=user_id,
+        label="user",
+        session_id=session_id,
+        mfa_pending=mfa_pending,
+    )
 
 
 def require_scope(auth: Auth, scopes: tuple[str, ...], operation: str) -> None:

@@ -11,6 +11,14 @@ from .dialects import Dialect
 from .permissions import Auth
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who sent a request over the network: its address and user agent (sessions and logs show them)."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
 @dataclass
 class Call:
     """One operation being run: the project it runs in, who runs it, and its checked parameters."""
@@ -22,6 +30,7 @@ class Call:
     params: dict
     # X-Appwrite-Timestamp: the client's view of the row is this old; a row changed since is not overwritten.
     request_timestamp: str | None = None
+    requester: Requester | None = None
 
     def named_table(self) -> Any:
         """The table (or collection) that the call's databaseId and tableId/collectionId name."""

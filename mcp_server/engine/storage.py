@@ -94,6 +94,128 @@ CREATE TABLE IF NOT EXISTS _transaction_operations (
     operation TEXT NOT NULL,
     PRIMARY KEY (transaction_seq, position)
 );
+CREATE TABLE IF NOT EXISTS _users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    email TEXT UNIQUE,
+    phone TEXT UNIQUE,
+    password TEXT,
+    hash TEXT,
+    hash_options TEXT NOT NULL DEFAULT '{}',
+    password_update TEXT NOT NULL DEFAULT '',
+    password_history TEXT NOT NULL DEFAULT '[]',
+    registration TEXT NOT NULL,
+    status INTEGER NOT NULL DEFAULT 1,
+    labels TEXT NOT NULL DEFAULT '[]',
+    prefs TEXT NOT NULL DEFAULT '{}',
+    email_verification INTEGER NOT NULL DEFAULT 0,
+    phone_verification INTEGER NOT NULL DEFAULT 0,
+    mfa INTEGER NOT NULL DEFAULT 0,
+    totp_secret TEXT,
+    totp_verified INTEGER NOT NULL DEFAULT 0,
+    recovery_codes TEXT,
+    accessed TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _sessions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    provider TEXT NOT NULL,
+    provider_uid TEXT NOT NULL DEFAULT '',
+    ip TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT '',
+    factors TEXT NOT NULL DEFAULT '[]',
+    mfa_updated TEXT NOT NULL DEFAULT '',
+    expire TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _sessions_user ON _sessions (user_id);
+CREATE TABLE IF NOT EXISTS _tokens (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    phrase TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}',
+    expire TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _tokens_user ON _tokens (user_id, kind);
+CREATE TABLE IF NOT EXISTS _identities (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    provider_uid TEXT NOT NULL,
+    provider_email TEXT NOT NULL DEFAULT '',
+    access_token TEXT NOT NULL DEFAULT '',
+    access_token_expiry TEXT NOT NULL DEFAULT '',
+    refresh_token TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (provider, provider_uid)
+);
+CREATE TABLE IF NOT EXISTS _targets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    provider_id TEXT,
+    provider_type TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    expired INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (provider_type, identifier)
+);
+CREATE TABLE IF NOT EXISTS _teams (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    prefs TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _memberships (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    team_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    roles TEXT NOT NULL DEFAULT '[]',
+    invited TEXT NOT NULL,
+    joined TEXT NOT NULL DEFAULT '',
+    confirm INTEGER NOT NULL DEFAULT 0,
+    secret_hash TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (team_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS _memberships_user ON _memberships (user_id);
+CREATE TABLE IF NOT EXISTS _challenges (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    factor TEXT NOT NULL,
+    code_hash TEXT NOT NULL DEFAULT '',
+    expire TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    ip TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT '',
+    time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _logs_user ON _logs (user_id, seq);
 """
 
 

@@ -1,0 +1,415 @@
+"""The records behind identities: users, sessions, tokens and JWTs, and the roles a user carries.
+
+Handlers of the users, teams and account services build on these. Secrets (session secrets, token
+secrets) are random and stored only as SHA-256 hashes. JWTs are HS256-signed with a key derived
+from the project's encryption key, a file apart from the database, so a copied database cannot
+mint them.
+
+A user's roles, for permissions: any, users, users/(un)verified, user:ID, user:ID/(un)verified,
+team:ID and team:ID/role for each confirmed membership, member:ID, and label:X for each label.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from .datetimes import format_datetime, now_iso
+from .errors import AppwriteError, invalid_argument
+from .permissions import Auth, user_auth
+from .registry import Requester
+
+SESSION_DAYS = 365
+JWT_SECONDS = 900
+MAX_JWT_SECONDS = 3600
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE = re.compile(r"\+[1-9]\d{1,14}")
+# Operations a session may still run while its user owes a second factor.
+SECOND_FACTOR_OPERATIONS = frozenset(
+    f"account.{method}"
+    for method in (
+        "get listMfaFactors listMFAFactors createMfaChallenge createMFAChallenge updateMfaChallenge "
+        "updateMFAChallenge getSession listSessions deleteSession deleteSessions"
+    ).split()
+)
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def later(**delta: float) -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(**delta))
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def find_user(connection: sqlite3.Connection, user_id: str) -> sqlite3.Row | None:
+    return connection.execute("SELECT * FROM _users WHERE id = ?", (user_id,)).fetchone()
+
+
+def require_user(connection: sqlite3.Connection, user_id: str) -> sqlite3.Row:
+    record = find_user(connection, user_id)
+    if record is None:
+        raise AppwriteError("user_not_found", "User with the requested ID could not be found.", 404)
+    return record
+
+
+def normalize_email(value: object, param: str = "email") -> str:
+    """An email address as stored: trimmed and lowercased; refused unless it looks like one."""
+    if not isinstance(value, str) or not EMAIL.fullmatch(value.strip()) or len(value) > 255:
+        raise AppwriteError("general_invalid_email", f"Invalid `{param}` param: value must be a valid email address")
+    return value.strip().lower()
+
+
+def check_phone(value: object, param: str = "phone") -> str:
+    if not isinstance(value, str) or not PHONE.fullmatch(value):
+        raise AppwriteError(
+            "general_invalid_phone",
+            f"Invalid `{param}` param: phone numbers start with + and a country code, then up to 15 digits",
+        )
+    return value
+
+
+def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
+    """The user as Appwrite shows it; the password hash itself is never part of it."""
+    targets = connection.execute("SELECT * FROM _targets WHERE user_id = ? ORDER BY seq", (record["id"],))
+    model = {
+        "$id": record["id"],
+        "$createdAt": record["created"],
+        "$updatedAt": record["updated"],
+        "name": record["name"],
+        "registration": record["registration"],
+        "status": bool(record["status"]),
+        "labels": json.loads(record["labels"]),
+        "passwordUpdate": record["password_update"],
+        "email": record["email"] or "",
+        "phone": record["phone"] or "",
+        "emailVerification": bool(record["email_verification"]),
+        "phoneVerification": bool(record["phone_verification"]),
+        "mfa": bool(record["mfa"]),
+        "prefs": json.loads(record["prefs"]),
+        "targets": [target_model(target) for target in targets],
+        "accessedAt": record["accessed"],
+    }
+    if record["hash"]:
+        model["hash"] = record["hash"]
+        model["hashOptions"] = {"type": record["hash"]}
+    return model
+
+
+def target_model(record: sqlite3.Row) -> dict:
+    return {
+        "$id": record["id"],
+        "$createdAt": record["created"],
+        "$updatedAt": record["updated"],
+        "name": record["name"],
+        "userId": record["user_id"],
+        "providerId": record["provider_id"],
+        "providerType": record["provider_type"],
+        "identifier": record["identifier"],
+        "expired": bool(record["expired"]),
+    }
+
+
+def touch_user(connection: sqlite3.Connection, user_id: str) -> None:
+    now = now_iso()
+    connection.execute("UPDATE _users SET updated = ? WHERE id = ?", (now, user_id))
+
+
+def roles_auth(
+    connection: sqlite3.Connection,
+    record: sqlite3.Row,
+    session: sqlite3.Row | None = None,
+) -> Auth:
+    """What this user may do: the roles of their labels, verification and confirmed memberships."""
+    memberships = connection.execute(
+        "SELECT id, team_id, roles FROM _memberships WHERE user_id = ? AND confirm = 1", (record["id"],)
+    ).fetchall()
+    return user_auth(
+        record["id"],
+        verified=bool(record["email_verification"] or record["phone_verification"]),
+        teams={row["team_id"]: tuple(json.loads(row["roles"])) for row in memberships},
+        memberships=tuple(row["id"] for row in memberships),
+        labels=tuple(json.loads(record["labels"])),
+        session_id=session["id"] if session is not None else None,
+        mfa_pending=session is not None and owes_second_factor(record, session),
+    )
+
+
+def second_factors(record: sqlite3.Row) -> dict[str, bool]:
+    """The factors a user could sign in with besides a password (Appwrite's mfaFactors model)."""
+    return {
+        "totp": bool(record["totp_verified"]),
+        "phone": bool(record["phone_verification"]),
+        "email": bool(record["email_verification"]),
+        "recoveryCode": bool(record["recovery_codes"]),
+    }
+
+
+def owes_second_factor(record: sqlite3.Row, session: sqlite3.Row) -> bool:
+    """MFA is on, the user has a second factor to offer, and the session has passed only one."""
+    has_more = any(value for name, value in second_factors(record).items() if name != "recoveryCode")
+    return bool(record["mfa"]) and has_more and len(json.loads(session["factors"])) < 2
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+def create_session(
+    connection: sqlite3.Connection,
+    user_id: str,
+    provider: str,
+    requester: Requester | None,
+    factors: list[str],
+    provider_uid: str = "",
+) -> tuple[sqlite3.Row, str]:
+    """A new session for the user, and its secret (the only time the secret is available)."""
+    from .ids import new_id
+
+    secret = new_secret()
+    session_id = new_id()
+    now = now_iso()
+    connection.execute(
+        "INSERT INTO _sessions (id, user_id, secret_hash, provider, provider_uid, ip, user_agent, factors, "
+        "mfa_updated, expire, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            session_id,
+            user_id,
+            digest(secret),
+            provider,
+            provider_uid,
+            requester.ip if requester else "",
+            requester.user_agent if requester else "",
+            json.dumps(factors),
+            now if len(factors) > 1 else "",
+            later(days=SESSION_DAYS),
+            now,
+            now,
+        ),
+    )
+    connection.execute("UPDATE _users SET accessed = ? WHERE id = ?", (now, user_id))
+    record = connection.execute("SELECT * FROM _sessions WHERE id = ?", (session_id,)).fetchone()
+    return record, encode_session(user_id, secret)
+
+
+def encode_session(user_id: str, secret: str) -> str:
+    """The value of X-Appwrite-Session (and of the a_session_<project> cookie): base64 of {id, secret}."""
+    return base64.b64encode(json.dumps({"id": user_id, "secret": secret}).encode()).decode()
+
+
+def decode_session(value: str) -> str | None:
+    """The raw session secret inside an X-Appwrite-Session value (or the raw secret itself)."""
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True))
+        return decoded["secret"] if isinstance(decoded, dict) and isinstance(decoded.get("secret"), str) else None
+    except (ValueError, TypeError):
+        return value if re.fullmatch(r"[0-9a-f]{64}", value) else None
+
+
+def session_model(record: sqlite3.Row, current: str | None = None, secret: str = "") -> dict:
+    agent = record["user_agent"]
+    return {
+        "$id": record["id"],
+        "$createdAt": record["created"],
+        "$updatedAt": record["updated"],
+        "userId": record["user_id"],
+        "expire": record["expire"],
+        "provider": record["provider"],
+        "providerUid": record["provider_uid"],
+        "providerAccessToken": "",
+        "providerAccessTokenExpiry": "",
+        "providerRefreshToken": "",
+        "ip": record["ip"],
+        "osCode": "",
+        "osName": "",
+        "osVersion": "",
+        "clientType": "",
+        "clientCode": "",
+        "clientName": agent.split("/", 1)[0] if agent else "",
+        "clientVersion": "",
+        "clientEngine": "",
+        "clientEngineVersion": "",
+        "deviceName": "",
+        "deviceBrand": "",
+        "deviceModel": "",
+        "countryCode": "--",
+        "countryName": "Unknown",
+        "current": record["id"] == current,
+        "factors": json.loads(record["factors"]),
+        "secret": secret,
+        "mfaUpdatedAt": record["mfa_updated"],
+    }
+
+
+def signed_in(connection: sqlite3.Connection, record: sqlite3.Row) -> sqlite3.Row:
+    """The user a session belongs to, if the session is unexpired and the user may sign in."""
+    if record["expire"] <= now_iso():
+        raise AppwriteError("user_unauthorized", "The session has expired; sign in again.", 401)
+    user = find_user(connection, record["user_id"])
+    if user is None:
+        raise AppwriteError("user_unauthorized", "The session's user no longer exists.", 401)
+    if not user["status"]:
+        raise AppwriteError("user_blocked", "The current user has been blocked.", 401)
+    return user
+
+
+def session_auth(connection: sqlite3.Connection, value: str) -> Auth:
+    """The Auth of an X-Appwrite-Session value or session cookie; AppwriteError when it is not valid."""
+    secret = decode_session(value)
+    record = (
+        connection.execute("SELECT * FROM _sessions WHERE secret_hash = ?", (digest(secret),)).fetchone()
+        if secret
+        else None
+    )
+    if record is None:
+        raise AppwriteError("user_unauthorized", "The session is not valid: it is unknown, ended or malformed.", 401)
+    return roles_auth(connection, signed_in(connection, record), record)
+
+
+# --- JWTs -----------------------------------------------------------------------------------------
+
+
+def jwt_key(project) -> bytes:
+    return project.cipher.derive(b"jwt")
+
+
+def make_jwt(project, user_id: str, session_id: str, seconds: int = JWT_SECONDS) -> str:
+    if not isinstance(seconds, int) or not 0 <= seconds <= MAX_JWT_SECONDS:
+        raise invalid_argument(f"Invalid `duration` param: expected seconds from 0 to {MAX_JWT_SECONDS}")
+    moment = datetime.now(UTC)
+    claims = {"userId": user_id, "sessionId": session_id, "iat": moment, "exp": moment + timedelta(seconds=seconds)}
+    return jwt.encode(claims, jwt_key(project), algorithm="HS256")
+
+
+def jwt_auth(project, token: str) -> Auth:
+    """The Auth of an X-Appwrite-JWT; AppwriteError (user_jwt_invalid) when it is not valid any more."""
+    refused = AppwriteError("user_jwt_invalid", "The JWT is not valid: it is expired, altered or malformed.", 401)
+    try:
+        claims = jwt.decode(token, jwt_key(project), algorithms=["HS256"], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        raise refused from None
+    connection = project.connection
+    session = None
+    if claims.get("sessionId"):
+        session = connection.execute(
+            "SELECT * FROM _sessions WHERE id = ? AND user_id = ?", (claims["sessionId"], claims.get("userId"))
+        ).fetchone()
+        if session is None:
+            raise refused
+        user = signed_in(connection, session)
+    else:
+        user = find_user(connection, str(claims.get("userId")))
+        if user is None:
+            raise refused
+        if not user["status"]:
+            raise AppwriteError("user_blocked", "The current user has been blocked.", 401)
+    return roles_auth(connection, user, session)
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+def create_token(
+    connection: sqlite3.Connection,
+    user_id: str,
+    kind: str,
+    seconds: int,
+    *,
+    secret: str | None = None,
+    phrase: str = "",
+    data: dict | None = None,
+) -> tuple[sqlite3.Row, str]:
+    """A token of `kind` for the user, valid `seconds`, and its secret (random unless one is given,
+    e.g. a 6-digit code)."""
+    from .ids import new_id
+
+    secret = secret or new_secret()
+    token_id = new_id()
+    connection.execute(
+        "INSERT INTO _tokens (id, user_id, kind, secret_hash, phrase, data, expire, created) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (token_id, user_id, kind, digest(secret), phrase, json.dumps(data or {}), later(seconds=seconds), now_iso()),
+    )
+    return connection.execute("SELECT * FROM _tokens WHERE id = ?", (token_id,)).fetchone(), secret
+
+
+def consume_token(connection: sqlite3.Connection, user_id: str, secret: object, kinds: tuple[str, ...]) -> sqlite3.Row:
+    """The user's unexpired token of one of `kinds` with this secret, now deleted (a token works once)."""
+    marks = ", ".join("?" for _ in kinds)
+    record = connection.execute(
+        f"SELECT * FROM _tokens WHERE user_id = ? AND secret_hash = ? AND kind IN ({marks}) AND expire > ?",
+        (user_id, digest(str(secret)), *kinds, now_iso()),
+    ).fetchone()
+    if record is None:
+        raise AppwriteError("user_invalid_token", "Invalid token passed in the request.", 401)
+    connection.execute("DELETE FROM _tokens WHERE seq = ?", (record["seq"],))
+    return record
+
+
+def token_model(record: sqlite3.Row, secret: str = "") -> dict:
+    return {
+        "$id": record["id"],
+        "$createdAt": record["created"],
+        "userId": record["user_id"],
+        "secret": secret,
+        "expire": record["expire"],
+        "phrase": record["phrase"],
+    }
+
+
+# --- logs -----------------------------------------------------------------------------------------
+
+
+def log_event(connection: sqlite3.Connection, user_id: str, event: str, requester: Requester | None, mode: str) -> None:
+    """Remember what happened to a user (listLogs), e.g. "session.create", made by "user" or "admin"."""
+    connection.execute(
+        "INSERT INTO _logs (user_id, event, mode, ip, user_agent, time) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            user_id,
+            event,
+            mode,
+            requester.ip if requester else "",
+            requester.user_agent if requester else "",
+            now_iso(),
+        ),
+    )
+
+
+def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
+    agent = record["user_agent"]
+    return {
+        "event": record["event"],
+        "userId": record["user_id"],
+        "userEmail": (user["email"] or "") if user else "",
+        "userName": user["name"] if user else "",
+        "mode": record["mode"],
+        "ip": record["ip"],
+        "time": record["time"],
+        "osCode": "",
+        "osName": "",
+        "osVersion": "",
+        "clientType": "",
+        "clientCode": "",
+        "clientName": agent.split("/", 1)[0] if agent else "",
+        "clientVersion": "",
+        "clientEngine": "",
+        "clientEngineVersion": "",
+        "deviceName": "",
+        "deviceBrand": "",
+        "deviceModel": "",
+        "countryCode": "--",
+        "countryName": "Unknown",
+    }
