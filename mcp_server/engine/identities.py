@@ -21,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from . import policy
 from .datetimes import format_datetime, now_iso
 from .errors import AppwriteError, invalid_argument
+from .passwords import hash_password, verify_password
 from .permissions import Auth, user_auth
 from .registry import Requester
 
@@ -81,6 +83,75 @@ def check_phone(value: object, param: str = "phone") -> str:
             f"Invalid `{param}` param: phone numbers start with + and a country code, then up to 15 digits",
         )
     return value
+
+
+def insert_user(
+    connection: sqlite3.Connection,
+    user_id: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+    name: str = "",
+    imported: tuple[str, str, dict] | None = None,
+) -> sqlite3.Row:
+    """A new user. `password` is plain (checked against the policy, then hashed); `imported` is an
+    existing (hash, algorithm, options) kept as it is. Email and phone must be free."""
+    if not isinstance(name, str) or len(name) > 128:
+        raise invalid_argument("Invalid `name` param: expected at most 128 characters")
+    email = normalize_email(email) if email is not None else None
+    phone = check_phone(phone) if phone is not None else None
+    if find_user(connection, user_id) is not None:
+        raise AppwriteError("user_already_exists", "A user with the same id already exists in this project.", 409)
+    if email and connection.execute("SELECT 1 FROM _users WHERE email = ?", (email,)).fetchone():
+        raise AppwriteError("user_email_already_exists", "A user with the same email already exists.", 409)
+    if phone and connection.execute("SELECT 1 FROM _users WHERE phone = ?", (phone,)).fetchone():
+        raise AppwriteError("user_phone_already_exists", "A user with the same phone number already exists.", 409)
+    hashed, algorithm, options = imported or (None, None, {})
+    now = now_iso()
+    if password is not None:
+        policy.check(connection, password, {"id": user_id, "name": name, "email": email, "phone": phone})
+        hashed, algorithm, options = hash_password(password)
+    connection.execute(
+        "INSERT INTO _users (id, name, email, phone, password, hash, hash_options, password_update, "
+        "password_history, registration, accessed, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            user_id,
+            name,
+            email,
+            phone,
+            hashed,
+            algorithm,
+            json.dumps(options),
+            now if hashed else "",
+            json.dumps([{"hash": hashed, "algorithm": algorithm, "options": options}] if hashed else []),
+            now,
+            "",
+            now,
+            now,
+        ),
+    )
+    return require_user(connection, user_id)
+
+
+def set_password(connection: sqlite3.Connection, record: sqlite3.Row, password: object) -> sqlite3.Row:
+    """Give the user a new password (policy checked, Argon2id-hashed, remembered for the history)."""
+    history = json.loads(record["password_history"])
+    details = {"id": record["id"], "name": record["name"], "email": record["email"], "phone": record["phone"]}
+    policy.check(connection, password, details, history)
+    hashed, algorithm, options = hash_password(password)
+    history = [*history, {"hash": hashed, "algorithm": algorithm, "options": options}][-policy.MAX_HISTORY :]
+    now = now_iso()
+    connection.execute(
+        "UPDATE _users SET password = ?, hash = ?, hash_options = ?, password_update = ?, password_history = ?, "
+        "updated = ? WHERE id = ?",
+        (hashed, algorithm, json.dumps(options), now, json.dumps(history), now, record["id"]),
+    )
+    return require_user(connection, record["id"])
+
+
+def password_matches(record: sqlite3.Row, password: object) -> bool:
+    return verify_password(password, record["password"], record["hash"], json.loads(record["hash_options"]))
 
 
 def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:

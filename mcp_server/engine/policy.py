@@ -23,6 +23,7 @@ DEFAULTS: dict[str, int | bool] = {
 }
 LIMITS = {"passwordMinLength": (1, 256), "passwordHistory": (0, 20)}
 MAX_PASSWORD = 256
+MAX_HISTORY = 20
 META_KEY = "auth.policy"
 
 
