@@ -137,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--read-only", action="store_true", help="the server offers and runs only reads")
     install.set_defaults(run=run_install)
 
+    policy = commands.add_parser("auth-policy", help="show or change a project's password policy")
+    policy.add_argument("--min-length", type=int, help="shortest password allowed (default 8)")
+    policy.add_argument("--history", type=int, help="refuse a password among a user's last N (0-20; default 0)")
+    policy.add_argument("--dictionary", choices=("on", "off"), help="refuse the 30,000 most common passwords")
+    policy.add_argument("--personal-data", choices=("on", "off"), help="refuse passwords with the user's name etc.")
+    outbox = commands.add_parser("outbox", help="show the emails and text messages the engine sent")
+    outbox.add_argument("--last", type=positive_limit, default=None, help="only the last N messages")
+    for sub in (policy, outbox):
+        sub.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+        sub.add_argument("--project", default="default", help="project id (default: default)")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+    policy.set_defaults(run=run_auth_policy)
+    outbox.set_defaults(run=run_outbox)
+
     search = commands.add_parser("search", help="find operations for what you want to do")
     search.add_argument("query", help="what you want to do, in your own words")
     search.add_argument("--limit", type=positive_limit, default=5, help="how many hits to show (default 5)")
@@ -383,6 +397,57 @@ def run_install(args: argparse.Namespace) -> int:
     if outcome.backup:
         print(f"the previous file is kept as {outcome.backup}")
     print(AFTERWARDS[args.client])
+    return 0
+
+
+def run_auth_policy(args: argparse.Namespace) -> int:
+    from .engine import policy
+    from .engine.errors import AppwriteError
+
+    changes = {
+        name: value
+        for name, value in (
+            ("passwordMinLength", args.min_length),
+            ("passwordHistory", args.history),
+            ("passwordDictionary", None if args.dictionary is None else args.dictionary == "on"),
+            ("personalDataCheck", None if args.personal_data is None else args.personal_data == "on"),
+        )
+        if value is not None
+    }
+    db = project_db(args)
+    try:
+        current = policy.write(db, changes) if changes else policy.read(db.connection)
+    except AppwriteError as error:
+        raise UsageError(error.message) from None
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(current, indent=2))
+    else:
+        for name, value in current.items():
+            print(f"{name}: {'on' if value is True else 'off' if value is False else value}")
+    return 0
+
+
+def run_outbox(args: argparse.Namespace) -> int:
+    from .engine.outbox import messages
+    from .engine.storage import project_path
+
+    try:
+        project_dir = project_path(data_dir(args.data_dir), args.project).parent
+    except ValueError as error:
+        raise UsageError(f"--project: {error}") from None
+    found = messages(project_dir)
+    if args.last:
+        found = found[-args.last :]
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    if not found:
+        print("the outbox is empty")
+    for message in found:
+        print(f"{message['time']}  {message['channel']} to {message['to']}: {message['subject']}")
+        print(textwrap.indent(message["text"], "    "))
     return 0
 
 

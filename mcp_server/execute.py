@@ -1,8 +1,9 @@
 """Running one operation on behalf of an agent: every gate, then the backend.
 
 Gates, in order: the operation exists (else "did you mean"), the server's key holds one of its
-scopes, read-only mode allows it, a delete carries confirm, and the parameters match the catalog
-schema. Only then does the backend (embedded engine or an Appwrite server) see the call.
+scopes, read-only mode allows it, a delete carries confirm, acting as a user needs users.read, and
+the parameters match the catalog schema. Only then does the backend (embedded engine or an Appwrite
+server) see the call.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ class Backend(Protocol):
 
     name: str
 
-    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any: ...
+    async def call(self, operation_id: str, params: dict, auth: Auth, as_user: str | None = None) -> Any:
+        """`as_user`: run as that user (their roles and permissions) instead of as `auth`."""
 
     def implemented(self, operation_id: str) -> bool: ...
 
@@ -34,7 +36,13 @@ def auth_of(settings: Settings) -> Auth:
 
 
 async def execute(
-    backend: Backend, catalog: Catalog, settings: Settings, operation_id: object, params: object, confirm: bool = False
+    backend: Backend,
+    catalog: Catalog,
+    settings: Settings,
+    operation_id: object,
+    params: object,
+    confirm: bool = False,
+    as_user: str | None = None,
 ) -> Any:
     """The result of one operation, or AppwriteError from the first gate (or the backend) that refuses it."""
     if not isinstance(operation_id, str) or not operation_id:
@@ -57,6 +65,9 @@ async def execute(
             "general_argument_invalid",
             f"{op.id} deletes data; call execute_operation again with confirm: true if that is intended",
         )
+    if as_user is not None:
+        # Acting as a user reveals what they can see: only a server allowed to read users may do it.
+        require_scope(auth_of(settings), ("users.read",), f"{op.id} with as_user")
     # Defaults stay unset: the backend applies its own (a remote server's may differ from the catalog's).
     checked = validate_params(op, params, fill_defaults=False)
-    return await backend.call(op.id, checked, auth_of(settings))
+    return await backend.call(op.id, checked, auth_of(settings), as_user)

@@ -40,6 +40,7 @@ EXECUTE_TOOL = {
             "operation": {"type": "string", "description": "Operation id from search_operations"},
             "params": {"type": "object", "description": "Parameters, as in the hit's params"},
             "confirm": {"type": "boolean", "description": "Must be true to delete"},
+            "as_user": {"type": "string", "description": "Run as this user id: their permissions apply"},
         },
         "required": ["operation"],
     },

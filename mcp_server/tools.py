@@ -91,11 +91,16 @@ class Tools:
     async def execute(self, arguments: dict, settings: Settings) -> ToolResult:
         operation = arguments.get("operation")
         confirm = arguments.get("confirm", False)
+        as_user = arguments.get("as_user")
+        where = operation if isinstance(operation, str) and operation else EXECUTE_TOOL["name"]
         if not isinstance(confirm, bool):
-            where = operation if isinstance(operation, str) and operation else EXECUTE_TOOL["name"]
             return argument_error(where, f"confirm must be true or false; got {confirm!r}")
+        if as_user is not None and (not isinstance(as_user, str) or not as_user):
+            return argument_error(where, f"as_user must be a user id; got {as_user!r}")
         try:
-            result = await execute(self.backend, self.catalog, settings, operation, arguments.get("params"), confirm)
+            result = await execute(
+                self.backend, self.catalog, settings, operation, arguments.get("params"), confirm, as_user
+            )
         except AppwriteError as error:
             return error_result(error, operation if isinstance(operation, str) else None)
         return success_result(str(operation), result)

@@ -19,9 +19,14 @@ class EmbeddedBackend:
         self.engine = Engine(data_dir, catalog=catalog, **engine_options)
         self.project = project
 
-    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
+    async def call(self, operation_id: str, params: dict, auth: Auth, as_user: str | None = None) -> Any:
         """The engine's result; it runs in a worker thread so other sessions keep being served."""
-        return await anyio.to_thread.run_sync(self.engine.call, operation_id, params, auth, self.project)
+        return await anyio.to_thread.run_sync(self.run, operation_id, params, auth, as_user)
+
+    def run(self, operation_id: str, params: dict, auth: Auth, as_user: str | None) -> Any:
+        if as_user is not None:
+            auth = self.engine.user_auth(self.project, as_user)
+        return self.engine.call(operation_id, params, auth, self.project)
 
     def implemented(self, operation_id: str) -> bool:
         return self.engine.implemented(operation_id)

@@ -37,6 +37,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRIES = 3
 MAX_RETRY_AFTER_S = 10.0
+JWT_SECONDS = 900
+JWT_REUSE_S = 600
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -69,6 +71,8 @@ class HttpBackend:
         self.timeout = timeout
         self.retry_delay = retry_delay
         self.client: httpx.AsyncClient | None = None
+        # JWTs for acting as users (as_user): user id -> (jwt, when to fetch a new one).
+        self.jwts: dict[str, tuple[str, float]] = {}
 
     def implemented(self, operation_id: str) -> bool:
         return True
@@ -81,7 +85,6 @@ class HttpBackend:
                 follow_redirects=False,
                 headers={
                     "X-Appwrite-Project": self.project,
-                    "X-Appwrite-Key": self.api_key,
                     "X-Appwrite-Response-Format": RESPONSE_FORMAT,
                     "User-Agent": f"baas-mcp/{__version__}",
                 },
@@ -93,20 +96,36 @@ class HttpBackend:
             await self.client.aclose()
             self.client = None
 
-    async def call(self, operation_id: str, params: dict, auth: Auth) -> Any:
+    async def call(self, operation_id: str, params: dict, auth: Auth, as_user: str | None = None) -> Any:
+        """The server's result; with `as_user`, the request carries a JWT of that user instead of the key."""
         op = self.catalog.get(operation_id)
         if op is None:
             raise AppwriteError("general_route_not_found", f"Unknown operation {operation_id!r}")
+        credential = await self.credential(as_user)
         url = self.endpoint + fill_path(op, params)
         query = flatten({name: value for name, value in params.items() if op.params.get(name) == "query"})
         body = {name: value for name, value in params.items() if op.params.get(name) == "body"}
         form = {name: value for name, value in params.items() if op.params.get(name) == "form"}
         if form:
-            return await self.upload(op, url, query, form)
-        response = await self.send(op, url, params=query, json=body if body else None)
+            return await self.upload(op, url, credential, query, form)
+        response = await self.send(op, url, credential, params=query, json=body if body else None)
         return self.result(op, response)
 
-    async def upload(self, op: Operation, url: str, query: list, form: dict) -> Any:
+    async def credential(self, as_user: str | None) -> dict[str, str]:
+        """The header a request authenticates with: the API key, or a fresh-enough JWT of `as_user`
+        (made with the key through users.createJWT, and reused for ten of its fifteen minutes)."""
+        if as_user is None:
+            return {"X-Appwrite-Key": self.api_key}
+        cached = self.jwts.get(as_user)
+        if cached is None or cached[1] <= time.monotonic():
+            make = self.catalog.get("users.createJWT")
+            url = self.endpoint + fill_path(make, {"userId": as_user})
+            response = await self.send(make, url, {"X-Appwrite-Key": self.api_key}, json={"duration": JWT_SECONDS})
+            cached = (self.result(make, response)["jwt"], time.monotonic() + JWT_REUSE_S)
+            self.jwts[as_user] = cached
+        return {"X-Appwrite-JWT": cached[0]}
+
+    async def upload(self, op: Operation, url: str, credential: dict, query: list, form: dict) -> Any:
         """A multipart request; a file over 5 MB goes in chunks with Content-Range, as the SDKs send it."""
         file_names = [name for name, value in form.items() if is_file(op, name, value)]
         fields = flatten({name: value for name, value in form.items() if name not in file_names})
@@ -114,7 +133,7 @@ class HttpBackend:
         big = [(name, upload) for name, upload in files.items() if len(upload.data) > CHUNK_SIZE]
         if not big:
             parts = {name: (upload.filename, upload.data, upload.content_type) for name, upload in files.items()}
-            response = await self.send(op, url, params=query, data=dict(fields), files=parts)
+            response = await self.send(op, url, credential, params=query, data=dict(fields), files=parts)
             return self.result(op, response)
         name, upload = big[0]
         total = len(upload.data)
@@ -124,14 +143,15 @@ class HttpBackend:
             end = min(start + CHUNK_SIZE, total)
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
             parts = {name: (upload.filename, upload.data[start:end], upload.content_type)}
-            response = await self.send(op, url, params=query, data=dict(fields), files=parts, headers=dict(headers))
+            response = await self.send(op, url, {**credential, **headers}, params=query, data=dict(fields), files=parts)
             result = self.result(op, response)
             if isinstance(result, dict) and "$id" in result:
                 headers["X-Appwrite-ID"] = result["$id"]
         return result
 
-    async def send(self, op: Operation, url: str, **request: Any) -> httpx.Response:
+    async def send(self, op: Operation, url: str, headers: dict[str, str], **request: Any) -> httpx.Response:
         """The server's answer, after retries when the operation may be repeated safely."""
+        request["headers"] = headers
         attempts = MAX_RETRIES + 1 if op.http_method in IDEMPOTENT_METHODS else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1

@@ -13,11 +13,11 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
-from . import databases, health, rows, transactions  # noqa: F401  (their handlers register themselves)
+from . import databases, health, rows, transactions, users  # noqa: F401  (their handlers register themselves)
 from .dialects import DIALECTS
 from .errors import AppwriteError
-from .identities import SECOND_FACTOR_OPERATIONS
-from .permissions import ADMIN, Auth, require_scope
+from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
+from .permissions import ADMIN, GUEST, Auth, require_scope
 from .project import Project
 from .registry import HANDLERS, Call, Requester
 
@@ -50,6 +50,34 @@ class Engine:
                 project = Project(self.data_dir, project_id, self.list_cache_ttl)
                 self.projects[project_id] = project
             return project
+
+    def identify(self, project_id: str, *, session: str | None = None, jwt: str | None = None) -> Auth:
+        """The user behind a session value (X-Appwrite-Session or cookie) or an X-Appwrite-JWT.
+
+        An unknown or ended session is a guest, as in Appwrite; a JWT that does not check out, or a
+        blocked user, is an error.
+        """
+        state = self.project(project_id)
+        with state.db.lock:
+            state.refresh()
+            if jwt:
+                return jwt_auth(state, jwt)
+            try:
+                return session_auth(state.connection, session or "")
+            except AppwriteError as error:
+                if error.type == "user_blocked":
+                    raise
+                return GUEST
+
+    def user_auth(self, project_id: str, user_id: str) -> Auth:
+        """The Auth of a user by id (their roles, no session): for acting as that user."""
+        state = self.project(project_id)
+        with state.db.lock:
+            state.refresh()
+            record = require_user(state.connection, user_id)
+            if not record["status"]:
+                raise AppwriteError("user_blocked", f"The user '{user_id}' is blocked.", 401)
+            return roles_auth(state.connection, record)
 
     def implemented(self, operation_id: str) -> bool:
         return operation_id in HANDLERS

@@ -21,19 +21,23 @@ from urllib.parse import quote
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
+from ..catalog import Operation
 from ..engine.errors import AppwriteError, invalid_argument
 from ..engine.keys import KeyStore
 from ..engine.permissions import Auth
+from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Upload
-from .auth import caller
+from .auth import Credentials, cookie_name, credentials
 from .params import coerced, json_body, nest, query_params
+from .ratelimit import RateLimiter
 from .routes import Router, choose
 
 logger = logging.getLogger("baas_mcp.rest")
 
 WORKERS = 32
 MAX_JSON_BODY = 10 * 1024 * 1024
+SESSION_COOKIE_SECONDS = 365 * 24 * 3600
 MAX_MULTIPART_BODY = 30 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 ALLOWED_HEADERS = (
@@ -50,10 +54,16 @@ ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API do
 class Response:
     """A status, headers and a body, sent in one go."""
 
-    def __init__(self, status: int, body: bytes = b"", content_type: str | None = "application/json") -> None:
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = "application/json",
+        headers: list[tuple[bytes, bytes]] = (),
+    ) -> None:
         self.status = status
         self.body = body
-        self.headers = [(b"content-type", content_type.encode())] if content_type else []
+        self.headers = [*([(b"content-type", content_type.encode())] if content_type else []), *headers]
 
     async def send(self, send, extra_headers: list[tuple[bytes, bytes]]) -> None:
         headers = [*self.headers, *extra_headers, (b"content-length", str(len(self.body)).encode())]
@@ -61,8 +71,35 @@ class Response:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def json_response(status: int, data: object) -> Response:
-    return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+def json_response(status: int, data: object, headers: list[tuple[bytes, bytes]] = ()) -> Response:
+    return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), headers=headers)
+
+
+def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, project_id: str, secure: bool) -> list:
+    """The cookie a new session travels in (its secret then stays out of the body, unless the caller
+    holds a key: servers keep sessions themselves), or the cookie cleared when the session ends."""
+    name = cookie_name(project_id)
+    flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    if op.service != "account":
+        return []
+    if op.returns.get("model") == "session" and op.http_method in ("POST", "PUT") and isinstance(result, dict):
+        value = result.get("secret")
+        if not value:
+            return []
+        if auth.label != "key":
+            result["secret"] = ""
+        expires = result.get("expire", "")
+        cookie = f"{name}={value}{flags}; Max-Age={SESSION_COOKIE_SECONDS}"
+        return [
+            (b"set-cookie", cookie.encode()),
+            (b"x-fallback-cookies", json.dumps({name: value, "expires": expires}).encode()),
+        ]
+    ended = op.id == "account.deleteSessions" or (
+        op.id == "account.deleteSession" and params.get("sessionId") in ("current", auth.session_id)
+    )
+    if ended and auth.session_id:
+        return [(b"set-cookie", f"{name}={flags}; Max-Age=0".encode())]
+    return []
 
 
 def error_response(error: AppwriteError) -> Response:
@@ -90,6 +127,7 @@ class RestApp:
         self.key_stores: dict[str, KeyStore] = {}
         self.key_stores_lock = threading.Lock()
         self.known_projects: set[str] = set()
+        self.limiter = RateLimiter()
         # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
 
@@ -150,36 +188,44 @@ class RestApp:
         store = self.key_stores.get(project_id)
         if store is None:  # opening a project's database may wait for a writer: not on the event loop
             store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
-        auth, used_key = caller(store, headers)
+        presented = credentials(store, headers, project_id)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]
         # Query strings and forms carry text; JSON bodies carry typed values already.
         params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body), **path_params}
+        client = scope.get("client")
+        requester = Requester(client[0] if client else "", headers.get("user-agent", ""))
         timestamp = headers.get("x-appwrite-timestamp")
-        result = await asyncio.get_running_loop().run_in_executor(
-            self.workers, self.run, op.id, params, auth, project_id, timestamp, store, used_key
+        result, auth = await asyncio.get_running_loop().run_in_executor(
+            self.workers, self.run, op, params, presented, project_id, timestamp, store, requester
         )
         status = op.returns.get("status", 200)
+        cookies = session_cookies(op, params, result, auth, project_id, scope.get("scheme") == "https")
         if result is None:
             # No content: not JSON, which is what the SDKs expect of an empty answer.
-            return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8")
-        return json_response(status, result)
+            return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8", cookies)
+        return json_response(status, result, cookies)
 
     def run(
         self,
-        operation_id: str,
+        op: Operation,
         params: dict,
-        auth: Auth,
+        presented: Credentials,
         project_id: str,
         timestamp: str | None,
         store: KeyStore,
-        used_key: dict | None,
-    ) -> Any:
-        """The call, on a worker thread (it blocks on SQLite), after recording the key's use when that is due."""
-        if used_key is not None:
-            store.record_use(used_key)
-        return self.engine.call(operation_id, params, auth, project_id, request_timestamp=timestamp)
+        requester: Requester,
+    ) -> tuple[Any, Auth]:
+        """On a worker thread (all of it may block on SQLite): record a key's use when due, look up a
+        session or JWT, count the call against its rate limit (callers without a key), then run it."""
+        if presented.used_key is not None:
+            store.record_use(presented.used_key)
+        auth = presented.auth or self.engine.identify(project_id, session=presented.session, jwt=presented.jwt)
+        if auth.label in ("guest", "user"):
+            self.limiter.count(op, params, requester.ip, auth.user_id)
+        result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
+        return result, auth
 
     def check_project(self, project_id: str | None) -> None:
         """The project must be named, and exist: `default` always does, others once their database does."""

@@ -1,31 +1,78 @@
-"""Who a REST request acts as, from Appwrite's headers: an API key (X-Appwrite-Key), or a guest.
+"""Who a REST request acts as, from Appwrite's headers and cookies.
 
-A key is checked against the project's keys (unknown, revoked and expired keys are refused with
-401). A request without credentials is a guest: resource permissions decide what it may see.
+- `X-Appwrite-Key`: an API key, checked here against the project's keys (unknown, revoked and
+  expired keys are refused with 401).
+- `X-Appwrite-Session`, the `a_session_<project>` cookie (or `X-Fallback-Cookies` for clients
+  without cookies): a user's session.
+- `X-Appwrite-JWT`: a user's JWT.
+
+Sessions and JWTs are looked up with the call, since they need the project's database. Nothing at
+all means a guest: resource permissions decide. A key together with a session or JWT is refused, as
+is a JWT together with a session cookie.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from starlette.datastructures import Headers
 
 from ..engine import keys
 from ..engine.errors import AppwriteError
 from ..engine.permissions import GUEST, Auth, key_auth
 
 
-def caller(key_store: keys.KeyStore, headers: Mapping[str, str]) -> tuple[Auth, dict | None]:
-    """The Auth of the request's credentials (keys looked up in the project's `key_store`), and the key
-    whose use is due to be recorded, if any (a write, which the caller runs off the event loop)."""
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents: a checked key or nothing (`auth`), or a user's session or JWT to look up."""
+
+    auth: Auth | None = None
+    session: str | None = None
+    jwt: str | None = None
+    # A key whose last use is due to be recorded (a write, done with the call).
+    used_key: dict | None = None
+
+
+def cookie_name(project_id: str) -> str:
+    return f"a_session_{project_id.lower()}"
+
+
+def session_cookie(headers: Headers, project_id: str) -> str | None:
+    """The session in the request's cookies, or in X-Fallback-Cookies (a JSON object of cookies)."""
+    name = cookie_name(project_id)
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:
+        jar = SimpleCookie()
+    for candidate in (name, f"{name}_legacy"):
+        if candidate in jar and jar[candidate].value:
+            return jar[candidate].value
+    try:
+        fallback = json.loads(headers.get("x-fallback-cookies") or "{}")
+    except json.JSONDecodeError:
+        return None
+    value = fallback.get(name) if isinstance(fallback, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def credentials(key_store: keys.KeyStore, headers: Headers, project_id: str) -> Credentials:
     key = headers.get("x-appwrite-key")
     jwt = headers.get("x-appwrite-jwt")
-    session = headers.get("x-appwrite-session")
-    if key and (jwt or session):
+    session = headers.get("x-appwrite-session") or session_cookie(headers, project_id)
+    if key and (jwt or headers.get("x-appwrite-session")):
         raise AppwriteError(
             "user_api_key_and_session_set", "Send either an API key or a user session/JWT, not both.", 403
         )
     if key:
         found, due = key_store.check(key)
-        return key_auth(frozenset(found["scopes"])), found if due else None
+        return Credentials(auth=key_auth(frozenset(found["scopes"])), used_key=found if due else None)
+    if jwt and session:
+        raise AppwriteError("user_jwt_and_cookie_set", "Send either a JWT or a session cookie, not both.", 403)
     if jwt:
-        raise AppwriteError("user_jwt_invalid", "The JWT is not valid: it is unknown, expired or malformed.", 401)
-    return GUEST, None
+        return Credentials(jwt=jwt)
+    if session:
+        return Credentials(session=session)
+    return Credentials(auth=GUEST)

@@ -161,7 +161,8 @@ async def test_tool_input_schemas(client: Client):
     assert (limit["type"], limit["minimum"], limit["maximum"], limit["default"]) == ("integer", 1, 20, 5)
     execute_schema = tools["execute_operation"].input_schema
     assert execute_schema["required"] == ["operation"]
-    assert set(execute_schema["properties"]) == {"operation", "params", "confirm"}
+    assert set(execute_schema["properties"]) == {"operation", "params", "confirm", "as_user"}
+    assert execute_schema["properties"]["as_user"]["type"] == "string"
     assert execute_schema["properties"]["params"]["type"] == "object"
     assert execute_schema["properties"]["confirm"]["type"] == "boolean"
 
