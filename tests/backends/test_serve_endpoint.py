@@ -22,7 +22,9 @@ from tests.commands import COMMAND, create_key, serve_until_exit, start_api_serv
 
 pytestmark = pytest.mark.anyio
 
-SCOPES = "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,health.read"
+SCOPES = (
+    "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,functions.read,health.read"
+)
 APPWRITE_VARIABLES = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY")
 # Searches whose hits include operations the embedded engine does not run.
 SEARCHES = ["list users", "create a function", "send an email message", "create a team", "upload a file"]
@@ -138,12 +140,12 @@ async def test_operations_run_on_the_remote_server(tmp_path, api):
 
 
 async def test_the_remote_servers_error_passes_through_as_a_tool_error(tmp_path, api):
-    direct = api.get("/users")
+    direct = api.get("/functions")
     assert direct.status_code == 405
     expected = direct.json()
     assert expected["type"] == "general_not_implemented"
     async with Client(serve_remote(tmp_path, *endpoint_args(api)), mode="legacy") as client:
-        result = await execute(client, "users.list")
+        result = await execute(client, "functions.list")
         assert result.is_error is True
         assert result.structured_content["error"] == {
             "type": "general_not_implemented",

@@ -270,8 +270,8 @@ async def test_operations_the_engine_lacks_are_marked_unavailable(client: Client
     assert create_file["unavailable"]
     line = next(line for line in text_of(upload).splitlines() if line.startswith("storage.createFile "))
     assert create_file["unavailable"] in line
-    users = hits_of(await search(client, query="create a user", service="users", limit=20))
-    assert "unavailable" in next(hit for hit in users if hit["id"] == "users.create")
+    functions = hits_of(await search(client, query="create a function", service="functions", limit=20))
+    assert "unavailable" in next(hit for hit in functions if hit["id"] == "functions.create")
     rows = hits_of(await search(client, query="create a row", limit=20))
     assert "unavailable" not in next(hit for hit in rows if hit["id"] == "tablesDB.createRow")
 
@@ -596,11 +596,11 @@ async def test_a_bad_confirm_without_an_operation_names_no_phantom_operation(cli
 
 
 async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
-    params = {"userId": "ada", "email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}
+    params = {"functionId": "resize", "name": "Resize", "runtime": "node-20.0"}
     error = failed(
-        await run(client, "users.create", params),
+        await run(client, "functions.create", params),
         "general_not_implemented",
-        "users.create",
+        "functions.create",
         "embedded",
         "HTTP backend",
     )
@@ -608,8 +608,8 @@ async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
 
 
 async def test_not_implemented_advice_names_options_that_exist(client: Client):
-    params = {"userId": "ada", "email": "ada@example.com"}
-    error = failed(await run(client, "users.create", params), "general_not_implemented")
+    params = {"functionId": "resize", "name": "Resize", "runtime": "node-20.0"}
+    error = failed(await run(client, "functions.create", params), "general_not_implemented")
     assert "Appwrite server" in error["message"] and "HTTP backend" in error["message"], error["message"]
     options = re.findall(r"--[a-z][a-z-]*", error["message"])
     help_text = baas_mcp("serve", "--help").stdout

@@ -24,9 +24,9 @@ from appwrite.permission import Permission
 from appwrite.query import Query
 from appwrite.role import Role
 from appwrite.services.databases import Databases
+from appwrite.services.functions import Functions
 from appwrite.services.health import Health
 from appwrite.services.tables_db import TablesDB
-from appwrite.services.users import Users
 
 BIG = 9007199254740993  # 2**53 + 1: not a double, so it survives only if nothing parses it as one
 PRODUCTS = [
@@ -699,6 +699,6 @@ def test_wrong_project(api):
 
 
 def test_service_outside_the_engine_is_not_implemented(api):
-    error = raised(Users(make_client(api)).list)
+    error = raised(Functions(make_client(api)).list)
     assert (error.code, error.type) == (405, "general_not_implemented")
-    assert "users.list" in error.message
+    assert "functions.list" in error.message
