@@ -67,7 +67,7 @@ def verify_password(plain: str, hashed: str | None, algorithm: str | None, optio
     if algorithm == "md5":
         return same(hashlib.md5(password).hexdigest(), hashed.lower())
     if algorithm == "sha":
-        name = SHA_VERSIONS.get(options.get("version", "sha256"))
+        name = SHA_VERSIONS.get(options.get("version", "sha3-512"))
         return bool(name) and same(hashlib.new(name, password).hexdigest(), hashed.lower())
     if algorithm == "phpass":
         return same(phpass(password, hashed), hashed)
