@@ -37,8 +37,8 @@ PHONE = re.compile(r"\+[1-9]\d{1,14}")
 SECOND_FACTOR_OPERATIONS = frozenset(
     f"account.{method}"
     for method in (
-        "get listMfaFactors listMFAFactors createMfaChallenge createMFAChallenge updateMfaChallenge "
-        "updateMFAChallenge getSession listSessions deleteSession deleteSessions"
+        "listMfaFactors listMFAFactors createMfaChallenge createMFAChallenge updateMfaChallenge "
+        "updateMFAChallenge deleteSession"
     ).split()
 )
 
