@@ -13,7 +13,9 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
-from . import databases, health, rows, transactions, users  # noqa: F401  (their handlers register themselves)
+
+# Importing the handler modules registers their handlers.
+from . import account, databases, health, mfa, rows, teams, transactions, users  # noqa: F401
 from .dialects import DIALECTS
 from .errors import AppwriteError
 from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
