@@ -1,0 +1,174 @@
+"""execute_operation with `as_user`: the operation runs with that user's roles, so row permissions decide what
+they read and write, through the MCP SDK client against an in-memory server on the embedded engine.
+
+The administrator (no `as_user`) sets the scene through the same tool: users with labels and teams, and a
+table whose rows are each readable by one role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client, types
+
+from mcp_server.settings import Settings
+from tests.mcp.conftest import make_server
+
+pytestmark = pytest.mark.anyio
+
+DB, TABLE = "club", "notes"
+ROWS = {
+    "public": "any",
+    "members": "users",
+    "ann-only": "user:ann",
+    "crew-only": "team:crew",
+    "crew-leads": "team:crew/lead",
+    "vip-only": "label:vip",
+}
+# ann has the label vip; ben is a lead of team crew; cid is a plain member of crew.
+VISIBLE = {
+    "ann": {"public", "members", "ann-only", "vip-only"},
+    "ben": {"public", "members", "crew-only", "crew-leads"},
+    "cid": {"public", "members", "crew-only"},
+}
+LISTING = {"databaseId": DB, "tableId": TABLE}
+
+
+@pytest.fixture(params=["legacy", "auto"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+async def new_server(data_dir: Path) -> AsyncIterator[Callable[..., object]]:
+    runtimes = []
+
+    def build(settings: Settings | None = None):
+        server, runtime = make_server(data_dir, settings or Settings())
+        runtimes.append(runtime)
+        return server
+
+    yield build
+    for runtime in runtimes:
+        await runtime.aclose()
+
+
+async def run(client: Client, operation: str, params: dict | None = None, **extra) -> types.CallToolResult:
+    arguments = {"operation": operation, **extra}
+    if params is not None:
+        arguments["params"] = params
+    return await client.call_tool("execute_operation", arguments)
+
+
+def text_of(result: types.CallToolResult) -> str:
+    assert len(result.content) == 1 and result.content[0].type == "text"
+    return result.content[0].text
+
+
+def succeeded(result: types.CallToolResult):
+    assert result.is_error is not True, text_of(result)
+    return result.structured_content["result"]
+
+
+def failed(result: types.CallToolResult, error_type: str, *fragments: str) -> dict:
+    text = text_of(result)
+    assert result.is_error is True, text
+    error = result.structured_content["error"]
+    assert error["type"] == error_type, error
+    assert error_type in text
+    for fragment in fragments:
+        assert fragment in error["message"], (fragment, error["message"])
+    return error
+
+
+async def set_scene(admin: Client) -> None:
+    """Users, a team, and a table (row security on; only crew leads may create rows) with one row per role."""
+    for user in ("ann", "ben", "cid", "dot"):
+        succeeded(await run(admin, "users.create", {"userId": user, "email": f"{user}@example.com", "name": user}))
+    succeeded(await run(admin, "users.updateLabels", {"userId": "ann", "labels": ["vip"]}))
+    succeeded(await run(admin, "users.updateStatus", {"userId": "dot", "status": False}))
+    succeeded(await run(admin, "teams.create", {"teamId": "crew", "name": "Crew"}))
+    for user, roles in (("ben", ["lead"]), ("cid", [])):
+        membership = succeeded(
+            await run(admin, "teams.createMembership", {"teamId": "crew", "roles": roles, "userId": user})
+        )
+        assert membership["confirm"] is True
+    succeeded(await run(admin, "tablesDB.create", {"databaseId": DB, "name": "Club"}))
+    table = {**LISTING, "name": "Notes", "rowSecurity": True, "permissions": ['create("team:crew/lead")']}
+    succeeded(await run(admin, "tablesDB.createTable", table))
+    column = {**LISTING, "key": "title", "size": 64, "required": True}
+    succeeded(await run(admin, "tablesDB.createStringColumn", column))
+    for row_id, role in ROWS.items():
+        row = {**LISTING, "rowId": row_id, "data": {"title": row_id}, "permissions": [f'read("{role}")']}
+        succeeded(await run(admin, "tablesDB.createRow", row))
+
+
+def ids(listing: dict) -> set[str]:
+    return {row["$id"] for row in listing["rows"]}
+
+
+async def test_each_user_reads_only_their_rows(new_server, mode: str):
+    async with Client(new_server(), mode=mode) as admin:
+        await set_scene(admin)
+        everything = succeeded(await run(admin, "tablesDB.listRows", LISTING))
+        assert ids(everything) == set(ROWS)
+        for user, visible in VISIBLE.items():
+            listed = succeeded(await run(admin, "tablesDB.listRows", LISTING, as_user=user))
+            assert ids(listed) == visible, user
+            assert listed["total"] == len(visible)
+            for row_id in set(ROWS) - visible:
+                hidden = {**LISTING, "rowId": row_id}
+                failed(await run(admin, "tablesDB.getRow", hidden, as_user=user), "row_not_found")
+        teams = succeeded(await run(admin, "teams.list", as_user="ben"))
+        assert [team["$id"] for team in teams["teams"]] == ["crew"]
+        assert succeeded(await run(admin, "teams.list", as_user="ann"))["teams"] == []
+
+
+async def test_a_user_cannot_write_beyond_their_permissions(new_server, mode: str):
+    async with Client(new_server(), mode=mode) as admin:
+        await set_scene(admin)
+        new_row = {**LISTING, "rowId": "by-user", "data": {"title": "mine"}}
+        failed(await run(admin, "tablesDB.createRow", new_row, as_user="cid"), "user_unauthorized")
+        # A lead may create; the row then belongs to them (and only them, besides the server).
+        created = succeeded(await run(admin, "tablesDB.createRow", new_row, as_user="ben"))
+        assert set(created["$permissions"]) == {f'{action}("user:ben")' for action in ("read", "update", "delete")}
+        assert "by-user" not in ids(succeeded(await run(admin, "tablesDB.listRows", LISTING, as_user="cid")))
+        # Reading a row gives no right to change it.
+        change = {**LISTING, "rowId": "crew-only", "data": {"title": "changed"}}
+        failed(await run(admin, "tablesDB.updateRow", change, as_user="ben"), "user_unauthorized")
+        failed(
+            await run(admin, "teams.updateName", {"teamId": "crew", "name": "Mine"}, as_user="cid"), "user_unauthorized"
+        )
+        unchanged = succeeded(await run(admin, "tablesDB.getRow", {**LISTING, "rowId": "crew-only"}))
+        assert unchanged["title"] == "crew-only"
+
+
+async def test_as_user_needs_an_existing_active_user(new_server, mode: str):
+    async with Client(new_server(), mode=mode) as admin:
+        await set_scene(admin)
+        missing = failed(await run(admin, "tablesDB.listRows", LISTING, as_user="nobody"), "user_not_found")
+        assert missing["code"] == 404
+        blocked = failed(await run(admin, "tablesDB.listRows", LISTING, as_user="dot"), "user_blocked")
+        assert blocked["code"] == 401
+        failed(await run(admin, "tablesDB.listRows", LISTING, as_user=""), "general_argument_invalid", "as_user")
+
+
+async def test_as_user_needs_a_key_that_reads_users(new_server, mode: str):
+    async with Client(new_server(), mode=mode) as admin:
+        await set_scene(admin)
+    async with Client(new_server(Settings(scopes=frozenset({"rows.read"}))), mode=mode) as narrow:
+        refused = failed(
+            await run(narrow, "tablesDB.listRows", LISTING, as_user="ann"), "general_unauthorized_scope", "users.read"
+        )
+        assert refused["code"] == 401
+        # Without as_user the key reads every row, as servers do.
+        assert ids(succeeded(await run(narrow, "tablesDB.listRows", LISTING))) == set(ROWS)
+    async with Client(new_server(Settings(scopes=frozenset({"rows.read", "users.read"}))), mode=mode) as reader:
+        assert ids(succeeded(await run(reader, "tablesDB.listRows", LISTING, as_user="ann"))) == VISIBLE["ann"]
