@@ -230,10 +230,14 @@ def second_factors(record: sqlite3.Row) -> dict[str, bool]:
     }
 
 
+def mfa_in_force(record: sqlite3.Row) -> bool:
+    """MFA is on and the user has a second factor to offer (TOTP, or a verified email or phone)."""
+    return bool(record["mfa"]) and any(on for name, on in second_factors(record).items() if name != "recoveryCode")
+
+
 def owes_second_factor(record: sqlite3.Row, session: sqlite3.Row) -> bool:
-    """MFA is on, the user has a second factor to offer, and the session has passed only one."""
-    has_more = any(value for name, value in second_factors(record).items() if name != "recoveryCode")
-    return bool(record["mfa"]) and has_more and len(json.loads(session["factors"])) < 2
+    """MFA is in force for the user and the session has passed only one factor."""
+    return mfa_in_force(record) and len(json.loads(session["factors"])) < 2
 
 
 # --- sessions -------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from .identities import (
     find_user,
     insert_user,
     log_event,
+    mfa_in_force,
     new_secret,
     normalize_email,
     require_user,
@@ -128,15 +129,6 @@ def team_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
     }
 
 
-def second_factor_on(user: sqlite3.Row) -> bool:
-    """Appwrite's `mfa` of a membership: MFA is on and the user has a verified factor to pass."""
-    return bool(user["mfa"]) and bool(
-        user["totp_verified"]
-        or (user["email"] and user["email_verification"])
-        or (user["phone"] and user["phone_verification"])
-    )
-
-
 def membership_model(connection: sqlite3.Connection, record: sqlite3.Row, team_name: str | None = None) -> dict:
     user = find_user(connection, record["user_id"])
     if team_name is None:
@@ -154,7 +146,7 @@ def membership_model(connection: sqlite3.Connection, record: sqlite3.Row, team_n
         "invited": record["invited"],
         "joined": record["joined"],
         "confirm": bool(record["confirm"]),
-        "mfa": second_factor_on(user) if user is not None else False,
+        "mfa": mfa_in_force(user) if user is not None else False,
         "roles": json.loads(record["roles"]),
     }
 

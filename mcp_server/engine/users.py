@@ -39,6 +39,7 @@ from .listing import list_models
 from .passwords import SHA_VERSIONS
 from .queries import invalid, parse_queries, plan
 from .registry import Call, handles
+from .teams import membership_model
 
 USER_ATTRIBUTES = {
     "name",
@@ -609,24 +610,7 @@ def list_memberships(call: Call) -> dict:
         "WHERE m.user_id = ? ORDER BY m.seq",
         (user["id"],),
     ).fetchall()
-    models = [
-        {
-            "$id": record["id"],
-            "$createdAt": record["created"],
-            "$updatedAt": record["updated"],
-            "userId": user["id"],
-            "userName": user["name"],
-            "userEmail": user["email"] or "",
-            "teamId": record["team_id"],
-            "teamName": record["team_name"] or "",
-            "invited": record["invited"],
-            "joined": record["joined"],
-            "confirm": bool(record["confirm"]),
-            "mfa": bool(user["mfa"]),
-            "roles": json.loads(record["roles"]),
-        }
-        for record in records
-    ]
+    models = [membership_model(connection, record, record["team_name"] or "") for record in records]
     total, page = list_models(
         models,
         call.params.get("queries"),
