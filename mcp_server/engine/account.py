@@ -16,7 +16,6 @@ import json
 import secrets
 import sqlite3
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import outbox
 from .datetimes import now_iso
@@ -42,6 +41,7 @@ from .identities import (
     user_model,
 )
 from .ids import new_id, resolve_id, validate_id
+from .links import check_url, with_query
 from .listing import list_models
 from .passwords import hash_password
 from .queries import DEFAULT_LIMIT, invalid, parse_queries, plan
@@ -122,27 +122,6 @@ def current_session(connection: sqlite3.Connection, call: Call) -> sqlite3.Row |
     return connection.execute(
         "SELECT * FROM _sessions WHERE id = ? AND user_id = ?", (call.auth.session_id, call.auth.user_id)
     ).fetchone()
-
-
-def check_url(value: object, param: str = "url") -> str:
-    """A redirect URL for a link: http(s) with a host name."""
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 2048:
-        raise invalid_argument(
-            f"Invalid `{param}` param: expected an http or https URL with a host name, got {value!r}"
-        )
-    return value
-
-
-def with_query(url: str, values: dict) -> str:
-    """`url` with `values` merged into its query string."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update(values)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def add_target(connection: sqlite3.Connection, user_id: str, provider_type: str, identifier: str) -> None:
@@ -637,15 +616,7 @@ def create_email_verification(call: Call) -> dict:
 
 @handles("account.updateEmailVerification", "account.updateVerification")
 def update_email_verification(call: Call) -> dict:
-    params = call.params
-    with call.project.db.transaction() as connection:
-        user = require_user(connection, str(params["userId"]))
-        token = consume_token(connection, user["id"], params["secret"], (VERIFICATION,))
-        connection.execute(
-            "UPDATE _users SET email_verification = 1, updated = ? WHERE id = ?", (now_iso(), user["id"])
-        )
-        log(connection, call, user["id"], "verification.update")
-        return token_model(token)
+    return confirm_address(call, VERIFICATION, "email_verification")
 
 
 @handles("account.createPhoneVerification")
@@ -666,13 +637,16 @@ def create_phone_verification(call: Call) -> dict:
 
 @handles("account.updatePhoneVerification")
 def update_phone_verification(call: Call) -> dict:
+    return confirm_address(call, PHONE, "phone_verification")
+
+
+def confirm_address(call: Call, kind: str, column: str) -> dict:
+    """Mark the email or phone verified with the secret the verification message carried (it works once)."""
     params = call.params
     with call.project.db.transaction() as connection:
         user = require_user(connection, str(params["userId"]))
-        token = consume_token(connection, user["id"], params["secret"], (PHONE,))
-        connection.execute(
-            "UPDATE _users SET phone_verification = 1, updated = ? WHERE id = ?", (now_iso(), user["id"])
-        )
+        token = consume_token(connection, user["id"], params["secret"], (kind,))
+        connection.execute(f"UPDATE _users SET {column} = 1, updated = ? WHERE id = ?", (now_iso(), user["id"]))
         log(connection, call, user["id"], "verification.update")
         return token_model(token)
 

@@ -21,7 +21,6 @@ import re
 import secrets
 import sqlite3
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import outbox
 from .datetimes import now_iso
@@ -38,6 +37,7 @@ from .identities import (
     require_user,
 )
 from .ids import new_id, resolve_id
+from .links import check_url, with_query
 from .listing import list_models
 from .permissions import Auth
 from .registry import Call, handles
@@ -48,7 +48,6 @@ MAX_NAME = 128
 MAX_ROLES = 100
 ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 MAX_PREFS_BYTES = 65535
-MAX_URL = 2048
 OWNER = "owner"
 
 
@@ -175,21 +174,6 @@ def check_roles(value: object) -> list[str]:
                 "A-Z, 0-9, period, hyphen and underscore, and cannot start with a special character"
             )
     return list(dict.fromkeys(value))
-
-
-def check_url(value: object) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(value) > MAX_URL:
-        raise invalid_argument(f"Invalid `url` param: expected an http or https URL with a host name, got {value!r}")
-    return value
-
-
-def with_query(url: str, values: dict) -> str:
-    """`url` with `values` merged into its query string."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update(values)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def check_prefs(value: object) -> str:
