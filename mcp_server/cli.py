@@ -624,6 +624,7 @@ def run_call(args: argparse.Namespace) -> int:
     from .engine.errors import AppwriteError
     from .execute import auth_of
     from .settings import Settings
+    from .uploads import Media, save
 
     params = read_params(args.params)
     auth = auth_of(Settings(scopes=key_scopes(args.key, args.data_dir, args.project)))
@@ -642,6 +643,8 @@ def run_call(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     finally:
         engine.close()
+    if isinstance(result, Media):
+        result = save(result, data_dir(args.data_dir) / "downloads", op.method if op else "download")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 

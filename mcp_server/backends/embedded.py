@@ -10,6 +10,7 @@ import anyio
 from ..catalog import Catalog
 from ..engine import Engine
 from ..engine.permissions import Auth
+from ..uploads import Media, save
 
 
 class EmbeddedBackend:
@@ -26,7 +27,10 @@ class EmbeddedBackend:
     def run(self, operation_id: str, params: dict, auth: Auth, as_user: str | None) -> Any:
         if as_user is not None:
             auth = self.engine.user_auth(self.project, as_user)
-        return self.engine.call(operation_id, params, auth, self.project)
+        result = self.engine.call(operation_id, params, auth, self.project)
+        if isinstance(result, Media):
+            return save(result, self.engine.data_dir / "downloads", operation_id.split(".")[-1])
+        return result
 
     def implemented(self, operation_id: str) -> bool:
         return self.engine.implemented(operation_id)

@@ -14,7 +14,6 @@ avatars) are saved under the downloads directory and answered with their path.
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 import ssl
 import time
@@ -27,9 +26,9 @@ import httpx
 
 from .. import __version__
 from ..catalog import Catalog, Operation
-from ..engine.errors import AppwriteError, invalid_argument
+from ..engine.errors import AppwriteError
 from ..engine.permissions import Auth
-from ..uploads import Upload
+from ..uploads import Media, Upload, save, upload_from
 
 RESPONSE_FORMAT = "1.8.0"
 CHUNK_SIZE = 5 * 1024 * 1024
@@ -129,7 +128,7 @@ class HttpBackend:
         """A multipart request; a file over 5 MB goes in chunks with Content-Range, as the SDKs send it."""
         file_names = [name for name, value in form.items() if is_file(op, name, value)]
         fields = flatten({name: value for name, value in form.items() if name not in file_names})
-        files = {name: read_file(name, form[name]) for name in file_names}
+        files = {name: upload_from(name, form[name]) for name in file_names}
         big = [(name, upload) for name, upload in files.items() if len(upload.data) > CHUNK_SIZE]
         if not big:
             parts = {name: (upload.filename, upload.data, upload.content_type) for name, upload in files.items()}
@@ -203,12 +202,8 @@ class HttpBackend:
 
     def save(self, op: Operation, response: httpx.Response) -> dict:
         """Downloaded bytes written to a file under the downloads directory; the answer says where."""
-        content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-        extension = mimetypes.guess_extension(content_type) or ".bin"
-        self.downloads.mkdir(parents=True, exist_ok=True)
-        path = self.downloads / f"{op.method}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}{extension}"
-        path.write_bytes(response.content)
-        return {"savedTo": str(path), "contentType": content_type, "bytes": len(response.content)}
+        media = Media(response.content, response.headers.get("content-type", "application/octet-stream"))
+        return save(media, self.downloads, op.method)
 
 
 def fill_path(op: Operation, params: dict) -> str:
@@ -253,22 +248,6 @@ def flatten(params: dict) -> list[tuple[str, str]]:
 
 def is_file(op: Operation, name: str, value: Any) -> bool:
     return isinstance(value, Upload) or op.input_schema["properties"].get(name, {}).get("format") == "binary"
-
-
-def read_file(name: str, value: Any) -> Upload:
-    """An upload from an Upload, or from a local file path (what an agent passes)."""
-    if isinstance(value, Upload):
-        return value
-    path = Path(str(value)).expanduser()
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise invalid_argument(
-            f"Invalid `{name}` param: expected the path of a local file to upload; cannot read {str(path)!r}: "
-            f"{error.strerror}"
-        ) from None
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Upload(path.name, content_type, data)
 
 
 def server_error(op: Operation, response: httpx.Response) -> AppwriteError:

@@ -27,7 +27,7 @@ from ..engine.keys import KeyStore
 from ..engine.permissions import Auth
 from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
-from ..uploads import Upload
+from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
 from .params import coerced, json_body, nest, query_params
 from .ratelimit import RateLimiter
@@ -73,6 +73,18 @@ class Response:
 
 def json_response(status: int, data: object, headers: list[tuple[bytes, bytes]] = ()) -> Response:
     return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), headers=headers)
+
+
+def media_response(status: int, media: Media) -> Response:
+    """Raw bytes, with the file name and whether the browser should download them or show them."""
+    disposition = "attachment" if media.download else "inline"
+    name = quote(media.filename or "file")
+    headers = [
+        (b"content-disposition", f"{disposition}; filename*=UTF-8''{name}".encode()),
+        (b"cache-control", b"private, max-age=3600"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    return Response(status, media.data, media.content_type, headers)
 
 
 def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, project_id: str, secure: bool) -> list:
@@ -202,6 +214,8 @@ class RestApp:
         )
         status = op.returns.get("status", 200)
         cookies = session_cookies(op, params, result, auth, project_id, scope.get("scheme") == "https")
+        if isinstance(result, Media):
+            return media_response(status, result)
         if result is None:
             # No content: not JSON, which is what the SDKs expect of an empty answer.
             return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8", cookies)
