@@ -27,6 +27,8 @@ class Upload:
     data: bytes
     # (first byte, last byte, total size) of a chunk, from the Content-Range header; None for a whole file.
     chunk: tuple[int, int, int] | None = None
+    # X-Appwrite-ID: the id of the file a later chunk belongs to (the first chunk's answer gave it).
+    upload_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -343,7 +343,8 @@ async def form_params(request: Request, headers: Headers) -> dict:
             pairs.append((name, value))
         else:
             data = await value.read()
-            pairs.append((name, Upload(value.filename or "", value.content_type or "", data, chunk)))
+            upload_id = headers.get("x-appwrite-id") or None
+            pairs.append((name, Upload(value.filename or "", value.content_type or "", data, chunk, upload_id)))
     await form.close()
     return nest(pairs)
 
