@@ -15,7 +15,21 @@ from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
 
 # Importing the handler modules registers their handlers.
-from . import account, databases, health, mfa, rows, teams, transactions, users  # noqa: F401
+from . import (  # noqa: F401
+    account,
+    buckets,
+    databases,
+    file_tokens,
+    file_uploads,
+    files,
+    health,
+    mfa,
+    previews,
+    rows,
+    teams,
+    transactions,
+    users,
+)
 from .dialects import DIALECTS
 from .errors import AppwriteError
 from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth

@@ -138,6 +138,19 @@ ERROR_CODES: dict[str, int] = {
     "health_queue_size_exceeded": 503,
     "health_certificate_expired": 404,
     "health_invalid_host": 404,
+    "general_server_error": 500,
+    "storage_bucket_not_found": 404,
+    "storage_bucket_already_exists": 409,
+    "storage_bucket_transformations_disabled": 403,
+    "storage_file_not_found": 404,
+    "storage_file_already_exists": 409,
+    "storage_file_empty": 400,
+    "storage_file_type_unsupported": 400,
+    "storage_invalid_file_size": 400,
+    "storage_invalid_file": 403,
+    "storage_invalid_content_range": 400,
+    "storage_invalid_appwrite_id": 400,
+    "token_not_found": 404,
 }
 
 

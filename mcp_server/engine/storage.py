@@ -216,6 +216,49 @@ CREATE TABLE IF NOT EXISTS _logs (
     time TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _logs_user ON _logs (user_id, seq);
+CREATE TABLE IF NOT EXISTS _buckets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    file_security INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    maximum_file_size INTEGER NOT NULL,
+    allowed_file_extensions TEXT NOT NULL,
+    compression TEXT NOT NULL,
+    encryption INTEGER NOT NULL,
+    antivirus INTEGER NOT NULL,
+    transformations INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket_seq INTEGER NOT NULL REFERENCES _buckets (seq) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    size_original INTEGER NOT NULL,
+    size_actual INTEGER NOT NULL,
+    chunks_total INTEGER NOT NULL,
+    chunks_uploaded INTEGER NOT NULL,
+    compression TEXT NOT NULL,
+    encryption INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (bucket_seq, id)
+);
+CREATE TABLE IF NOT EXISTS _file_tokens (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    file_seq INTEGER NOT NULL REFERENCES _files (seq) ON DELETE CASCADE,
+    expire TEXT,
+    accessed TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _file_tokens_file ON _file_tokens (file_seq);
 """
 
 

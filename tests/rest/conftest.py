@@ -12,11 +12,12 @@ from tests.commands import ServeProcess, create_key, start_api_server
 
 PROJECT = "default"
 # Every database, table, column, index and row scope (and their legacy collection/attribute/document names),
-# health, and the scopes of the few other-service calls the tests make (functions.list, storage.createFile).
+# health, and the scopes of the few other-service calls the tests make (functions.list, storage).
 BROAD_SCOPES = (
     "databases.read databases.write tables.read tables.write columns.read columns.write indexes.read indexes.write "
     "rows.read rows.write collections.read collections.write attributes.read attributes.write documents.read "
-    "documents.write health.read functions.read files.write"
+    "documents.write health.read functions.read buckets.read buckets.write files.read "
+    "files.write"
 ).split()
 NARROW_SCOPES = ["rows.read"]
 

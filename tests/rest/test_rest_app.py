@@ -526,16 +526,31 @@ def test_narrow_key_cannot_write(api, bare, http, items):
 # --- uploads ---------------------------------------------------------------------------------------------
 
 
-def upload(http: httpx.Client, content_range: str | None) -> httpx.Response:
+def upload(http: httpx.Client, content_range: str | None, bucket: str = "b") -> httpx.Response:
     headers = {"Content-Range": content_range} if content_range else {}
     files = {"fileId": (None, "f1"), "file": ("hello.txt", b"hello", "text/plain")}
-    return http.post("/storage/buckets/b/files", files=files, headers=headers)
+    return http.post(f"/storage/buckets/{bucket}/files", files=files, headers=headers)
 
 
-@pytest.mark.parametrize("content_range", [None, "bytes 0-4/5", "bytes 0-4/10"])
-def test_upload_is_read_then_answered_not_implemented(http, content_range):
-    body = error_of(upload(http, content_range), 405, "general_not_implemented")
-    assert "storage.createFile" in body["message"]
+def new_bucket(http: httpx.Client, bucket: str) -> None:
+    response = http.post("/storage/buckets", json={"bucketId": bucket, "name": bucket})
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(("bucket", "content_range"), [("plain", None), ("ranged", "bytes 0-4/5")])
+def test_upload_of_a_whole_file(http, bucket, content_range):
+    new_bucket(http, bucket)
+    response = upload(http, content_range, bucket)
+    assert response.status_code == 201, response.text
+    assert response.json()["sizeOriginal"] == 5
+    assert http.get(f"/storage/buckets/{bucket}/files/f1/download").content == b"hello"
+
+
+def test_a_chunk_that_is_not_a_5_mb_slice_is_refused(http):
+    new_bucket(http, "sliced")
+    body = error_of(upload(http, "bytes 0-4/10", "sliced"), 400, "storage_invalid_content_range")
+    assert "5 MB" in body["message"]
+    assert http.get("/storage/buckets/sliced/files").json()["total"] == 0
 
 
 @pytest.mark.parametrize(
