@@ -17,12 +17,14 @@ from ..validation import validate_params
 # Importing the handler modules registers their handlers.
 from . import (  # noqa: F401
     account,
+    avatars,
     buckets,
     databases,
     file_tokens,
     file_uploads,
     files,
     health,
+    locale,
     mfa,
     previews,
     rows,
