@@ -9,6 +9,7 @@ import pytest
 
 from mcp_server.catalog import Catalog, load_catalog
 from mcp_server.search import SearchIndex, default_index
+from tests.commands import start_api_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "catalog" / "appwrite-spec" / "open-api3-server.json"
@@ -48,3 +49,14 @@ def dev_cases() -> list[dict]:
 @pytest.fixture(scope="session")
 def agent_cases() -> list[dict]:
     return eval_cases("search-agents.jsonl")
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory):
+    """`baas-mcp api` over a data dir of its own, shared by one test module: (its /v1 URL, the data dir)."""
+    data_dir = tmp_path_factory.mktemp("api")
+    served = start_api_server(data_dir)
+    try:
+        yield served.url("/v1"), data_dir
+    finally:
+        served.stop()

@@ -22,7 +22,7 @@ from mcp import Client, types
 from mcp_server.runtime import Remote, Runtime
 from mcp_server.server import build_server
 from mcp_server.settings import Settings
-from tests.commands import create_key, start_api_server
+from tests.commands import create_key
 
 pytestmark = pytest.mark.anyio
 
@@ -426,17 +426,6 @@ async def runtimes() -> AsyncIterator[Callable[..., Runtime]]:
     yield make
     for runtime in made:
         await runtime.aclose()
-
-
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory):
-    """`baas-mcp api` over data dir B, shared by this module's tests (each test has a project of its own)."""
-    data_b = tmp_path_factory.mktemp("b")
-    served = start_api_server(data_b)
-    try:
-        yield served.url("/v1"), data_b
-    finally:
-        served.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ secret, which a client then sends as X-Appwrite-Session. JWTs come from users.cr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -18,7 +18,6 @@ import bcrypt
 import httpx
 import pytest
 from appwrite.client import Client
-from appwrite.exception import AppwriteException
 from appwrite.models.membership import Membership
 from appwrite.models.membership_list import MembershipList
 from appwrite.models.team import Team
@@ -31,6 +30,7 @@ from appwrite.services.users import Users
 from argon2 import PasswordHasher
 
 from tests.commands import ServeProcess, create_key, start_api_server
+from tests.rest.sdk_errors import raised
 
 PROJECT = "default"
 COOKIE = f"a_session_{PROJECT}"
@@ -103,12 +103,6 @@ class World:
         if via == "session":
             return self.client(session=self.session_of(user))
         return self.client(jwt=self.jwt_of(user))
-
-
-def raised(function: Callable, *args, **kwargs) -> AppwriteException:
-    with pytest.raises(AppwriteException) as caught:
-        function(*args, **kwargs)
-    return caught.value
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,12 @@ and every answer must parse into the SDK's models.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 from appwrite.client import Client
 from appwrite.enums.index_type import IndexType
 from appwrite.enums.order_by import OrderBy
-from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.models.column_boolean import ColumnBoolean
 from appwrite.models.column_datetime import ColumnDatetime
@@ -27,6 +25,8 @@ from appwrite.services.databases import Databases
 from appwrite.services.functions import Functions
 from appwrite.services.health import Health
 from appwrite.services.tables_db import TablesDB
+
+from tests.rest.sdk_errors import raised
 
 BIG = 9007199254740993  # 2**53 + 1: not a double, so it survives only if nothing parses it as one
 PRODUCTS = [
@@ -94,13 +94,6 @@ def make_client(api, key: str | None = None, project: str = "default") -> Client
     if chosen:
         client.set_key(chosen)
     return client
-
-
-def raised(function: Callable, *args, **kwargs) -> AppwriteException:
-    """The AppwriteException a call raises (the test fails if it raises nothing)."""
-    with pytest.raises(AppwriteException) as caught:
-        function(*args, **kwargs)
-    return caught.value
 
 
 @dataclass
