@@ -46,6 +46,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 from ..uploads import Media
 from .errors import AppwriteError, invalid_argument
 from .identities import find_user
+from .image_params import hex_color, rgb, within
 from .links import check_url
 from .locale import country_names
 from .registry import Call, handles
@@ -66,7 +67,6 @@ USER_AGENT = "Mozilla/5.0 (compatible; baas-mcp avatars)"
 # Appwrite's initials backgrounds, picked by the last digit of the initials' character codes.
 THEMES = ("#FD366E", "#FE9567", "#7C67FE", "#68A3FE", "#85DBD8")
 PLACEHOLDER_BACKGROUND = "#9AA0A6"
-_HEX_COLOR = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}")
 
 # The names Appwrite gives its browser and credit card codes (its API spec's enum keys).
 BROWSERS = {
@@ -116,17 +116,10 @@ INITIALS_SIZE = (500, 500)
 # parameters
 
 
-def whole(params: dict, name: str, low: int, high: int) -> int:
-    value = params[name]
-    if not low <= value <= high:
-        raise invalid_argument(f"Invalid `{name}` param: expected a whole number from {low} to {high}, got {value}")
-    return value
-
-
 def dimensions(params: dict, natural: tuple[int, int]) -> tuple[int, int]:
     """width x height from the params (0 to 2000); 0 follows the natural proportions, both 0 the natural size."""
-    width = whole(params, "width", 0, MAX_SIDE)
-    height = whole(params, "height", 0, MAX_SIDE)
+    width = within(params, "width", 0, MAX_SIDE)
+    height = within(params, "height", 0, MAX_SIDE)
     return scaled(width, height, natural)
 
 
@@ -166,13 +159,6 @@ def font(size: int) -> Any:
     from PIL import ImageFont
 
     return ImageFont.load_default(size=max(1, size))
-
-
-def rgb(hex_color: str) -> tuple[int, int, int]:
-    value = hex_color.lstrip("#")
-    if len(value) == 3:
-        value = "".join(digit * 2 for digit in value)
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 def color_of(text: str) -> tuple[int, int, int]:
@@ -315,12 +301,12 @@ def signed_in_name(call: Call) -> str:
     return record["name"] or record["email"] or ""
 
 
-def initials_image(initials: str, size: tuple[int, int], background: str) -> Any:
+def initials_image(initials: str, size: tuple[int, int], background: tuple[int, int, int]) -> Any:
     """The initials, or a silhouette when there are none, cut out of the background (Appwrite's look)."""
     from PIL import Image, ImageDraw
 
     width, height = size
-    image = Image.new("RGBA", size, (*rgb(background), 255))
+    image = Image.new("RGBA", size, (*background, 255))
     draw = ImageDraw.Draw(image)
     hole = (0, 0, 0, 0)
     side = min(width, height)
@@ -345,20 +331,12 @@ def get_initials(call: Call) -> Media:
     name = params.get("name") or ""
     if len(name) > MAX_NAME:
         raise invalid_argument(f"Invalid `name` param: expected at most {MAX_NAME} characters")
-    background = params.get("background") or ""
-    if background and not _HEX_COLOR.fullmatch(background):
-        raise invalid_argument(
-            f"Invalid `background` param: expected a hex color without #, like 1e90ff or f0f, got {background!r}"
-        )
+    background = hex_color(params, "background")
     size = dimensions(params, INITIALS_SIZE)
     initials = initials_of(name.strip() or signed_in_name(call))
-    if background:
-        color = f"#{background}"
-    elif initials:
-        color = theme_color(initials)
-    else:
-        color = PLACEHOLDER_BACKGROUND
-    return png(initials_image(initials, size, color), "initials.png")
+    if background is None:
+        background = rgb(theme_color(initials) if initials else PLACEHOLDER_BACKGROUND)
+    return png(initials_image(initials, size, background), "initials.png")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,8 +385,8 @@ def get_qr(call: Call) -> Media:
     text = call.params.get("text")
     if not isinstance(text, str) or not 1 <= len(text) <= MAX_QR_TEXT:
         raise invalid_argument(f"Invalid `text` param: expected 1 to {MAX_QR_TEXT} characters of text")
-    size = whole(call.params, "size", *QR_SIZES)
-    margin = whole(call.params, "margin", *QR_MARGINS)
+    size = within(call.params, "size", *QR_SIZES)
+    margin = within(call.params, "margin", *QR_MARGINS)
     code = segno.make(text, micro=False)
     modules = io.BytesIO()
     code.save(modules, kind="png", scale=1, border=margin)
@@ -528,8 +506,8 @@ def described(content_type: str) -> str:
 @handles("avatars.getImage")
 def get_image(call: Call) -> Media:
     url = check_url(call.params.get("url"))
-    width = whole(call.params, "width", 0, MAX_SIDE)
-    height = whole(call.params, "height", 0, MAX_SIDE)
+    width = within(call.params, "width", 0, MAX_SIDE)
+    height = within(call.params, "height", 0, MAX_SIDE)
     try:
         fetched = fetch(url)
     except FetchFailed as failure:

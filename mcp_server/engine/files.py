@@ -94,10 +94,10 @@ def get_file(call: Call) -> dict:
         if error.type != "storage_file_not_found" or safe_id(file_id) is None:
             raise
         # An upload still in progress shows how far it got (the SDKs resume from there).
-        meta = PendingUpload(storage_root(call), bucket, file_id).meta()
+        pending = PendingUpload(storage_root(call), bucket, file_id)
+        meta = pending.meta()
         if meta is None or not may(bucket, "read", call.auth, meta["permissions"]):
             raise
-        pending = PendingUpload(storage_root(call), bucket, file_id)
         return pending_model(bucket, file_id, meta, len(pending.received()))
 
 

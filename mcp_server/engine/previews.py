@@ -16,6 +16,7 @@ from ..uploads import Media
 from .buckets import open_bucket
 from .errors import AppwriteError, invalid_argument
 from .files import file_for_reading
+from .image_params import hex_color, within
 from .registry import Call, handles
 from .stored_files import read_content
 
@@ -49,24 +50,6 @@ GRAVITY = {
 # --- previews ---------------------------------------------------------------------------------------
 
 
-def check_range(params: dict, name: str, low: float, high: float) -> None:
-    value = params.get(name)
-    if value is not None and not low <= value <= high:
-        raise invalid_argument(f"Invalid `{name}` param: expected a value from {low} to {high}, got {value}")
-
-
-def hex_color(params: dict, name: str) -> tuple[int, int, int] | None:
-    """An RGB color from 3 or 6 hex digits (no #), or None when the parameter is empty."""
-    value = (params.get(name) or "").strip().lstrip("#")
-    if not value:
-        return None
-    if len(value) not in (3, 6) or any(char not in "0123456789abcdefABCDEF" for char in value):
-        raise invalid_argument(f"Invalid `{name}` param: expected a hex color like ffffff or fff, got {value!r}")
-    if len(value) == 3:
-        value = "".join(char * 2 for char in value)
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-
-
 @handles("storage.getFilePreview")
 def get_file_preview(call: Call) -> Media:
     params = call.params
@@ -79,7 +62,7 @@ def get_file_preview(call: Call) -> Media:
         ("opacity", 0, 1),
         ("rotation", -360, 360),
     ):
-        check_range(params, name, low, high)
+        within(params, name, low, high)
     border_color = hex_color(params, "borderColor")
     background = hex_color(params, "background")
     output = (params.get("output") or "").lower()

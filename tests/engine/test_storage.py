@@ -723,6 +723,7 @@ def test_a_damaged_image_is_unsupported(call):
         {"opacity": 1.5},
         {"borderColor": "zzzzzz"},
         {"background": "12345"},
+        {"background": "#ffffff"},
         {"output": "heic"},
     ],
 )
