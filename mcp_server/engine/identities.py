@@ -294,20 +294,10 @@ def decode_session(value: str) -> str | None:
         return value if re.fullmatch(r"[0-9a-f]{64}", value) else None
 
 
-def session_model(record: sqlite3.Row, current: str | None = None, secret: str = "") -> dict:
-    agent = record["user_agent"]
+def client_fields(agent: str) -> dict:
+    """The client, device and place fields of a session or log: the client's name from its user agent; the
+    engine parses no more of it and has no GeoIP database, so the rest is empty and the country unknown."""
     return {
-        "$id": record["id"],
-        "$createdAt": record["created"],
-        "$updatedAt": record["updated"],
-        "userId": record["user_id"],
-        "expire": record["expire"],
-        "provider": record["provider"],
-        "providerUid": record["provider_uid"],
-        "providerAccessToken": "",
-        "providerAccessTokenExpiry": "",
-        "providerRefreshToken": "",
-        "ip": record["ip"],
         "osCode": "",
         "osName": "",
         "osVersion": "",
@@ -322,6 +312,23 @@ def session_model(record: sqlite3.Row, current: str | None = None, secret: str =
         "deviceModel": "",
         "countryCode": "--",
         "countryName": "Unknown",
+    }
+
+
+def session_model(record: sqlite3.Row, current: str | None = None, secret: str = "") -> dict:
+    return {
+        "$id": record["id"],
+        "$createdAt": record["created"],
+        "$updatedAt": record["updated"],
+        "userId": record["user_id"],
+        "expire": record["expire"],
+        "provider": record["provider"],
+        "providerUid": record["provider_uid"],
+        "providerAccessToken": "",
+        "providerAccessTokenExpiry": "",
+        "providerRefreshToken": "",
+        "ip": record["ip"],
+        **client_fields(record["user_agent"]),
         "current": record["id"] == current,
         "factors": json.loads(record["factors"]),
         "secret": secret,
@@ -464,7 +471,6 @@ def log_event(connection: sqlite3.Connection, user_id: str, event: str, requeste
 
 
 def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
-    agent = record["user_agent"]
     return {
         "event": record["event"],
         "userId": record["user_id"],
@@ -473,18 +479,5 @@ def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
         "mode": record["mode"],
         "ip": record["ip"],
         "time": record["time"],
-        "osCode": "",
-        "osName": "",
-        "osVersion": "",
-        "clientType": "",
-        "clientCode": "",
-        "clientName": agent.split("/", 1)[0] if agent else "",
-        "clientVersion": "",
-        "clientEngine": "",
-        "clientEngineVersion": "",
-        "deviceName": "",
-        "deviceBrand": "",
-        "deviceModel": "",
-        "countryCode": "--",
-        "countryName": "Unknown",
+        **client_fields(record["user_agent"]),
     }

@@ -365,6 +365,22 @@ def model_by_id(project, auth: Auth, dialect: Dialect, table: Table, row_id: str
     return models_of(project, auth, table, [record], dialect, None)[0]
 
 
+def changeable_record(
+    connection: sqlite3.Connection, table: Table, auth: Auth, dialect: Dialect, row_id: str, action: str,
+    since: str | None,
+) -> sqlite3.Row:  # fmt: skip
+    """The row `auth` may update or delete (`action`): it exists, and did not change after `since` (when a
+    transaction staged the change)."""
+    record = fetch_record(connection, table, row_id)
+    if record is None:
+        raise row_not_found(dialect, row_id)
+    if since is not None and record["_updated"] > since:
+        raise AppwriteError("transaction_conflict", f"{dialect.title('row')} '{row_id}' changed after it was staged.")
+    if not may(connection, table, auth, action, record["_seq"]):
+        raise unauthorized(action)
+    return record
+
+
 def update(
     project,
     auth: Auth,
@@ -377,13 +393,7 @@ def update(
 ) -> dict:
     """Change some columns (and optionally the permissions) of one row; runs inside a transaction."""
     connection = project.connection
-    record = fetch_record(connection, table, row_id)
-    if record is None:
-        raise row_not_found(dialect, row_id)
-    if since is not None and record["_updated"] > since:
-        raise AppwriteError("transaction_conflict", f"{dialect.title('row')} '{row_id}' changed after it was staged.")
-    if not may(connection, table, auth, "update", record["_seq"]):
-        raise unauthorized("update")
+    record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
     data = {} if data is None else data
     if not data and permissions is None:
         raise AppwriteError(dialect.error("row", "missing_payload"), "The request needs data or permissions to update.")
@@ -438,13 +448,7 @@ def delete(
     `deleting` holds the rows a cascade is already deleting, so a cycle of cascades ends.
     """
     connection = project.connection
-    record = fetch_record(connection, table, row_id)
-    if record is None:
-        raise row_not_found(dialect, row_id)
-    if since is not None and record["_updated"] > since:
-        raise AppwriteError("transaction_conflict", f"{dialect.title('row')} '{row_id}' changed after it was staged.")
-    if not may(connection, table, auth, "delete", record["_seq"]):
-        raise unauthorized("delete")
+    record = changeable_record(connection, table, auth, dialect, row_id, "delete", since)
     snapshot = models_of(project, auth, table, [record], dialect, None)[0]
     deleting = set() if deleting is None else deleting
     deleting.add((table.seq, row_id))
@@ -480,13 +484,7 @@ def change_number(
     if column.kind == "integer" and not float(value).is_integer():
         raise invalid_argument(f'Value must be a whole number for integer {dialect.column} "{key}"')
     connection = project.connection
-    record = fetch_record(connection, table, row_id)
-    if record is None:
-        raise row_not_found(dialect, row_id)
-    if since is not None and record["_updated"] > since:
-        raise AppwriteError("transaction_conflict", f"{dialect.title('row')} '{row_id}' changed after it was staged.")
-    if not may(connection, table, auth, "update", record["_seq"]):
-        raise unauthorized("update")
+    record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
     amount = int(value) if column.kind == "integer" else float(value)
     current = record[column.sql_name] or 0
     result = current + sign * amount
