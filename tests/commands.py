@@ -161,27 +161,27 @@ class ServeProcess:
                     stream.close()
 
 
-def start_http_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
-    """`baas-mcp serve --transport http --port 0` on loopback over `data_dir`, once it has announced its port
-    on stderr (it accepts connections from then on); the caller stops it (ServeProcess.stop)."""
-    served = ServeProcess("--transport", "http", "--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd)
+def serving(served: ServeProcess) -> ServeProcess:
+    """`served` once it has announced that it listens; killed if it never does."""
     try:
         served.wait_for_serving_line()
     except BaseException:
         served.stop(signal.SIGKILL)
         raise
     return served
+
+
+def start_http_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
+    """`baas-mcp serve --transport http --port 0` on loopback over `data_dir`, once it has announced its port
+    on stderr (it accepts connections from then on); the caller stops it (ServeProcess.stop)."""
+    served = ServeProcess("--transport", "http", "--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd)
+    return serving(served)
 
 
 def start_api_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
     """`baas-mcp api --port 0` over `data_dir`, once it listens; `.url("/v1")` is its endpoint. Stop it with .stop()."""
     served = ServeProcess("--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd, command="api", line=API_LINE)
-    try:
-        served.wait_for_serving_line()
-    except BaseException:
-        served.stop(signal.SIGKILL)
-        raise
-    return served
+    return serving(served)
 
 
 def serve_until_exit(*args: str, cwd=None, env=None, timeout: float = 20) -> tuple[subprocess.CompletedProcess, float]:

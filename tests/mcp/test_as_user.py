@@ -7,14 +7,10 @@ table whose rows are each readable by one role.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client, types
 
 from mcp_server.settings import Settings
-from tests.mcp.conftest import make_server
 
 pytestmark = pytest.mark.anyio
 
@@ -34,30 +30,6 @@ VISIBLE = {
     "cid": {"public", "members", "crew-only"},
 }
 LISTING = {"databaseId": DB, "tableId": TABLE}
-
-
-@pytest.fixture(params=["legacy", "auto"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-async def new_server(data_dir: Path) -> AsyncIterator[Callable[..., object]]:
-    runtimes = []
-
-    def build(settings: Settings | None = None):
-        server, runtime = make_server(data_dir, settings or Settings())
-        runtimes.append(runtime)
-        return server
-
-    yield build
-    for runtime in runtimes:
-        await runtime.aclose()
 
 
 async def run(client: Client, operation: str, params: dict | None = None, **extra) -> types.CallToolResult:
