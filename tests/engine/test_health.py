@@ -8,7 +8,7 @@ import sqlite3
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,10 +66,9 @@ def storage_dir(engine) -> Path:
 
 
 @contextmanager
-def tls_server(cert_path: Path, key_path: Path) -> Iterator[int]:
-    """A TLS server on 127.0.0.1 that completes handshakes until the block ends; yields its port."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
+def local_server(answer: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that hands each connection to `answer`, then closes it, until the block
+    ends; yields its port."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -84,12 +83,8 @@ def tls_server(cert_path: Path, key_path: Path) -> Iterator[int]:
                 continue
             except OSError:
                 return
-            connection.settimeout(3)
             try:
-                with context.wrap_socket(connection, server_side=True) as tls:
-                    tls.recv(1)
-            except OSError:
-                pass
+                answer(connection)
             finally:
                 connection.close()
 
@@ -103,33 +98,25 @@ def tls_server(cert_path: Path, key_path: Path) -> Iterator[int]:
         listener.close()
 
 
-@contextmanager
-def plain_server() -> Iterator[int]:
+def tls_server(cert_path: Path, key_path: Path):
+    """A TLS server on 127.0.0.1 that completes handshakes until the block ends; yields its port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+
+    def handshake(connection: socket.socket) -> None:
+        connection.settimeout(3)
+        try:
+            with context.wrap_socket(connection, server_side=True) as tls:
+                tls.recv(1)
+        except OSError:
+            pass
+
+    return local_server(handshake)
+
+
+def plain_server():
     """A TCP server that accepts and hangs up without speaking TLS."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
+    return local_server(lambda connection: None)
 
 
 def closed_port() -> int:

@@ -828,10 +828,21 @@ def test_disabled_collection_is_hidden_in_the_legacy_api(call, make_table):
     assert call("databases.listDocuments", documents_key, databaseId=DB, collectionId="t")["total"] == 1
 
 
-def test_disabled_table_cannot_be_written_through_a_user_transaction(call, make_table, engine):
+@pytest.mark.parametrize(
+    ("disable", "refusal"),
+    [
+        (("tablesDB.updateTable", {"databaseId": DB, "tableId": "t", "name": "t"}), "table_not_found"),
+        (("tablesDB.update", {"databaseId": DB, "name": "Permissions"}), "database_not_found"),
+    ],
+    ids=["table", "database"],
+)
+def test_a_disabled_table_or_database_cannot_be_written_through_a_user_transaction(
+    call, make_table, engine, disable, refusal
+):
     """Staging operations through createOperations must not reach a table hidden from the user."""
     make_table(permissions=OPEN, row_security=True)
-    call("tablesDB.updateTable", databaseId=DB, tableId="t", name="t", enabled=False)
+    operation_id, params = disable
+    call(operation_id, **params, enabled=False)
     u1 = user_auth("u1")
     transaction = call("tablesDB.createTransaction", u1)
     operation = {"action": "create", "databaseId": DB, "tableId": "t", "rowId": "sneaky", "data": {"name": "x"}}
@@ -843,24 +854,7 @@ def test_disabled_table_cannot_be_written_through_a_user_transaction(call, make_
         refused = exc
     assert raw_rows(engine) == []
     assert refused is not None
-    assert refused.type == "table_not_found"
-
-
-def test_disabled_database_cannot_be_written_through_a_user_transaction(call, make_table, engine):
-    make_table(permissions=OPEN, row_security=True)
-    call("tablesDB.update", databaseId=DB, name="Permissions", enabled=False)
-    u1 = user_auth("u1")
-    transaction = call("tablesDB.createTransaction", u1)
-    operation = {"action": "create", "databaseId": DB, "tableId": "t", "rowId": "sneaky", "data": {"name": "x"}}
-    refused = None
-    try:  # refusing at staging or at commit is fine, as long as nothing is written and it says not found
-        call("tablesDB.createOperations", u1, transactionId=transaction["$id"], operations=[operation])
-        call("tablesDB.updateTransaction", u1, transactionId=transaction["$id"], commit=True)
-    except AppwriteError as exc:
-        refused = exc
-    assert raw_rows(engine) == []
-    assert refused is not None
-    assert refused.type == "database_not_found"
+    assert refused.type == refusal
 
 
 # --------------------------------------------------------------------------------------------------
