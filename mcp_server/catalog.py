@@ -56,6 +56,12 @@ class Operation:
     def required(self) -> tuple[str, ...]:
         return tuple(self.input_schema["required"])
 
+    @property
+    def file_params(self) -> tuple[str, ...]:
+        """The parameters that carry file content (binary strings in the schema)."""
+        properties = self.input_schema["properties"]
+        return tuple(name for name, schema in properties.items() if schema.get("format") == "binary")
+
     def to_dict(self) -> dict:
         """The catalog entry as published by `describe`."""
         return self.entry

@@ -7,12 +7,14 @@ Modules behind a subcommand are imported only when that subcommand runs, to keep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import ipaddress
 import json
 import os
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -23,7 +25,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_API_PORT = 8080
 TRANSPORTS = {"stdio": "stdio", "http": "http", "sse": "http"}
-HTTP_ONLY_OPTIONS = {"--host": "host", "--port": "port", "--allow-host": "allow_host", "--no-auth": "no_auth"}
+HTTP_ONLY_OPTIONS = {
+    "--host": "host",
+    "--port": "port",
+    "--allow-host": "allow_host",
+    "--no-auth": "no_auth",
+    "--files-root": "files_root",
+}
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
@@ -89,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--no-auth", action="store_true", help="HTTP on a loopback host only: accept requests without an API key"
+    )
+    serve.add_argument(
+        "--files-root",
+        default=None,
+        metavar="DIR",
+        help="HTTP: a file parameter may name a path inside DIR (otherwise remote callers send data: URLs only)",
     )
     serve.add_argument(
         "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
@@ -216,6 +230,11 @@ def check_serve_options(args: argparse.Namespace) -> None:
         return
     args.host = args.host or DEFAULT_HOST
     args.port = DEFAULT_PORT if args.port is None else args.port
+    if args.files_root is not None:
+        root = Path(args.files_root).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"--files-root: {args.files_root!r} is not a folder")
+        args.files_root = root.resolve()
     if args.no_auth and not is_loopback(args.host):
         raise UsageError(
             f"--no-auth is allowed only on a loopback host (127.0.0.1, localhost, ::1), not {args.host!r}; "
@@ -251,6 +270,7 @@ def remote_backend(args: argparse.Namespace):
 
 
 def usable_data_dir(option: str | None, project: str) -> Path:
+    from .engine.private_files import make_private_dirs
     from .engine.storage import project_path
 
     directory = data_dir(option)
@@ -259,7 +279,7 @@ def usable_data_dir(option: str | None, project: str) -> Path:
     except ValueError as error:
         raise UsageError(f"--project: {error}") from None
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(directory)
     except OSError as error:
         raise UsageError(f"--data-dir: cannot create {str(directory)!r}: {error.strerror}") from None
     if not os.access(directory, os.W_OK):
@@ -280,7 +300,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     check_serve_options(args)
     remote = remote_backend(args)
-    settings = Settings(read_only=args.read_only)
+    # Over stdio the caller is the local user, whose files a path may name; over HTTP only --files-root.
+    settings = Settings(read_only=args.read_only, local_files=args.transport == "stdio", files_root=args.files_root)
     runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
@@ -289,7 +310,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 key = runtime.check_key(secret)
             except AppwriteError as error:
                 raise UsageError(f"--key: {error.message}") from None
-            runtime.settings = Settings(scopes=frozenset(key["scopes"]), read_only=args.read_only)
+            runtime.settings = replace(settings, scopes=frozenset(key["scopes"]))
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="baas-mcp: %(levelname)s: %(message)s")
         server = build_server(runtime)
         if args.transport == "stdio":
@@ -623,11 +644,14 @@ def run_call(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .engine.errors import AppwriteError
     from .execute import auth_of
+    from .local_files import files_opened
     from .settings import Settings
     from .uploads import Media, save
 
     params = read_params(args.params)
-    auth = auth_of(Settings(scopes=key_scopes(args.key, args.data_dir, args.project)))
+    # The caller is the local user: a file parameter may name any file they can read.
+    settings = Settings(scopes=key_scopes(args.key, args.data_dir, args.project), local_files=True)
+    auth = auth_of(settings)
     op = load_catalog().get(args.operation)
     if op is not None and op.access == "delete" and not args.confirm:
         error = AppwriteError(
@@ -636,7 +660,9 @@ def run_call(args: argparse.Namespace) -> int:
         return report_failure(error)
     engine = Engine(data_dir(args.data_dir))
     try:
-        result = engine.call(args.operation, params, auth, args.project)
+        known = op is not None and isinstance(params, dict)
+        with files_opened(op, params, settings) if known else contextlib.nullcontext(params) as ready:
+            result = engine.call(args.operation, ready, auth, args.project)
     except AppwriteError as error:
         return report_failure(error)
     except ValueError as error:

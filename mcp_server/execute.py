@@ -2,8 +2,9 @@
 
 Gates, in order: the operation exists (else "did you mean"), the server's key holds one of its
 scopes, read-only mode allows it, a delete carries confirm, acting as a user needs users.read, and
-the parameters match the catalog schema. Only then does the backend (embedded engine or an Appwrite
-server) see the call.
+the parameters match the catalog schema. Then file parameters given as paths or data URLs are
+opened as the server's settings allow (local_files.py), and only then does the backend (embedded
+engine or an Appwrite server) see the call.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from .catalog import Catalog
 from .engine.errors import AppwriteError
 from .engine.permissions import ADMIN, Auth, key_auth, require_scope
+from .local_files import files_opened
 from .settings import Settings
 from .validation import validate_params
 
@@ -70,4 +72,5 @@ async def execute(
         require_scope(auth_of(settings), ("users.read",), f"{op.id} with as_user")
     # Defaults stay unset: the backend applies its own (a remote server's may differ from the catalog's).
     checked = validate_params(op, params, fill_defaults=False)
-    return await backend.call(op.id, checked, auth_of(settings), as_user)
+    with files_opened(op, checked, settings) as ready:
+        return await backend.call(op.id, ready, auth_of(settings), as_user)

@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from .catalog import Operation, suggest
 from .engine.errors import AppwriteError
-from .uploads import Upload
+from .uploads import LocalFile, Upload
 
 SHOWN_VALUE = 80
 
@@ -99,7 +99,9 @@ def validate_params(op: Operation, params: object, *, fill_defaults: bool = True
         )
     validator = validator_for(op)
     # An uploaded file stands where the schema has a binary string: its name is what gets checked.
-    checked = {name: value.filename if isinstance(value, Upload) else value for name, value in params.items()}
+    checked = {
+        name: value.filename if isinstance(value, Upload | LocalFile) else value for name, value in params.items()
+    }
     if not plainly_valid(op, checked):
         errors = sorted(validator.iter_errors(checked), key=lambda error: (len(error.path), str(error.path)))
         if errors:

@@ -13,6 +13,7 @@ avatars) are saved under the downloads directory and answered with their path.
 
 from __future__ import annotations
 
+import email.message
 import json
 import re
 import ssl
@@ -28,7 +29,7 @@ from .. import __version__
 from ..catalog import Catalog, Operation
 from ..engine.errors import AppwriteError
 from ..engine.permissions import Auth
-from ..uploads import Media, Upload, save, upload_from
+from ..uploads import Media, received_file, save
 
 RESPONSE_FORMAT = "1.8.0"
 CHUNK_SIZE = 5 * 1024 * 1024
@@ -126,22 +127,22 @@ class HttpBackend:
 
     async def upload(self, op: Operation, url: str, credential: dict, query: list, form: dict) -> Any:
         """A multipart request; a file over 5 MB goes in chunks with Content-Range, as the SDKs send it."""
-        file_names = [name for name, value in form.items() if is_file(op, name, value)]
+        file_names = [name for name in form if name in op.file_params]
         fields = flatten({name: value for name, value in form.items() if name not in file_names})
-        files = {name: upload_from(name, form[name]) for name in file_names}
-        big = [(name, upload) for name, upload in files.items() if len(upload.data) > CHUNK_SIZE]
+        files = {name: received_file(name, form[name]) for name in file_names}
+        big = [(name, upload) for name, upload in files.items() if upload.size > CHUNK_SIZE]
         if not big:
-            parts = {name: (upload.filename, upload.data, upload.content_type) for name, upload in files.items()}
+            parts = {name: (upload.filename, upload.read(), upload.content_type) for name, upload in files.items()}
             response = await self.send(op, url, credential, params=query, data=dict(fields), files=parts)
             return self.result(op, response)
         name, upload = big[0]
-        total = len(upload.data)
+        total = upload.size
         headers: dict[str, str] = {}
         result = None
         for start in range(0, total, CHUNK_SIZE):
             end = min(start + CHUNK_SIZE, total)
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
-            parts = {name: (upload.filename, upload.data[start:end], upload.content_type)}
+            parts = {name: (upload.filename, upload.read(start, end - start), upload.content_type)}
             response = await self.send(op, url, {**credential, **headers}, params=query, data=dict(fields), files=parts)
             result = self.result(op, response)
             if isinstance(result, dict) and "$id" in result:
@@ -201,9 +202,20 @@ class HttpBackend:
         return {"contentType": content_type, "text": response.text}
 
     def save(self, op: Operation, response: httpx.Response) -> dict:
-        """Downloaded bytes written to a file under the downloads directory; the answer says where."""
-        media = Media(response.content, response.headers.get("content-type", "application/octet-stream"))
-        return save(media, self.downloads, op.method)
+        """Downloaded bytes written to a file under the downloads directory (named as the server's
+        Content-Disposition says, made safe by `save`); the answer says where."""
+        content_type = response.headers.get("content-type", "application/octet-stream")
+        filename = disposition_filename(response.headers.get("content-disposition", ""))
+        return save(Media(response.content, content_type, filename), self.downloads, op.method)
+
+
+def disposition_filename(header: str) -> str:
+    """The file name in a Content-Disposition header (`filename*=UTF-8''…` or `filename="…"`), or ""."""
+    if not header:
+        return ""
+    message = email.message.Message()
+    message["content-disposition"] = header
+    return message.get_filename() or ""
 
 
 def fill_path(op: Operation, params: dict) -> str:
@@ -244,10 +256,6 @@ def flatten(params: dict) -> list[tuple[str, str]]:
     for name, value in params.items():
         add(name, value)
     return pairs
-
-
-def is_file(op: Operation, name: str, value: Any) -> bool:
-    return isinstance(value, Upload) or op.input_schema["properties"].get(name, {}).get("format") == "binary"
 
 
 def server_error(op: Operation, response: httpx.Response) -> AppwriteError:

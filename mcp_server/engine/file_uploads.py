@@ -8,8 +8,11 @@
   is there, and each answer is the file model with chunksTotal and chunksUploaded. An incomplete
   upload is not listed; getFile shows its progress (the SDKs resume an upload from it). Uploads left
   incomplete for a day are removed when another upload starts in their bucket.
-- The bucket's size limit applies to the total the Content-Range announces, and its allowed
-  extensions to the file's name, so nothing of a refused upload is ever stored.
+- The bucket's size limit applies to the total the Content-Range announces (or the size of a local
+  file, before any of it is read), and its allowed extensions to the file's name, so nothing of a
+  refused upload is ever stored or read.
+- The file comes as an Upload (a multipart file part, or a data URL through the MCP tools) or a
+  LocalFile (a path the MCP face opened for a caller allowed to name one); text is refused.
 - Uploading needs the bucket's create permission; a user's upload without permissions gets
   read/update/delete("user:ID"), a key's none.
 - A stored file keeps its MD5 (`signature`), its type and its sizes; its content goes into place
@@ -24,7 +27,7 @@ import math
 import os
 from pathlib import Path
 
-from ..uploads import Upload, upload_from
+from ..uploads import Upload, received_file
 from .buckets import (
     Bucket,
     bucket_not_found,
@@ -40,6 +43,7 @@ from .datetimes import now_iso
 from .errors import AppwriteError
 from .ids import UNIQUE, new_id, validate_id
 from .permissions import default_row_permissions, granted
+from .private_files import make_private_dirs
 from .registry import Call, handles
 from .stored_files import (
     clear_old,
@@ -145,7 +149,7 @@ class PendingUpload:
     def start(self, meta: dict) -> None:
         clear_old(self.directory.parent, PENDING_TTL)
         remove(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.directory)
         write_atomically(self.directory / "meta.json", json.dumps(meta).encode())
 
     def put(self, index: int, data: bytes) -> None:
@@ -229,9 +233,9 @@ def create_file(call: Call) -> dict:
         if params.get("permissions") is not None
         else default_row_permissions(auth)
     )
-    upload = upload_from("file", params["file"])
+    upload = received_file("file", params["file"])
     file_id = new_id() if params["fileId"] == UNIQUE else validate_id(params["fileId"], "fileId")
-    if upload.chunk is None and not upload.data:
+    if upload.chunk is None and not upload.size:
         raise AppwriteError("storage_file_empty", "Empty file passed to the endpoint.")
     if upload.chunk is not None:
         index, chunks, total = check_chunk(upload)
@@ -244,12 +248,13 @@ def create_file(call: Call) -> dict:
                     "header is a valid id and not unique().",
                 )
     else:
-        index, chunks, total = 0, 1, len(upload.data)
+        index, chunks, total = 0, 1, upload.size
     name = upload.filename or file_id
     check_extension(bucket, name)
+    # Checked before any content is read: a local file is read only once it fits the bucket.
     check_size(bucket, total)
     if chunks == 1:
-        return store_file(call, bucket, file_id, name, upload.data, permissions, upload.content_type, 1)
+        return store_file(call, bucket, file_id, name, upload.read(), permissions, upload.content_type, 1)
     return receive_chunk(call, bucket, file_id, name, upload, permissions, index, chunks, total)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .datetimes import now_iso
 from .ids import new_id
+from .private_files import create_private, make_private_dirs
 
 
 def outbox_dir(project_dir: Path) -> Path:
@@ -32,10 +33,11 @@ def send(project_dir: Path, channel: str, to: str, subject: str, text: str, data
         "data": data,
     }
     directory = outbox_dir(project_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(directory)
     path = directory / f"{message['time'][:19].replace(':', '')}-{message['$id']}.json"
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(message, indent=2), encoding="utf-8")
+    with open(create_private(temporary), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(message, indent=2))
     os.replace(temporary, path)
     return message
 

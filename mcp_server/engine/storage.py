@@ -1,8 +1,9 @@
 """One SQLite database file per project: connection, pragmas, system tables, transactions.
 
 The file is `<data dir>/<project>/project.sqlite3`, in WAL mode with full sync, so a committed write
-survives a crash of the process or the machine. Every write runs inside `transaction()`: all of it
-commits or none of it does; a nested `transaction()` is a savepoint that rolls back alone.
+survives a crash of the process or the machine; the folder and the file are private to their owner.
+Every write runs inside `transaction()`: all of it commits or none of it does; a nested
+`transaction()` is a savepoint that rolls back alone.
 User tables live beside the system tables under generated names (`rows_<n>`, `col_<n>`), so no text
 from a request ever becomes part of SQL.
 """
@@ -15,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .private_files import prepare_database
 
 SCHEMA_VERSION = 1
 _PROJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
@@ -272,7 +275,7 @@ class ProjectDB:
     """The SQLite database of one project, shared by the threads of one process."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_database(path)
         self.path = path
         self.lock = threading.RLock()
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)

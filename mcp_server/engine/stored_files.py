@@ -32,6 +32,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import AppwriteError
+from .private_files import create_private, make_private_dirs
 from .registry import Call
 
 TRASH_TTL = 3600
@@ -79,9 +80,9 @@ def fsync_directory(directory: Path) -> None:
 
 def write_temporary(target: Path, data: bytes) -> Path:
     """`data` in a new file beside `target`, flushed to disk; the caller moves it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(target.parent)
     temporary = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    with open(temporary, "wb") as handle:
+    with open(create_private(temporary), "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -111,7 +112,7 @@ def set_aside(root: Path):
     def aside(path: Path) -> None:
         if not path.exists():
             return
-        trash.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(trash)
         place = trash / uuid.uuid4().hex
         os.replace(path, place)
         moved.append((path, place))
@@ -121,7 +122,7 @@ def set_aside(root: Path):
     except BaseException:
         for path, place in reversed(moved):
             with contextlib.suppress(OSError):
-                path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(path.parent)
                 os.replace(place, path)
         raise
     for _, place in moved:

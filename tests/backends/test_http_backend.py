@@ -52,7 +52,8 @@ async def backend_for(tmp_path: Path, catalog: Catalog):
 
 
 async def run(backend: HttpBackend, operation: str, params: dict | None = None, confirm: bool = False) -> Any:
-    return await execute(backend, backend.catalog, Settings(), operation, params or {}, confirm)
+    # As the local user (stdio), who may name their own files by path.
+    return await execute(backend, backend.catalog, Settings(local_files=True), operation, params or {}, confirm)
 
 
 async def refused(backend: HttpBackend, operation: str, params: dict | None = None, **kw: Any) -> AppwriteError:

@@ -299,18 +299,18 @@ def test_encrypted_content_is_bound_to_its_file(call, project_dir):
     assert error_of(call, "storage.getFileDownload", bucketId="b", fileId="two").type == "general_server_error"
 
 
-def test_uploads_from_a_path_or_a_data_url(call, tmp_path):
+def test_text_in_place_of_a_file_is_never_read_as_a_path(call, project_dir, tmp_path):
+    """The engine takes content only as a file; a path or a data URL given as text is refused, as in Appwrite."""
     bucket(call)
+    secret = project_dir / "encryption.key"
     local = tmp_path / "report.txt"
     local.write_bytes(b"from a path")
-    by_path = call("storage.createFile", bucketId="b", fileId="p", file=str(local))
-    assert (by_path["name"], by_path["sizeOriginal"]) == ("report.txt", 11)
     url = "data:text/plain;name=hello.txt;base64," + base64.b64encode(b"hello").decode()
-    by_url = call("storage.createFile", bucketId="b", fileId="u", file=url)
-    assert (by_url["name"], by_url["mimeType"]) == ("hello.txt", "text/plain")
-    assert call("storage.getFileDownload", bucketId="b", fileId="u").data == b"hello"
-    missing = error_of(call, "storage.createFile", bucketId="b", fileId="m", file=str(tmp_path / "missing"))
-    assert missing.type == "general_argument_invalid"
+    for text in (str(secret), str(local), url, "/etc/passwd"):
+        error = error_of(call, "storage.createFile", bucketId="b", fileId="p", file=text)
+        assert (error.type, error.code) == ("storage_file_empty", 400)
+        assert "`file`" in error.message
+    assert_nothing_stored(call, project_dir)
 
 
 # --- refusals leave nothing behind ---------------------------------------------------------------

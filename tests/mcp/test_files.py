@@ -11,6 +11,7 @@ import base64
 import io
 import itertools
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ async def client(request, tmp_path: Path, api_server) -> AsyncIterator[Client]:
     if request.param == "http":
         endpoint, data_dir = api_server
         remote = Remote(endpoint, project, create_key(data_dir, SCOPES, project=project)["secret"])
-    runtime = Runtime(tmp_path / "data", project, Settings(), remote)
+    runtime = Runtime(tmp_path / "data", project, Settings(local_files=True), remote)
     try:
         async with Client(build_server(runtime)) as connected:
             yield connected
@@ -144,3 +145,28 @@ async def test_bucket_rules_apply_to_files_sent_by_path(client, tmp_path):
     error = await refused(client, "storage.createFile", bucketId="media", fileId="large", file=str(large))
     assert (error["type"], error["code"]) == ("storage_invalid_file_size", 400)
     assert (await succeeded(client, "storage.listFiles", bucketId="media"))["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("stored_name", "kept", "suffix"),
+    [
+        ("evil%00name.txt", ("evil", "name"), ".txt"),
+        ("x" * 300 + ".txt", ("x" * 100,), ".txt"),
+        ("..%2F..%2F..%2Fetc%2Fpasswd", ("passwd",), ".txt"),
+        ("..", ("getFileDownload",), ".txt"),
+        ("tab%09and%0Anewline.md", ("tab", "and", "newline"), ".md"),
+        ("caf%C3%A9%20menu.txt", ("café", "menu"), ".txt"),
+        ("report.%00exe", ("report",), ".txt"),
+    ],
+)
+async def test_a_download_is_saved_under_a_safe_name_whatever_the_stored_name(client, stored_name, kept, suffix):
+    await new_bucket(client)
+    url = f"data:text/plain;name={stored_name};base64," + base64.b64encode(b"content").decode()
+    created = await succeeded(client, "storage.createFile", bucketId="media", fileId="f", file=url)
+    saved = await succeeded(client, "storage.getFileDownload", bucketId="media", fileId=created["$id"])
+    path = Path(saved["savedTo"])
+    assert path.read_bytes() == b"content"
+    assert path.parent.name == "downloads"
+    # Letters, digits and a few marks only (no NUL, control characters or separators), a bounded length, a plain suffix.
+    assert re.fullmatch(r"[\w.\- ]+", path.name) and len(path.name.encode()) <= 200, path.name
+    assert path.suffix == suffix and all(part in path.stem for part in kept), path.name

@@ -546,6 +546,31 @@ def test_upload_of_a_whole_file(http, bucket, content_range):
     assert http.get(f"/storage/buckets/{bucket}/files/f1/download").content == b"hello"
 
 
+def test_a_file_given_as_text_is_never_read_from_the_servers_disk(api, http, bare):
+    """File content comes only as a multipart file part: a path sent as JSON, in the query string or as a multipart
+    text field is refused (Appwrite: storage_file_empty), even for a guest on a public bucket, and nothing is kept."""
+    response = http.post(
+        "/storage/buckets",
+        json={"bucketId": "public", "name": "Public", "permissions": ['create("any")', 'read("any")']},
+    )
+    assert response.status_code == 201, response.text
+    assert upload(http, None, "public").status_code == 201  # an encrypted upload: the project key now exists
+    key_file = api.data_dir / "default" / "encryption.key"
+    assert key_file.is_file()
+    guest = {"X-Appwrite-Project": "default"}
+    files = "/storage/buckets/public/files"
+    for path in (str(key_file), str(api.data_dir / "default" / "project.sqlite3"), "/etc/passwd"):
+        sent = [
+            bare.post(files, headers=guest, json={"fileId": "k1", "file": path}),
+            bare.post(files, headers=guest, params={"fileId": "k2", "file": path}),
+            bare.post(files, headers=guest, files={"fileId": (None, "k3"), "file": (None, path)}),
+        ]
+        for response in sent:
+            body = error_of(response, 400, "storage_file_empty")
+            assert "`file`" in body["message"]
+    assert [file["$id"] for file in http.get("/storage/buckets/public/files").json()["files"]] == ["f1"]
+
+
 def test_a_chunk_that_is_not_a_5_mb_slice_is_refused(http):
     new_bucket(http, "sliced")
     body = error_of(upload(http, "bytes 0-4/10", "sliced"), 400, "storage_invalid_content_range")
