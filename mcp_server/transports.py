@@ -24,6 +24,9 @@ from mcp.server.stdio import stdio_server
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 SHUTDOWN_GRACE_S = 5
 BACKLOG = 2048
+# The largest message a client may send: room for the largest file a bucket takes (30 MB) as a base64
+# data URL, the way remote callers send files.
+MAX_MESSAGE_BYTES = 42 * 1024 * 1024
 INCOMPLETE_RESPONSE = "ASGI callable returned without completing response"
 
 
@@ -98,8 +101,10 @@ def http_app(
     from .bearer import BearerKeyMiddleware
 
     security = security_settings(extra_hosts)
-    sessions = StreamableHTTPSessionManager(app=server, security_settings=security)
-    sse = SseServerTransport("/messages/", security_settings=security)
+    sessions = StreamableHTTPSessionManager(
+        app=server, security_settings=security, max_request_body_size=MAX_MESSAGE_BYTES
+    )
+    sse = SseServerTransport("/messages/", security_settings=security, max_request_body_size=MAX_MESSAGE_BYTES)
 
     async def sse_stream(scope, receive, send) -> None:
         try:

@@ -100,6 +100,16 @@ async def test_over_http_a_path_is_never_read_but_a_data_url_is(tmp_path):
         assert await file_count(client) == 1
 
 
+async def test_over_http_a_data_url_carries_a_file_as_large_as_a_bucket_takes(tmp_path):
+    content = os.urandom(29_000_000)
+    async with http_session(tmp_path / "data") as client:
+        await execute(client, "storage.createBucket", bucketId="b", name="B")
+        url = "data:application/octet-stream;name=big.bin;base64," + base64.b64encode(content).decode()
+        created, error = await upload(client, url, "big")
+        assert error is None, error
+        assert created["sizeOriginal"] == len(content)
+
+
 async def test_with_files_root_only_paths_inside_it_are_read(tmp_path):
     data, root, outside = tmp_path / "data", tmp_path / "shared", tmp_path / "private"
     (root / "docs").mkdir(parents=True)
