@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .datetimes import now_iso
+
 SCHEMA_VERSION = 1
 _PROJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 
@@ -260,6 +262,18 @@ CREATE TABLE IF NOT EXISTS _file_tokens (
 );
 CREATE INDEX IF NOT EXISTS _file_tokens_file ON _file_tokens (file_seq);
 """
+
+
+def update_record(connection: sqlite3.Connection, table: str, seq: int, values: dict[str, object]) -> None:
+    """Write `values` (stored column -> value) into record `seq` of the system table `table`. Its `updated`
+    time changes only when a value does: as in Appwrite, an update that changes nothing leaves the record
+    as it was."""
+    current = connection.execute(f"SELECT {', '.join(values)} FROM {table} WHERE seq = ?", (seq,)).fetchone()
+    if current is not None and tuple(current) == tuple(values.values()):
+        return
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    stamped = (*values.values(), now_iso(), seq)
+    connection.execute(f"UPDATE {table} SET {assignments}, updated = ? WHERE seq = ?", stamped)
 
 
 def project_path(data_dir: Path, project: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -332,6 +333,38 @@ def test_indexes_stored_with_null_orders_read_back_without_them(tmp_path):
         assert engine.call("tablesDB.getIndex", {**T, "key": "nm"}, ADMIN)["orders"] == ["DESC"]
     finally:
         engine.close()
+
+
+UPDATES = {
+    "database": ("tablesDB.get", "tablesDB.update", DB, {"name": "Main", "enabled": True}, {"name": "Renamed"}),
+    "table": (
+        "tablesDB.getTable",
+        "tablesDB.updateTable",
+        T,
+        {"name": "Items", "permissions": ['read("any")'], "rowSecurity": False, "enabled": True},
+        {"name": "Items", "permissions": ['read("users")']},
+    ),
+    "collection": (
+        "databases.getCollection",
+        "databases.updateCollection",
+        {**DB, "collectionId": "items"},
+        {"name": "Items", "documentSecurity": False},
+        {"name": "Items", "documentSecurity": True},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(UPDATES))
+def test_an_update_that_changes_nothing_keeps_updated_at(call, table, kind):
+    """As in Appwrite: pushing the same settings again (appwrite-cli does for every resource) is no change."""
+    get, update, where, same, different = UPDATES[kind]
+    first = call(update, **where, **same)
+    time.sleep(0.01)
+    assert call(update, **where, **same)["$updatedAt"] == first["$updatedAt"]
+    assert call(get, **where) == first
+    time.sleep(0.01)
+    changed = call(update, **where, **different)
+    assert changed["$updatedAt"] > first["$updatedAt"]
 
 
 def test_fulltext_index_serves_search(call, table):
