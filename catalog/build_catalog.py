@@ -42,6 +42,10 @@ INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 AUTH_KINDS = {"Key": "key", "Session": "session", "JWT": "jwt"}
 ACCESS_BY_HTTP_METHOD = {"get": "read", "delete": "delete", "post": "write", "put": "write", "patch": "write"}
 BINARY_MEDIA = {"Image": "image/*", "File": "application/octet-stream"}
+# Enums (by their x-enum-name) whose values Appwrite matches in any case: its WhiteList validator is
+# not strict for them (index orders: `new WhiteList(['ASC', 'DESC'], false, ...)`), and the spec
+# lists only the lower-case form.
+ANY_CASE_ENUMS = frozenset({"OrderBy"})
 
 
 class CatalogError(Exception):
@@ -93,7 +97,9 @@ def json_schema(openapi: dict) -> dict:
         out.update(type="string", format=fmt)
     elif kind:
         out["type"] = kind
-    if "enum" in openapi:
+    if "enum" in openapi and openapi.get("x-enum-name") in ANY_CASE_ENUMS:
+        out["pattern"] = any_case_pattern(openapi["enum"])
+    elif "enum" in openapi:
         out["enum"] = list(openapi["enum"])
     if kind == "array" and "items" in openapi:
         out["items"] = array_items(openapi["items"])
@@ -104,6 +110,12 @@ def json_schema(openapi: dict) -> dict:
     if "default" in openapi:
         out["default"] = openapi["default"]
     return out
+
+
+def any_case_pattern(values: list[str]) -> str:
+    """A regular expression (ECMA-262 and Python alike) matching exactly `values`, in any letter case."""
+    alternatives = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in v) for v in values)
+    return f"^(?:{'|'.join(alternatives)})$"
 
 
 def array_items(items: dict) -> dict:

@@ -127,6 +127,8 @@ def explain(error: ValidationError, properties: dict) -> str:
     if error.validator == "enum":
         allowed = ", ".join(json.dumps(value) for value in schema["enum"] if value is not None)
         return f"{where} must be one of {allowed}; got {describe(error.instance)}"
+    if error.validator == "pattern":
+        return f"{where} must match {schema['pattern']}; got {describe(error.instance)}"
     if error.validator in ("minimum", "maximum"):
         return f"{where} must be between {schema.get('minimum')} and {schema.get('maximum')}; got {error.instance}"
     if error.validator == "minLength":

@@ -87,7 +87,6 @@ def test_methods_sharing_a_route_keep_their_own_parameters(catalog):
 def test_schemas_carry_types_enums_defaults_formats_items_and_nullability(catalog):
     index = catalog.get("tablesDB.createIndex").input_schema["properties"]
     assert index["type"]["enum"] == ["key", "fulltext", "unique", "spatial"]
-    assert index["orders"]["items"]["enum"] == ["asc", "desc"]
     rows = catalog.get("tablesDB.listRows").input_schema["properties"]
     assert rows["queries"] == {**rows["queries"], "type": "array", "items": {"type": "string"}, "default": []}
     assert rows["total"]["default"] is True
@@ -207,11 +206,20 @@ def test_scope_filter_and_read_only(catalog):
     assert set(runtimes.scopes) <= PUBLIC_SCOPES and allowed(runtimes, frozenset())
 
 
+@pytest.mark.parametrize("operation", ["tablesDB.createIndex", "databases.createIndex"])
+def test_index_orders_are_asc_or_desc_in_any_case(catalog, operation):
+    """Appwrite matches index orders without regard to case (its spec lists only "asc" and "desc")."""
+    validator = Draft202012Validator(catalog.get(operation).input_schema["properties"]["orders"])
+    assert validator.is_valid(["ASC", "asc", "Desc", "DESC"])
+    for wrong in (["up"], ["ascending"], ["as"], [None], [""], "ASC"):
+        assert not validator.is_valid(wrong), wrong
+
+
 def test_param_signature_marks_optional_parameters_and_shortens_enums(catalog):
     signature = param_signature(catalog.get("tablesDB.createIndex"))
     assert signature.startswith("databaseId: string, tableId: string, key: string, type: ")
     assert '"key"|"fulltext"|"unique"|"spatial"' in signature
-    assert "orders?: (" in signature
+    assert "orders?: string[]" in signature
     flags = param_signature(catalog.get("avatars.getFlag"))
     assert "…(+" in flags
     assert "file: file" in param_signature(catalog.get("storage.createFile"))

@@ -36,6 +36,7 @@ from .permissions import (
     parse_permissions,
 )
 from .registry import Call, handles
+from .storage import update_record
 from .stored_files import set_aside, storage_root
 
 # Appwrite's _APP_STORAGE_LIMIT default: the largest file, and the default and largest maximumFileSize.
@@ -356,25 +357,19 @@ def update_bucket(call: Call) -> dict:
             if params.get("allowedFileExtensions") is not None
             else bucket.allowed_file_extensions
         )
-        connection.execute(
-            "UPDATE _buckets SET name = ?, permissions = ?, file_security = ?, enabled = ?, maximum_file_size = ?, "
-            "allowed_file_extensions = ?, compression = ?, encryption = ?, antivirus = ?, transformations = ?, "
-            "updated = ? WHERE seq = ?",
-            (
-                check_name(params["name"], "name", 128),
-                json.dumps(permissions),
-                int(given("fileSecurity", bucket.file_security)),
-                int(given("enabled", bucket.enabled)),
-                maximum,
-                json.dumps(extensions),
-                given("compression", bucket.compression),
-                int(given("encryption", bucket.encryption)),
-                int(given("antivirus", bucket.antivirus)),
-                int(given("transformations", bucket.transformations)),
-                now_iso(),
-                bucket.seq,
-            ),
-        )
+        settings = {
+            "name": check_name(params["name"], "name", 128),
+            "permissions": json.dumps(permissions),
+            "file_security": int(given("fileSecurity", bucket.file_security)),
+            "enabled": int(given("enabled", bucket.enabled)),
+            "maximum_file_size": maximum,
+            "allowed_file_extensions": json.dumps(extensions),
+            "compression": given("compression", bucket.compression),
+            "encryption": int(given("encryption", bucket.encryption)),
+            "antivirus": int(given("antivirus", bucket.antivirus)),
+            "transformations": int(given("transformations", bucket.transformations)),
+        }
+        update_record(connection, "_buckets", bucket.seq, settings)
         return bucket_model_of(connection, require_bucket(connection, bucket.id))
 
 

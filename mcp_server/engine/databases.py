@@ -26,6 +26,7 @@ from .schema import (
     table_from_row,
     with_schema,
 )
+from .storage import update_record
 
 ROW_BYTES_MAX = 65535
 
@@ -113,10 +114,7 @@ def update_database(call: Call) -> dict:
         database = require_database(connection, params["databaseId"])
         name = check_name(params["name"]) if params.get("name") is not None else database.name
         enabled = params["enabled"] if params.get("enabled") is not None else database.enabled
-        connection.execute(
-            "UPDATE _databases SET name = ?, enabled = ?, updated = ? WHERE seq = ?",
-            (name, int(enabled), now_iso(), database.seq),
-        )
+        update_record(connection, "_databases", database.seq, {"name": name, "enabled": int(enabled)})
         return database_model(require_database(connection, database.id))
 
 
@@ -225,10 +223,13 @@ def update_table(call: Call) -> dict:
     row_security = params[dialect.row_security] if params.get(dialect.row_security) is not None else table.row_security
     enabled = params["enabled"] if params.get("enabled") is not None else table.enabled
     with call.project.db.transaction() as connection:
-        connection.execute(
-            "UPDATE _tables SET name = ?, permissions = ?, row_security = ?, enabled = ?, updated = ? WHERE seq = ?",
-            (name, json.dumps(permissions), int(row_security), int(enabled), now_iso(), table.seq),
-        )
+        settings = {
+            "name": name,
+            "permissions": json.dumps(permissions),
+            "row_security": int(row_security),
+            "enabled": int(enabled),
+        }
+        update_record(connection, "_tables", table.seq, settings)
         bump_schema_epoch(connection)
     call.project.schema_changed()
     return table_model(call.project.table(params["databaseId"], table.id, dialect), dialect)

@@ -20,6 +20,7 @@ from .schema import Index, Table, bump_schema_epoch, create_index_storage, drop_
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
 TYPES = ("key", "unique", "fulltext", "spatial")
+ORDERS = ("ASC", "DESC")
 INDEXABLE_SYSTEM = ("$id", "$createdAt", "$updatedAt")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 
@@ -52,7 +53,7 @@ def require_index(table: Table, key: str, dialect: Dialect) -> Index:
 
 def check_definition(
     table: Table, key: object, kind: object, keys: object, orders: object, lengths: object, dialect: Dialect
-) -> tuple[str, str, list[str], list[str | None], list[int | None]]:
+) -> tuple[str, str, list[str], list[str], list[int | None]]:
     """A valid (key, type, columns, orders, lengths), or the error Appwrite gives for the first fault."""
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise invalid_argument(f"Invalid `key` param: {key!r} is not a valid index key")
@@ -68,15 +69,17 @@ def check_definition(
         )
     if len(set(keys)) != len(keys):
         raise index_error(dialect, "invalid", f"An index cannot name the same {dialect.column} twice")
+    if not isinstance(orders, list | None) or not isinstance(lengths, list | None):
+        raise invalid_argument("Invalid `orders` or `lengths` param: expected an array")
     orders = list(orders or [])
     lengths = list(lengths or [])
     if len(orders) > len(keys) or len(lengths) > len(keys):
         raise index_error(dialect, "invalid", f"orders and lengths cannot be longer than {dialect.columns}")
-    normalized_orders: list[str | None] = []
-    for order in orders + [None] * (len(keys) - len(orders)):
-        if order is not None and (not isinstance(order, str) or order.upper() not in ("ASC", "DESC")):
+    # As in Appwrite: each order is ASC or DESC in any case, kept as written and never padded (read back
+    # unchanged, so a pulled schema pushes back as no change); lengths are padded with null, one per column.
+    for order in orders:
+        if not isinstance(order, str) or order.upper() not in ORDERS:
             raise invalid_argument(f"Invalid `orders` param: expected asc or desc, got {order!r}")
-        normalized_orders.append(order.upper() if order else None)
     lengths = lengths + [None] * (len(keys) - len(lengths))
     for position, column_key in enumerate(keys):
         column = check_column(table, column_key, kind, dialect)
@@ -88,7 +91,7 @@ def check_definition(
                 raise index_error(
                     dialect, "invalid", f"A length applies to a string {dialect.column} only: {column_key}"
                 )
-    return key, kind, list(keys), normalized_orders, lengths
+    return key, kind, list(keys), orders, lengths
 
 
 def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Column | None:

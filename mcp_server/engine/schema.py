@@ -136,7 +136,7 @@ def index_from_row(row: sqlite3.Row) -> Index:
         key=row["key"],
         type=row["type"],
         columns=json.loads(row["columns"]),
-        orders=json.loads(row["orders"]),
+        orders=written_orders(json.loads(row["orders"])),
         lengths=json.loads(row["lengths"]),
         status=row["status"],
         error=row["error"],
@@ -254,6 +254,14 @@ def physical_columns(table: Table, keys: list[str]) -> list[str]:
     return names
 
 
+def written_orders(stored: list[str | None]) -> list[str | None]:
+    """The orders an index was created with: indexes made before orders were kept as written carry
+    a trailing null for each column given none, which Appwrite never answers."""
+    while stored and stored[-1] is None:
+        stored.pop()
+    return stored
+
+
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
     names = physical_columns(table, index.columns)
     rows = table.sql_name
@@ -271,9 +279,10 @@ def create_index_storage(connection: sqlite3.Connection, table: Table, index: In
         connection.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
         return
     parts = []
-    for name, order, length in zip(names, index.orders, index.lengths, strict=True):
+    orders = [(order or "ASC").upper() for order in index.orders] + ["ASC"] * (len(names) - len(index.orders))
+    for name, order, length in zip(names, orders, index.lengths, strict=True):
         expression = f"substr({name}, 1, {int(length)})" if length else name
-        parts.append(f"{expression} {order or 'ASC'}")
+        parts.append(f"{expression} {order}")
     unique = "UNIQUE " if index.type == "unique" else ""
     connection.execute(f"CREATE {unique}INDEX {index.sql_name} ON {rows} ({', '.join(parts)})")
 

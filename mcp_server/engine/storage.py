@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .datetimes import now_iso
 from .private_files import prepare_database
 
 SCHEMA_VERSION = 1
@@ -263,6 +264,18 @@ CREATE TABLE IF NOT EXISTS _file_tokens (
 );
 CREATE INDEX IF NOT EXISTS _file_tokens_file ON _file_tokens (file_seq);
 """
+
+
+def update_record(connection: sqlite3.Connection, table: str, seq: int, values: dict[str, object]) -> None:
+    """Write `values` (stored column -> value) into record `seq` of the system table `table`. Its `updated`
+    time changes only when a value does: as in Appwrite, an update that changes nothing leaves the record
+    as it was."""
+    current = connection.execute(f"SELECT {', '.join(values)} FROM {table} WHERE seq = ?", (seq,)).fetchone()
+    if current is not None and tuple(current) == tuple(values.values()):
+        return
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    stamped = (*values.values(), now_iso(), seq)
+    connection.execute(f"UPDATE {table} SET {assignments}, updated = ? WHERE seq = ?", stamped)
 
 
 def project_path(data_dir: Path, project: str) -> Path:

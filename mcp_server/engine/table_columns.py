@@ -256,7 +256,7 @@ def remove_from_indexes(connection: sqlite3.Connection, table: Table, column: Co
             connection.execute("DELETE FROM _indexes WHERE seq = ?", (index.seq,))
             continue
         index.columns = [index.columns[i] for i in keep]
-        index.orders = [index.orders[i] for i in keep]
+        index.orders = [index.orders[i] for i in keep if i < len(index.orders)]
         index.lengths = [index.lengths[i] for i in keep]
         connection.execute(
             "UPDATE _indexes SET columns = ?, orders = ?, lengths = ? WHERE seq = ?",

@@ -4,7 +4,8 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. CORS headers let browser clients call it.
+traceback ever reaches a response. CORS headers let browser clients call it. Two public routes that
+are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the Appwrite version served).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from ..catalog import Operation
-from ..engine.errors import AppwriteError, invalid_argument
+from ..engine.errors import API_VERSION, AppwriteError, invalid_argument
 from ..engine.keys import KeyStore
 from ..engine.permissions import Auth
 from ..engine.registry import Requester
@@ -49,6 +50,8 @@ ALLOWED_HEADERS = (
 )
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
+# Appwrite's own project, which a request without a project header is made in; clients name it to reach public routes.
+CONSOLE_PROJECT = "console"
 
 
 class Response:
@@ -184,6 +187,8 @@ class RestApp:
             return Response(200, b"Pong!", "text/plain; charset=utf-8")
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
+        if path == "/v1/health/version" and scope["method"] == "GET":
+            return self.version(headers, scope["query_string"])
         # Parameters in the path are matched still encoded and decoded once: an id may contain / or %.
         raw_path = scope.get("raw_path")
         encoded = raw_path.decode("latin-1") if raw_path else quote(path)
@@ -240,6 +245,14 @@ class RestApp:
             self.limiter.count(op, params, requester.ip, auth.user_id)
         result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
         return result, auth
+
+    def version(self, headers: Headers, query_string: bytes) -> Response:
+        """The Appwrite server version this app answers for: public, in the console project or any existing one."""
+        query = query_params(query_string) if query_string else {}
+        project_id = headers.get("x-appwrite-project") or query.get("project")
+        if project_id and project_id != CONSOLE_PROJECT:
+            self.check_project(project_id)
+        return json_response(200, {"version": API_VERSION})
 
     def check_project(self, project_id: str | None) -> None:
         """The project must be named, and exist: `default` always does, others once their database does."""

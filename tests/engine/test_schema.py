@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import time
+
 import pytest
 
+from mcp_server.engine import Engine
+from mcp_server.engine.permissions import ADMIN
 from tests.engine.conftest import error_of, q
 
 DB = {"databaseId": "main"}
@@ -67,7 +73,7 @@ def test_create_table_with_inline_columns_and_indexes(call):
     assert created["$permissions"] == ['create("users")', 'update("users")', 'delete("users")']
     assert [c["key"] for c in created["columns"]] == ["amount", "due", "email"]
     assert created["columns"][0]["type"] == "double" and created["columns"][2]["format"] == "email"
-    assert created["indexes"][0]["columns"] == ["due"] and created["indexes"][0]["orders"] == ["DESC"]
+    assert created["indexes"][0]["columns"] == ["due"] and created["indexes"][0]["orders"] == ["desc"]
     bad = error_of(call, "tablesDB.createTable", **DB, tableId="t2", name="T2", columns=[{"key": "x", "type": "nope"}])
     assert bad.type == "general_argument_invalid" and "unknown type" in bad.message
     assert error_of(call, "tablesDB.getTable", **DB, tableId="t2").type == "table_not_found"
@@ -261,6 +267,104 @@ def test_index_rules(call, table):
     assert legacy.type == "index_not_found"
     call("tablesDB.deleteIndex", **T, key="i")
     assert error_of(call, "tablesDB.getIndex", **T, key="i").type == "column_index_not_found"
+
+
+@pytest.mark.parametrize("api", ["tablesDB", "databases"])
+def test_index_orders_are_kept_as_written_in_any_case(call, table, api):
+    """Appwrite matches ASC/DESC in any case and answers the orders as they were sent, never padded with
+    nulls; lengths hold one entry per column. A pulled schema then pushes back unchanged."""
+    where = T if api == "tablesDB" else {**DB, "collectionId": "items"}
+    columns = "columns" if api == "tablesDB" else "attributes"
+    call("tablesDB.createVarcharColumn", **T, key="name", size=50, required=False)
+    call("tablesDB.createIntegerColumn", **T, key="n", required=False)
+    written = {"upper": ["ASC"], "mixed": ["desc", "Asc"], "none": [], "short": ["DESC"]}
+    for key, orders in written.items():
+        keys = ["name"] if key == "upper" else ["name", "n"]
+        created = call(f"{api}.createIndex", **where, key=key, type="key", **{columns: keys}, orders=orders)
+        assert created["orders"] == orders
+        assert created["lengths"] == [None] * len(keys)
+    call(f"{api}.createIndex", **where, key="unset", type="unique", **{columns: ["n", "name"]})
+    written["unset"] = []
+    listed = call(f"{api}.listIndexes", **where)["indexes"]
+    assert {index["key"]: index["orders"] for index in listed} == written
+    assert call(f"{api}.getIndex", **where, key="mixed")["orders"] == ["desc", "Asc"]
+    assert [index["orders"] for index in call("tablesDB.getTable", **T)["indexes"]] == list(written.values())
+    row(call, {"name": "b", "n": 1})
+    row(call, {"name": "a", "n": 2})
+    assert [r["name"] for r in call("tablesDB.listRows", **T, queries=[q("orderDesc", "name")])["rows"]] == ["b", "a"]
+    for wrong in (["up"], ["ascending"], [None]):
+        failed = error_of(call, f"{api}.createIndex", **where, key="bad", type="key", **{columns: ["n"]}, orders=wrong)
+        assert failed.type == "general_argument_invalid" and "orders" in failed.message
+    assert len(call(f"{api}.listIndexes", **where)["indexes"]) == len(written)
+
+
+def test_deleting_a_column_keeps_the_other_columns_orders(call, table):
+    for key in ("a", "b", "c"):
+        call("tablesDB.createVarcharColumn", **T, key=key, size=5, required=False)
+    call("tablesDB.createIndex", **T, key="abc", type="key", columns=["a", "b", "c"], orders=["desc", "ASC"])
+    call("tablesDB.createIndex", **T, key="ca", type="key", columns=["c", "a"], orders=["DESC"])
+    call("tablesDB.deleteColumn", **T, key="b")
+    assert call("tablesDB.getIndex", **T, key="abc")["orders"] == ["desc"]
+    assert call("tablesDB.getIndex", **T, key="ca")["orders"] == ["DESC"]
+    call("tablesDB.deleteColumn", **T, key="c")
+    assert call("tablesDB.getIndex", **T, key="abc")["orders"] == ["desc"]
+    assert call("tablesDB.getIndex", **T, key="abc")["columns"] == ["a"]
+    assert call("tablesDB.getIndex", **T, key="ca")["orders"] == []
+
+
+def test_indexes_stored_with_null_orders_read_back_without_them(tmp_path):
+    """Earlier versions stored a null order for each column given none: those read back as Appwrite answers."""
+    data_dir = tmp_path / "data"
+    engine = Engine(data_dir, list_cache_ttl=0)
+    try:
+        engine.call("tablesDB.create", {**DB, "name": "Main"}, ADMIN)
+        engine.call("tablesDB.createTable", {**T, "name": "Items"}, ADMIN)
+        engine.call("tablesDB.createIntegerColumn", {**T, "key": "n", "required": False}, ADMIN)
+        engine.call("tablesDB.createIntegerColumn", {**T, "key": "m", "required": False}, ADMIN)
+        engine.call("tablesDB.createIndex", {**T, "key": "nm", "type": "key", "columns": ["n", "m"]}, ADMIN)
+    finally:
+        engine.close()
+    connection = sqlite3.connect(data_dir / "default" / "project.sqlite3")
+    with connection:
+        connection.execute("UPDATE _indexes SET orders = ? WHERE key = 'nm'", (json.dumps(["DESC", None]),))
+    connection.close()
+    engine = Engine(data_dir, list_cache_ttl=0)
+    try:
+        assert engine.call("tablesDB.getIndex", {**T, "key": "nm"}, ADMIN)["orders"] == ["DESC"]
+    finally:
+        engine.close()
+
+
+UPDATES = {
+    "database": ("tablesDB.get", "tablesDB.update", DB, {"name": "Main", "enabled": True}, {"name": "Renamed"}),
+    "table": (
+        "tablesDB.getTable",
+        "tablesDB.updateTable",
+        T,
+        {"name": "Items", "permissions": ['read("any")'], "rowSecurity": False, "enabled": True},
+        {"name": "Items", "permissions": ['read("users")']},
+    ),
+    "collection": (
+        "databases.getCollection",
+        "databases.updateCollection",
+        {**DB, "collectionId": "items"},
+        {"name": "Items", "documentSecurity": False},
+        {"name": "Items", "documentSecurity": True},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(UPDATES))
+def test_an_update_that_changes_nothing_keeps_updated_at(call, table, kind):
+    """As in Appwrite: pushing the same settings again (appwrite-cli does for every resource) is no change."""
+    get, update, where, same, different = UPDATES[kind]
+    first = call(update, **where, **same)
+    time.sleep(0.01)
+    assert call(update, **where, **same)["$updatedAt"] == first["$updatedAt"]
+    assert call(get, **where) == first
+    time.sleep(0.01)
+    changed = call(update, **where, **different)
+    assert changed["$updatedAt"] > first["$updatedAt"]
 
 
 def test_fulltext_index_serves_search(call, table):

@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import io
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,18 @@ def test_update_bucket_keeps_what_it_is_not_given(call):
     assert (changed["transformations"], changed["maximumFileSize"]) == (False, 10)
     assert changed["$updatedAt"] >= changed["$createdAt"]
     assert error_of(call, "storage.updateBucket", bucketId="nope", name="x").type == "storage_bucket_not_found"
+
+
+def test_update_bucket_with_its_own_settings_keeps_updated_at(call):
+    """appwrite-cli pushes every bucket with its settings: when none changes, neither does the bucket."""
+    settings = {"permissions": ['read("any")'], "allowedFileExtensions": ["png"], "compression": "gzip"}
+    created = bucket(call, **settings)
+    time.sleep(0.01)
+    again = call("storage.updateBucket", bucketId="b", name="b", **settings, fileSecurity=False, enabled=True)
+    assert again == created
+    time.sleep(0.01)
+    renamed = call("storage.updateBucket", bucketId="b", name="Renamed", **settings)
+    assert renamed["$updatedAt"] > created["$updatedAt"]
 
 
 def test_list_buckets_with_queries_search_and_sizes(call):

@@ -221,6 +221,24 @@ def test_ping(bare):
     assert response.headers["content-type"].startswith("text/plain")
 
 
+@pytest.mark.parametrize("project", [None, "console", "default"])
+def test_health_version_is_public(bare, project):
+    """As in Appwrite: no key, and no project needed (clients such as appwrite-cli name `console`)."""
+    response = bare.get("/health/version", headers={"X-Appwrite-Project": project} if project else {})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    version = response.json()
+    assert list(version) == ["version"]
+    # The version the app answers as, everywhere: the same as in its error bodies.
+    assert version["version"] == error_of(bare.get("/tablesdb"), 404, "project_not_found")["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version["version"])
+
+
+def test_health_version_in_an_unknown_project(bare):
+    error_of(bare.get("/health/version", headers={"X-Appwrite-Project": "no-such-project"}), 404, "project_not_found")
+    error_of(bare.post("/health/version"), 404, "general_route_not_found")
+
+
 def test_project_in_the_query_string(api, bare, items):
     response = bare.get(ROWS, params={"project": "default"}, headers={"X-Appwrite-Key": api.key})
     assert row_ids(response) == ["i1", "i2", "i3"]
