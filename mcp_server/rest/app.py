@@ -29,7 +29,7 @@ from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
-from .params import coerced, json_body, nest, query_params
+from .params import MAX_FIELDS, coerced, json_body, nest, query_params
 from .ratelimit import RateLimiter
 from .routes import Router, choose
 
@@ -193,6 +193,8 @@ class RestApp:
         query = query_params(scope["query_string"]) if scope["query_string"] else {}
         # The project may also come in the query string (links opened in a browser); it is never a parameter.
         project_in_query = query.pop("project", None)
+        if not isinstance(project_in_query, str | None):
+            raise invalid_argument("Invalid `project` param: expected a project ID")
         project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
@@ -329,7 +331,7 @@ def too_large(limit: int) -> AppwriteError:
 
 async def form_params(request: Request, headers: Headers) -> dict:
     try:
-        form = await request.form(max_files=10, max_fields=1000)
+        form = await request.form(max_files=10, max_fields=MAX_FIELDS)
     except AppwriteError:
         raise
     except Exception as error:

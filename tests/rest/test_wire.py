@@ -1,17 +1,23 @@
-"""`baas-mcp api` on the wire: the Content-Type of every kind of answer, byte for byte as Appwrite sends it.
+"""`baas-mcp api` on the wire: the Content-Type of every kind of answer, byte for byte as Appwrite sends it, and
+parameter names of any shape read without ever a server error.
 
 Every GET operation of the catalog is called over real HTTP (path parameters naming resources made here, or none),
 so success and error answers of every service are checked; then the answers that are not JSON (no content, ping,
-preflight, media).
+preflight, media) and the refusals of odd parameter names, in query strings and multipart forms, by hand and by
+hypothesis.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from appwrite.query import Query
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_server.catalog import Catalog
 from mcp_server.engine.keys import SCOPES
@@ -107,6 +113,7 @@ def test_every_get_operation_answers_json_as_appwrite_types_it(catalog: Catalog,
         pytest.param("GET", "/tablesdb/nothing", {}, 404, id="not-found"),
         pytest.param("POST", "/tablesdb", {"content": b"{nope", "headers": JSON_BODY}, 400, id="bad-json"),
         pytest.param("POST", "/tablesdb", {"content": b"x" * (10 * MIB + 1)}, 413, id="too-large"),
+        pytest.param("POST", "/tablesdb", {"files": {"0": (None, "x")}}, 400, id="form-field-0"),
     ],
 )
 def test_json_answers_carry_appwrites_content_type(api, http, made, method, path, kwargs, status):
@@ -134,3 +141,90 @@ def test_ping_is_text_as_appwrite_sends_it(http):
 def test_media_carries_its_own_type(http, made):
     assert content_type(http.get("/avatars/initials", params={"name": "Ada"})) == b"image/png"
     assert content_type(http.get("/storage/buckets/b1/files/f1/download")) == b"text/plain"
+
+
+# --- parameter names --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw_query", "named"),
+    [
+        ("0=x", "'0'"),
+        ("=1", "''"),
+        ("[]=1", "'[]'"),
+        ("[x]=1", "'[x]'"),
+        ("[0][1]=1", "'[0][1]'"),
+        ("a%00b=1", "'a\\x00b'"),
+        ("a[%C2%B2]=x&a[]=y", "'a'"),  # a digit that is no decimal digit
+        ("a[" + "9" * 5000 + "]=x&a[]=y", "'a'"),  # an index too long to be an integer
+        ("a[0]=1&a[b]=2", "'a'"),
+        ("a=1&a[x]=2", "'a'"),
+        ("a[x]=2&a=1", "'a'"),
+        ("project[x]=default", "`project`"),
+        ("project[]=default", "`project`"),
+    ],
+)
+def test_odd_query_string_names_are_refused_by_name(http, raw_query, named):
+    message = refused(http.get(f"/locale/codes?{raw_query}"))
+    assert named in message
+
+
+LIMIT = quote(Query.limit(1))
+
+
+@pytest.mark.parametrize(
+    ("raw_query", "name"),
+    [
+        ("total[x]=1&total=false", "total"),
+        ("total=false&total[x]=1", "total"),
+        (f"queries[0][x]=1&queries[0]={LIMIT}", "queries"),
+        (f"queries[0]={LIMIT}&queries[0][x]=1", "queries"),
+        (f"queries[]={LIMIT}&queries={LIMIT}", "queries"),
+    ],
+)
+def test_a_parameter_given_as_a_value_and_as_an_array_or_object_is_refused(http, made, raw_query, name):
+    assert f"'{name}'" in refused(http.get(f"{ROWS}?{raw_query}"))
+
+
+def test_appended_items_go_after_the_highest_index(http, made):
+    raw = f"queries[1]={quote(Query.greater_than('n', 1))}&queries[]={quote(Query.less_than('n', 3))}"
+    assert row_ids(http.get(f"{ROWS}?{raw}")) == ["r2"]
+
+
+def test_more_fields_than_appwrite_reads_are_refused(http):
+    assert "1,000" in refused(http.get("/locale/codes?" + "&".join(f"f{i}=1" for i in range(1001))))
+    fields = {f"f{i}": (None, "1") for i in range(1001)}
+    refused(http.post("/tablesdb", files=fields))
+
+
+def test_an_integer_too_long_to_read_is_refused_by_name(http):
+    assert "width" in refused(http.get("/avatars/initials", params={"name": "Ada", "width": "9" * 5000}))
+
+
+@pytest.mark.parametrize(
+    ("name", "named"), [("0", "'0'"), ("[]", "'[]'"), ("[x]", "'[x]'"), ("7[a]", "'7'"), ("a[b", "'a[b'")]
+)
+def test_odd_form_field_names_are_refused_by_name_and_write_nothing(http, made, name, named):
+    before = http.get("/tablesdb").json()["total"]
+    files = {"databaseId": (None, "formed"), "name": (None, "Formed"), name: (None, "x")}
+    assert named in refused(http.post("/tablesdb", files=files))
+    conflict = {"databaseId": (None, "formed"), "name": (None, "Formed"), "name[x]": (None, "y")}
+    assert "'name'" in refused(http.post("/tablesdb", files=conflict))
+    assert http.get("/tablesdb").json()["total"] == before
+
+
+NAMES = st.text(alphabet=st.sampled_from(list("[]09ab_ %&=²\x00é")), max_size=12)
+FIELDS = st.lists(st.tuples(NAMES, st.text(alphabet="ab1[]{}", max_size=6)), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=FIELDS)
+def test_no_parameter_name_is_a_server_error(http, made, fields):
+    for response in (
+        http.get(f"/locale/codes?{urlencode(fields)}"),
+        http.get(f"{ROWS}?{urlencode(fields)}"),
+        http.post("/tablesdb", files=[(name, (None, value)) for name, value in fields]),
+    ):
+        assert response.status_code < 500, (fields, response.text)
+        assert content_type(response) == APPWRITE_JSON
+        response.json()
