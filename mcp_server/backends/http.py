@@ -195,7 +195,7 @@ class HttpBackend:
             return {"location": response.headers.get("location", "")}
         if status == 204 or not response.content:
             return None
-        if content_type.startswith("application/json"):
+        if content_type.lower().startswith("application/json"):
             return response.json()
         if op.returns.get("media"):
             return self.save(op, response)

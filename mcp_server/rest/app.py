@@ -30,7 +30,7 @@ from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
-from .params import coerced, json_body, nest, query_params
+from .params import MAX_FIELDS, coerced, json_body, nest, query_params
 from .ratelimit import RateLimiter
 from .routes import Router, choose
 
@@ -49,6 +49,11 @@ ALLOWED_HEADERS = (
     "X-Forwarded-User-Agent"
 )
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+# Content types byte for byte as Appwrite sends them: its Response::json() and ::text() (utopia-php/http), and,
+# on an answer that sets none (no content: deletes, preflights), the default of the server it runs on (Swoole).
+JSON_TYPE = "application/json; charset=UTF-8"
+TEXT_TYPE = "text/plain; charset=UTF-8"
+NO_CONTENT_TYPE = "text/html"
 ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
 # Appwrite's own project, which a request without a project header is made in; clients name it to reach public routes.
 CONSOLE_PROJECT = "console"
@@ -57,16 +62,10 @@ CONSOLE_PROJECT = "console"
 class Response:
     """A status, headers and a body, sent in one go."""
 
-    def __init__(
-        self,
-        status: int,
-        body: bytes = b"",
-        content_type: str | None = "application/json",
-        headers: list[tuple[bytes, bytes]] = (),
-    ) -> None:
+    def __init__(self, status: int, body: bytes, content_type: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
         self.status = status
         self.body = body
-        self.headers = [*([(b"content-type", content_type.encode())] if content_type else []), *headers]
+        self.headers = [(b"content-type", content_type.encode()), *headers]
 
     async def send(self, send, extra_headers: list[tuple[bytes, bytes]]) -> None:
         headers = [*self.headers, *extra_headers, (b"content-length", str(len(self.body)).encode())]
@@ -75,7 +74,7 @@ class Response:
 
 
 def json_response(status: int, data: object, headers: list[tuple[bytes, bytes]] = ()) -> Response:
-    return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), headers=headers)
+    return Response(status, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), JSON_TYPE, headers)
 
 
 def media_response(status: int, media: Media) -> Response:
@@ -160,7 +159,7 @@ class RestApp:
                 (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
                 (b"access-control-max-age", b"86400"),
             ]
-            await Response(204, b"", None).send(send, cors + preflight)
+            await Response(204, b"", NO_CONTENT_TYPE).send(send, cors + preflight)
             return
         try:
             response = await self.handle(scope, receive, headers)
@@ -184,7 +183,7 @@ class RestApp:
     async def handle(self, scope, receive, headers: Headers) -> Response:
         path = scope["path"]
         if path == "/v1/ping":
-            return Response(200, b"Pong!", "text/plain; charset=utf-8")
+            return Response(200, b"Pong!", TEXT_TYPE)
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         if path == "/v1/health/version" and scope["method"] == "GET":
@@ -199,6 +198,8 @@ class RestApp:
         query = query_params(scope["query_string"]) if scope["query_string"] else {}
         # The project may also come in the query string (links opened in a browser); it is never a parameter.
         project_in_query = query.pop("project", None)
+        if not isinstance(project_in_query, str | None):
+            raise invalid_argument("Invalid `project` param: expected a project ID")
         project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
@@ -222,8 +223,7 @@ class RestApp:
         if isinstance(result, Media):
             return media_response(status, result)
         if result is None:
-            # No content: not JSON, which is what the SDKs expect of an empty answer.
-            return Response(204 if status in (200, 204) else status, b"", "text/plain; charset=utf-8", cookies)
+            return Response(204 if status in (200, 204) else status, b"", NO_CONTENT_TYPE, cookies)
         return json_response(status, result, cookies)
 
     def run(
@@ -344,7 +344,7 @@ def too_large(limit: int) -> AppwriteError:
 
 async def form_params(request: Request, headers: Headers) -> dict:
     try:
-        form = await request.form(max_files=10, max_fields=1000)
+        form = await request.form(max_files=10, max_fields=MAX_FIELDS)
     except AppwriteError:
         raise
     except Exception as error:

@@ -3,7 +3,8 @@
 Query strings and multipart forms carry strings, and arrays and objects as bracketed keys
 (`queries[0]=…`, `queries[]=…`, `data[title]=…`); JSON bodies carry typed values. Strings become
 the types the operation's schema asks for (booleans, integers, numbers, arrays, objects) where
-they read as such; anything else is left for validation to report.
+they read as such; anything else is left for validation to report. Names that cannot be read as
+parameters (empty, starting with a bracket, one name as both a value and an array) are refused by name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 # How deep arrays and objects may nest in a parameter (JSON or bracketed names): far more than any
 # operation needs, and shallow enough that no reader recurses into trouble.
 MAX_DEPTH = 32
-INTEGER = re.compile(r"-?\d+")
+# How many fields a query string or a form may carry (as many as PHP reads by default, `max_input_vars`).
+MAX_FIELDS = 1000
+# An array index: a decimal number as PHP writes one (no sign, no leading zero), short enough to be an integer.
+INDEX = re.compile(r"0|[1-9][0-9]{0,17}")
+# An integer as text: far longer than any 64-bit one (validation reports those), short enough for int() to read.
+INTEGER = re.compile(r"-?[0-9]{1,100}")
 TRUE = frozenset({"true", "1"})
 FALSE = frozenset({"false", "0"})
 
@@ -30,43 +36,68 @@ def key_path(key: str) -> list[str]:
     steps = BRACKETS.findall(rest)
     if "".join(f"[{step}]" for step in steps) != rest:
         return [key]
+    if not head:
+        reason = "a name must come before any brackets" if key else "a parameter must have a name"
+        raise invalid_argument(f"Invalid parameter name {key!r}: {reason}")
     if len(steps) > MAX_DEPTH:
         raise invalid_argument(f"Parameter {head!r} nests deeper than {MAX_DEPTH} levels")
     return [head, *steps]
 
 
+class Branch(dict):
+    """An array or object being built from bracketed names, and where its next `[]` goes."""
+
+    next_index = 0
+
+
+def is_index(step: str) -> bool:
+    return INDEX.fullmatch(step) is not None
+
+
 def nest(pairs: list[tuple[str, object]]) -> dict:
-    """Bracketed keys built into nested values; objects whose keys are all indexes become arrays."""
-    root: dict = {}
+    """Parameters by name from (name, value) pairs, bracketed names built into nested values.
+
+    The top level is always an object of names; below it, `[]` appends after the highest index so far
+    (as PHP reads it), and an object whose keys are all indexes becomes an array. A later value for
+    the same place replaces an earlier one, but a name given both as a value and as an array or object
+    is refused.
+    """
+    if len(pairs) > MAX_FIELDS:
+        raise invalid_argument(f"Too many parameters: {len(pairs):,} (at most {MAX_FIELDS:,})")
+    root: dict[str, object] = {}
     for key, value in pairs:
-        steps = key_path(key)
-        node = root
-        for position, step in enumerate(steps):
-            last = position == len(steps) - 1
-            if step == "":
-                step = str(sum(1 for name in node if name.isdigit()))
-            if last:
-                node[step] = value
-            else:
-                child = node.get(step)
-                if not isinstance(child, dict):
-                    child = node[step] = {}
-                node = child
-    return listify(root)
+        head, *steps = key_path(key)
+        node, place = root, head
+        for step in steps:
+            child = node.get(place)
+            if child is None:
+                child = node[place] = Branch()
+            elif not isinstance(child, Branch):
+                raise shapes_conflict(head)
+            node, place = child, step or str(child.next_index)
+            if is_index(place):
+                node.next_index = max(node.next_index, int(place) + 1)
+        if isinstance(node.get(place), Branch):
+            raise shapes_conflict(head)
+        node[place] = value
+    return {name: listify(value) for name, value in root.items()}
+
+
+def shapes_conflict(name: str) -> AppwriteError:
+    return invalid_argument(f"Parameter {name!r} is given both as a value and as an array or object")
 
 
 def listify(value: object) -> object:
-    if not isinstance(value, dict):
+    if not isinstance(value, Branch):
         return value
     items = {key: listify(child) for key, child in value.items()}
-    if items and all(key.isdigit() for key in items):
+    if items and all(is_index(key) for key in items):
         return [items[key] for key in sorted(items, key=int)]
     return items
 
 
 def query_params(query_string: bytes) -> dict:
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return nest(pairs)
+    return nest(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 
 
 def parse_json(text: str | bytes) -> object:

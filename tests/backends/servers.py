@@ -89,7 +89,7 @@ class Recorder:
                 headers = dict(answer.headers)
                 if isinstance(payload, dict | list):
                     payload = json.dumps(payload).encode()
-                    headers.setdefault("Content-Type", "application/json; charset=utf-8")
+                    headers.setdefault("Content-Type", "application/json; charset=UTF-8")
                 payload = payload or b""
                 self.send_response(answer.status)
                 for name, value in headers.items():

@@ -154,6 +154,13 @@ async def test_a_delete_without_confirm_and_invalid_params_never_reach_the_serve
 # --- answers -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("content_type", ["application/json; charset=UTF-8", "Application/JSON", "application/json"])
+async def test_a_json_answer_is_read_whatever_the_case_of_its_type(serve, backend_for, content_type):
+    server = serve(Answer(200, b'{"total":0,"rows":[]}', {"Content-Type": content_type}))
+    backend = backend_for(server.endpoint)
+    assert await run(backend, "tablesDB.listRows", ITEMS) == {"total": 0, "rows": []}
+
+
 async def test_no_content_is_none_and_the_tool_says_ok(serve, backend_for, tmp_path):
     server = serve(Answer(204))
     backend = backend_for(server.endpoint)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.commands import create_key, expire_key, revoke_key
+from tests.rest import wire
 
 ERROR_FIELDS = {"message", "code", "type", "version"}
 LEAK = re.compile(r'Traceback|File "|\w\.py\b|site-packages|mcp_server[/.]')
@@ -46,7 +47,7 @@ def bare(api) -> Iterator[httpx.Client]:
 def error_of(response: httpx.Response, status: int, error_type: str) -> dict:
     """The Appwrite error body of `response`, which must have `status` and `error_type`."""
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
+    assert wire.content_type(response) == wire.APPWRITE_JSON
     body = response.json()
     assert set(body) == ERROR_FIELDS, body
     assert (body["code"], body["type"]) == (status, error_type), body
