@@ -331,6 +331,36 @@ def test_every_malformed_message_gets_a_json_rpc_error_and_the_next_one_is_serve
     assert "Traceback" not in served.stderr.text()
 
 
+def test_lone_surrogates_are_a_tool_error_naming_the_field_in_arguments_and_an_escape_in_an_id(tmp_path):
+    served = initialized_pipe_server(tmp_path)
+    try:
+        send_raw(served, create_database(11, b'"Shop \\ud800"'))
+        refused = reply(served, 11, timeout=10)["result"]
+        assert refused["isError"] is True
+        error = refused["structuredContent"]["error"]
+        assert (error["type"], error["code"]) == ("general_argument_invalid", 400)
+        assert "params.name is not Unicode text" in error["message"]
+        send_raw(
+            served,
+            b'{"jsonrpc": "2.0", "id": 12, "method": "tools/call", '
+            b'"params": {"name": "search_operations", "arguments": {"query": "\\udfff tables"}}}',
+        )
+        refused = reply(served, 12, timeout=10)["result"]
+        assert refused["isError"] is True
+        assert "search_operations: query is not Unicode text" in refused["content"][0]["text"]
+
+        send_raw(served, b'{"jsonrpc": "2.0", "id": "a\\ud800", "method": "tools/\\udc00"}')
+        line = served.stdout.next_line(timeout=10)
+        assert line is not None
+        assert '"a\\ud800"' in line, "an id that UTF-8 cannot carry goes back as the JSON escape it came as"
+        answer = json.loads(line)
+        assert (answer["id"], answer["error"]["code"]) == ("a\ud800", -32601)
+        assert_no_database_and_served(served, 13)
+    finally:
+        served.stop(signal.SIGKILL)
+    assert_only_json_rpc(served.stdout.text())
+
+
 # --- a key and read-only mode ----------------------------------------------------------------------------------
 
 
