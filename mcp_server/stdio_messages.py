@@ -87,8 +87,8 @@ def read_message(line: bytes, length: int) -> SessionMessage | Refusal | None:
     if not isinstance(data, dict):
         kind = KINDS.get(type(data), "a number")
         return Refusal(ErrorData(code=INVALID_REQUEST, message=f"Invalid Request: expected an object, got {kind}"))
-    if "id" in data and as_request_id(data["id"]) is None:
-        return envelope_refusal(data)  # the SDK would take it for a notification
+    if "method" in data and "id" in data and as_request_id(data["id"]) is None:
+        return envelope_refusal(data)  # a request the SDK would take for a notification
     try:
         return SessionMessage(jsonrpc_message_adapter.validate_python(data, by_name=False))
     except ValidationError:
