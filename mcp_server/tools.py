@@ -10,6 +10,7 @@ to page. Every failure is a tool error whose text names the operation, the field
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from .tool_definitions import DEFAULT_LIMIT, EXECUTE_TOOL, MAX_LIMIT, SEARCH_TOO
 # Results longer than this (in JSON characters) are cut to fit, so one call cannot flood the context.
 RESULT_BUDGET = 16_000
 LONG_STRING = 2_000
+SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = "a \\ud800 to \\udfff escape without its pair"
 
 
 @dataclass
@@ -43,16 +46,19 @@ class Tools:
 
     async def call(self, name: str, arguments: dict | None, settings: Settings) -> ToolResult:
         arguments = arguments or {}
+        if name not in (SEARCH_TOOL["name"], EXECUTE_TOOL["name"]):
+            return error_result(
+                AppwriteError(
+                    "general_argument_invalid",
+                    f"Unknown tool {name!r}; the tools are search_operations and execute_operation",
+                )
+            )
+        field = lone_surrogate_field(arguments)
+        if field is not None:
+            return argument_error(name, f"{field} is not Unicode text: it holds a lone surrogate ({NOT_UNICODE})")
         if name == SEARCH_TOOL["name"]:
             return self.search(arguments, settings)
-        if name == EXECUTE_TOOL["name"]:
-            return await self.execute(arguments, settings)
-        return error_result(
-            AppwriteError(
-                "general_argument_invalid",
-                f"Unknown tool {name!r}; the tools are search_operations and execute_operation",
-            )
-        )
+        return await self.execute(arguments, settings)
 
     def search(self, arguments: dict, settings: Settings) -> ToolResult:
         query, limit, service = arguments.get("query"), arguments.get("limit", DEFAULT_LIMIT), arguments.get("service")
@@ -104,6 +110,30 @@ class Tools:
         except AppwriteError as error:
             return error_result(error, operation if isinstance(operation, str) else None)
         return success_result(str(operation), result)
+
+
+def lone_surrogate_field(arguments: dict) -> str | None:
+    """The first field of `arguments`, at any depth, whose name or text holds a lone surrogate; None if none.
+
+    JSON can carry one (an escape such as \\ud800 without its pair), but it is no character: it cannot
+    be stored, compared or sent on as text."""
+    pending: list[tuple[str, object]] = [("", arguments)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and SURROGATE.search(value):
+            return path
+        if isinstance(value, dict):
+            for key in value:
+                if SURROGATE.search(key):
+                    return member(path, key.encode("utf-8", "backslashreplace").decode())
+            pending.extend((member(path, key), child) for key, child in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(value))))
+    return None
+
+
+def member(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 def notes(hit: dict) -> list[str]:

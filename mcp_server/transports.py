@@ -1,7 +1,8 @@
 """Serving the MCP server over stdio, or over HTTP with streamable HTTP at /mcp and SSE at /sse.
 
-stdio keeps stdout for the protocol alone (anything printed goes to stderr) and exits cleanly on
-end of input, SIGINT or SIGTERM. HTTP is one Starlette app on one port: streamable HTTP at /mcp,
+stdio (its wire is the stdio module) keeps stdout for the protocol alone (anything printed goes to
+stderr), answers every malformed message and serves the next, and exits cleanly on end of input,
+SIGINT or SIGTERM. HTTP is one Starlette app on one port: streamable HTTP at /mcp,
 legacy SSE at /sse with its messages at /messages/, DNS-rebinding protection (Host and Origin must
 name an allowed host), bearer-key authentication unless switched off, and a graceful shutdown on
 SIGINT/SIGTERM.
@@ -19,7 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import anyio
 from mcp.server import Server
-from mcp.server.stdio import stdio_server
+
+from .stdio import stdio_streams
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 SHUTDOWN_GRACE_S = 5
@@ -35,7 +37,7 @@ async def serve_stdio(server: Server, close: Callable[[], Awaitable[None]]) -> N
     sys.stdout.flush()
     async with anyio.create_task_group() as group:
         group.start_soon(exit_on_signal, close)
-        async with stdio_server() as (read_stream, write_stream):
+        async with stdio_streams() as (read_stream, write_stream):
             with contextlib.redirect_stdout(sys.stderr):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
         group.cancel_scope.cancel()

@@ -154,14 +154,20 @@ def send(served: ServeProcess, message: dict) -> None:
     served.process.stdin.flush()
 
 
-def reply(served: ServeProcess, request_id: int) -> dict:
-    """The response to `request_id`, skipping (but checking) any other message the server sends first."""
+def send_raw(served: ServeProcess, line: bytes) -> None:
+    served.process.stdin.buffer.write(line + b"\n")
+    served.process.stdin.buffer.flush()
+
+
+def reply(served: ServeProcess, request_id: int | str | None, timeout: float = 30) -> dict:
+    """The response to `request_id` (None: an error answering an id that could not be read), skipping (but
+    checking) any other message the server sends first."""
     while True:
-        line = served.stdout.next_line(timeout=30)
+        line = served.stdout.next_line(timeout=timeout)
         assert line is not None, f"stdout ended before the reply to {request_id}: {served.stderr.text()}"
         message = json.loads(line)
         assert message["jsonrpc"] == "2.0"
-        if message.get("id") == request_id:
+        if "id" in message and message["id"] == request_id:
             return message
 
 
@@ -247,6 +253,112 @@ def test_a_signal_while_idle_ends_serve_with_0_and_keeps_the_data(tmp_path, sign
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["name"] == "Kept"
+
+
+# --- malformed messages ------------------------------------------------------------------------------------------
+
+
+def create_database(request_id: int, name: bytes) -> bytes:
+    """A tools/call creating database "db", with `name` as the raw JSON of its name."""
+    return (
+        b'{"jsonrpc": "2.0", "id": %d, "method": "tools/call", "params": {"name": "execute_operation", '
+        b'"arguments": {"operation": "tablesDB.create", "params": {"databaseId": "db", "name": %s}}}}'
+    ) % (request_id, name)
+
+
+MALFORMED = {
+    "a truncated line": (create_database(11, b'"Shop"')[:-30], -32700, 11, "Parse error"),
+    "a truncated line whose id is not whole": (
+        b'{"method": "tools/list", "params": {}, "jsonrpc": "2.0", "id": 12',
+        -32700,
+        None,
+        "Parse error",
+    ),
+    "nesting 300 deep": (create_database(13, b"[" * 300 + b"]" * 300), -32700, 13, "deeper than 200 levels"),
+    "nesting 5000 deep": (create_database(14, b"[" * 5000 + b"]" * 5000), -32700, 14, "deeper than 200 levels"),
+    "bytes that are not UTF-8": (create_database(15, b'"Sh\xffop"'), -32700, 15, "not UTF-8"),
+    "NaN": (create_database(16, b"NaN"), -32700, 16, "NaN"),
+    "a line over 4 MiB": (create_database(17, b'"' + b"x" * (5 << 20) + b'"'), -32600, 17, "at most 4194304"),
+    "an array": (b"[]", -32600, None, "array"),
+    "a number": (b"42", -32600, None, "number"),
+    "an id that is an object": (
+        b'{"jsonrpc": "2.0", "id": {"n": 18}, "method": "tools/list"}',
+        -32600,
+        None,
+        '"id" must be a string or an integer',
+    ),
+    "params that are not an object": (
+        b'{"jsonrpc": "2.0", "id": 19, "method": "tools/list", "params": [1]}',
+        -32602,
+        19,
+        '"params" must be an object',
+    ),
+}
+
+
+def initialized_pipe_server(tmp_path: Path) -> ServeProcess:
+    served = pipe_server(tmp_path)
+    send(served, initialize(1))
+    reply(served, 1)
+    send(served, INITIALIZED)
+    return served
+
+
+def assert_no_database_and_served(served: ServeProcess, request_id: int) -> None:
+    """The next request is answered, and no database was created."""
+    send(served, tool_call(request_id, "execute_operation", {"operation": "tablesDB.list"}))
+    listed = reply(served, request_id, timeout=10)["result"]
+    assert listed["isError"] is False, listed
+    assert listed["structuredContent"]["result"]["total"] == 0
+
+
+def test_every_malformed_message_gets_a_json_rpc_error_and_the_next_one_is_served(tmp_path):
+    served = initialized_pipe_server(tmp_path)
+    try:
+        for number, (case, (line, code, request_id, says)) in enumerate(MALFORMED.items(), start=100):
+            send_raw(served, line)
+            error = reply(served, request_id, timeout=10)["error"]
+            assert error["code"] == code, (case, error)
+            assert says in error["message"], (case, error)
+            send(served, {"jsonrpc": "2.0", "id": number, "method": "tools/list"})
+            assert len(reply(served, number, timeout=10)["result"]["tools"]) == 2, case
+        assert_no_database_and_served(served, 2)
+        served.close_stdin()
+        assert served.wait(10) == 0, served.stderr.text()
+    finally:
+        served.stop(signal.SIGKILL)
+    assert_only_json_rpc(served.stdout.text())
+    assert "Traceback" not in served.stderr.text()
+
+
+def test_lone_surrogates_are_a_tool_error_naming_the_field_in_arguments_and_an_escape_in_an_id(tmp_path):
+    served = initialized_pipe_server(tmp_path)
+    try:
+        send_raw(served, create_database(11, b'"Shop \\ud800"'))
+        refused = reply(served, 11, timeout=10)["result"]
+        assert refused["isError"] is True
+        error = refused["structuredContent"]["error"]
+        assert (error["type"], error["code"]) == ("general_argument_invalid", 400)
+        assert "params.name is not Unicode text" in error["message"]
+        send_raw(
+            served,
+            b'{"jsonrpc": "2.0", "id": 12, "method": "tools/call", '
+            b'"params": {"name": "search_operations", "arguments": {"query": "\\udfff tables"}}}',
+        )
+        refused = reply(served, 12, timeout=10)["result"]
+        assert refused["isError"] is True
+        assert "search_operations: query is not Unicode text" in refused["content"][0]["text"]
+
+        send_raw(served, b'{"jsonrpc": "2.0", "id": "a\\ud800", "method": "tools/\\udc00"}')
+        line = served.stdout.next_line(timeout=10)
+        assert line is not None
+        assert '"a\\ud800"' in line, "an id that UTF-8 cannot carry goes back as the JSON escape it came as"
+        answer = json.loads(line)
+        assert (answer["id"], answer["error"]["code"]) == ("a\ud800", -32601)
+        assert_no_database_and_served(served, 13)
+    finally:
+        served.stop(signal.SIGKILL)
+    assert_only_json_rpc(served.stdout.text())
 
 
 # --- a key and read-only mode ----------------------------------------------------------------------------------
