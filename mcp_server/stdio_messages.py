@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import NoReturn
 
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
@@ -30,8 +29,9 @@ from pydantic import ValidationError
 
 from .rest.params import depth_of
 
-# The most one message may take, as over HTTP (the SDK's limit for a request body there).
-MAX_MESSAGE_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
+# The most one message may take, on every transport: room for the largest file a bucket takes (30 MB)
+# as a base64 data URL, the way a remote caller sends a file.
+MAX_MESSAGE_BYTES = 42 * 1024 * 1024
 # How deep arrays and objects may nest in a message: about what the SDK's HTTP transports parse,
 # and well within what the parser and the server handle without deep recursion.
 MAX_DEPTH = 200

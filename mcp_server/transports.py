@@ -22,13 +22,11 @@ import anyio
 from mcp.server import Server
 
 from .stdio import stdio_streams
+from .stdio_messages import MAX_MESSAGE_BYTES
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 SHUTDOWN_GRACE_S = 5
 BACKLOG = 2048
-# The largest message a client may send: room for the largest file a bucket takes (30 MB) as a base64
-# data URL, the way remote callers send files.
-MAX_MESSAGE_BYTES = 42 * 1024 * 1024
 INCOMPLETE_RESPONSE = "ASGI callable returned without completing response"
 
 

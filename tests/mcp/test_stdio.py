@@ -278,7 +278,7 @@ MALFORMED = {
     "nesting 5000 deep": (create_database(14, b"[" * 5000 + b"]" * 5000), -32700, 14, "deeper than 200 levels"),
     "bytes that are not UTF-8": (create_database(15, b'"Sh\xffop"'), -32700, 15, "not UTF-8"),
     "NaN": (create_database(16, b"NaN"), -32700, 16, "NaN"),
-    "a line over 4 MiB": (create_database(17, b'"' + b"x" * (5 << 20) + b'"'), -32600, 17, "at most 4194304"),
+    "a line over 42 MiB": (create_database(17, b'"' + b"x" * (43 << 20) + b'"'), -32600, 17, "at most 44040192"),
     "an array": (b"[]", -32600, None, "array"),
     "a number": (b"42", -32600, None, "number"),
     "an id that is an object": (
