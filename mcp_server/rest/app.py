@@ -4,7 +4,7 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. CORS headers let browser clients call it.
+traceback ever reaches a response. Browser pages may call it from the origins origins.py allows.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
-from .params import coerced, json_body, nest, query_params
+from .origins import OriginPolicy, unknown_origin
+from .params import coerced, json_body, nest, query_params, query_project
 from .ratelimit import RateLimiter
 from .routes import Router, choose
 
@@ -40,14 +41,24 @@ MAX_JSON_BODY = 10 * 1024 * 1024
 SESSION_COOKIE_SECONDS = 365 * 24 * 3600
 MAX_MULTIPART_BODY = 30 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# Appwrite's CORS headers (1.9.6 app/config/cors.php), sent with every answer.
 ALLOWED_HEADERS = (
-    "Origin, Cookie, Set-Cookie, X-Requested-With, Content-Type, Content-Range, Range, Accept, Cache-Control, "
-    "Expires, Pragma, X-Appwrite-Project, X-Appwrite-Key, X-Appwrite-JWT, X-Appwrite-Session, X-Appwrite-Locale, "
-    "X-Appwrite-Mode, X-Appwrite-Response-Format, X-Appwrite-Timestamp, X-Appwrite-ID, X-Fallback-Cookies, "
-    "X-SDK-Version, X-SDK-Name, X-SDK-Language, X-SDK-Platform, X-SDK-GraphQL, X-Forwarded-For, "
+    "Accept, Origin, Cookie, Set-Cookie, Content-Type, Content-Range, X-Appwrite-Project, X-Appwrite-Key, "
+    "X-Appwrite-Dev-Key, X-Appwrite-Locale, X-Appwrite-Mode, X-Appwrite-JWT, X-Appwrite-Organization, "
+    "X-Appwrite-Response-Format, X-Appwrite-Timeout, X-Appwrite-ID, X-Appwrite-Timestamp, X-Appwrite-Session, "
+    "X-Appwrite-Platform, X-Appwrite-Impersonate-User-Id, X-Appwrite-Impersonate-User-Email, "
+    "X-Appwrite-Impersonate-User-Phone, X-SDK-Version, X-SDK-Name, X-SDK-Language, X-SDK-Platform, X-SDK-GraphQL, "
+    "X-SDK-Profile, Range, Cache-Control, Expires, Pragma, X-Fallback-Cookies, X-Requested-With, X-Forwarded-For, "
     "X-Forwarded-User-Agent"
 )
-ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+CORS_HEADERS = [
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE"),
+    (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+    (b"access-control-expose-headers", b"X-Appwrite-Session, X-Fallback-Cookies"),
+    (b"access-control-allow-credentials", b"true"),
+    (b"access-control-max-age", b"86400"),
+    (b"vary", b"Origin"),
+]
 ROUTE_NOT_FOUND = "The requested route was not found. Please refer to the API docs and try again."
 
 
@@ -118,22 +129,19 @@ def error_response(error: AppwriteError) -> Response:
     return json_response(error.code, error.to_dict())
 
 
-def cors_headers(origin: str | None) -> list[tuple[bytes, bytes]]:
-    if not origin:
-        return [(b"access-control-allow-origin", b"*")]
-    return [
-        (b"access-control-allow-origin", origin.encode("latin-1")),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-expose-headers", b"X-Appwrite-Session, X-Fallback-Cookies"),
-        (b"vary", b"Origin"),
-    ]
+def cors_headers(allowed_origin: str | None) -> list[tuple[bytes, bytes]]:
+    """Appwrite's CORS headers; the origin is named (in lower case) only when it is allowed."""
+    if allowed_origin is None:
+        return CORS_HEADERS
+    return [(b"access-control-allow-origin", allowed_origin.strip().lower().encode("latin-1")), *CORS_HEADERS]
 
 
 class RestApp:
     """The ASGI app over one engine (all projects under its data directory)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, origins: OriginPolicy | None = None) -> None:
         self.engine = engine
+        self.origins = origins or OriginPolicy()
         self.router = Router(engine.catalog)
         # Keys are read on connections of their own, so a check never waits for the engine's writes.
         self.key_stores: dict[str, KeyStore] = {}
@@ -150,17 +158,19 @@ class RestApp:
         if scope["type"] != "http":
             return
         headers = Headers(scope=scope)
-        cors = cors_headers(headers.get("origin"))
+        origin = headers.get("origin")
+        project_id = headers.get("x-appwrite-project") or query_project(scope["query_string"])
+        allowed = bool(origin) and self.origins.allows(origin, project_id)
+        cors = cors_headers(origin if allowed else None)
         if scope["method"] == "OPTIONS":
-            preflight = [
-                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
-                (b"access-control-max-age", b"86400"),
-            ]
-            await Response(204, b"", None).send(send, cors + preflight)
+            await Response(204, b"", None).send(send, cors)
             return
         try:
-            response = await self.handle(scope, receive, headers)
+            # A page elsewhere may not act with the user's cookie: refused before anything runs (servers with a key
+            # are not browsers' pages, and are let through as Appwrite does).
+            if origin and not allowed and not headers.get("x-appwrite-key"):
+                raise unknown_origin(origin)
+            response = await self.handle(scope, receive, headers, project_id)
         except AppwriteError as error:
             response = error_response(error)
         except Exception:
@@ -178,7 +188,7 @@ class RestApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def handle(self, scope, receive, headers: Headers) -> Response:
+    async def handle(self, scope, receive, headers: Headers, project_id: str | None) -> Response:
         path = scope["path"]
         if path == "/v1/ping":
             return Response(200, b"Pong!", "text/plain; charset=utf-8")
@@ -192,9 +202,7 @@ class RestApp:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
         query = query_params(scope["query_string"]) if scope["query_string"] else {}
-        # The project may also come in the query string (links opened in a browser); it is never a parameter.
-        project_in_query = query.pop("project", None)
-        project_id = headers.get("x-appwrite-project") or project_in_query
+        query.pop("project", None)  # read already (see query_project); never a parameter
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
         store = self.key_stores.get(project_id)
