@@ -100,7 +100,9 @@ def media_response(status: int, media: Media) -> Response:
 
 def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, project_id: str, secure: bool) -> list:
     """The cookie a new session travels in (its secret then stays out of the body, unless the caller
-    holds a key: servers keep sessions themselves), or the cookie cleared when the session ends."""
+    holds a key: servers keep sessions themselves), or the cookie cleared when the session ends. Browsers
+    that cannot keep the cookie keep `X-Fallback-Cookies` instead (the web SDK, in localStorage): Appwrite's
+    `{"a_session_<project>": secret}`, and `[]` when the session ends."""
     name = cookie_name(project_id)
     flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
     if op.service != "account":
@@ -111,17 +113,16 @@ def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, projec
             return []
         if auth.label != "key":
             result["secret"] = ""
-        expires = result.get("expire", "")
         cookie = f"{name}={value}{flags}; Max-Age={SESSION_COOKIE_SECONDS}"
         return [
             (b"set-cookie", cookie.encode()),
-            (b"x-fallback-cookies", json.dumps({name: value, "expires": expires}).encode()),
+            (b"x-fallback-cookies", json.dumps({name: value}).encode()),
         ]
-    ended = op.id == "account.deleteSessions" or (
+    ended = op.id in ("account.deleteSessions", "account.updateStatus") or (
         op.id == "account.deleteSession" and params.get("sessionId") in ("current", auth.session_id)
     )
     if ended and auth.session_id:
-        return [(b"set-cookie", f"{name}={flags}; Max-Age=0".encode())]
+        return [(b"set-cookie", f"{name}={flags}; Max-Age=0".encode()), (b"x-fallback-cookies", b"[]")]
     return []
 
 
