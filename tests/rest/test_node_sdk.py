@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.rest.npm_packages import assert_pinned, install, installed_version, node_commands
+
 SDK_DIR = Path(__file__).resolve().parent / "sdk_node"
 SDK_VERSION = "22.1.3"
-MIN_NODE = 20
 BIG = "9007199254740993"
 
 EXPECTED = {
@@ -130,39 +129,11 @@ EXPECTED = {
 }
 
 
-def node_commands() -> tuple[str, str]:
-    """node and npm, or the test fails saying what it needs."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail(f"the Node SDK tests need Node >= {MIN_NODE} with npm on PATH (node: {node}, npm: {npm})")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    found = re.match(r"v(\d+)\.", version)
-    if not found or int(found[1]) < MIN_NODE:
-        pytest.fail(f"the Node SDK tests need Node >= {MIN_NODE}; `node --version` says {version!r}")
-    return node, npm
-
-
-def installed_sdk_version() -> str | None:
-    manifest = SDK_DIR / "node_modules" / "node-appwrite" / "package.json"
-    return json.loads(manifest.read_text())["version"] if manifest.is_file() else None
-
-
-def install_sdk(npm: str) -> None:
-    """`npm ci` from the lock file, unless the pinned SDK is already installed."""
-    if installed_sdk_version() == SDK_VERSION:
-        return
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, capture_output=True, text=True, timeout=900
-    )
-    assert result.returncode == 0, f"npm ci failed in {SDK_DIR}:\n{result.stdout}\n{result.stderr}"
-    assert installed_sdk_version() == SDK_VERSION
-
-
 @pytest.fixture(scope="module")
 def scenario(api) -> dict:
     """scenario.js run once against the module's server: its exit code, stderr and the JSON it printed."""
     node, npm = node_commands()
-    install_sdk(npm)
+    install(npm, SDK_DIR, {"node-appwrite": SDK_VERSION})
     env = os.environ | {"ENDPOINT": api.endpoint, "PROJECT": "default", "KEY": api.key, "NARROW_KEY": api.narrow_key}
     result = subprocess.run([node, "scenario.js"], cwd=SDK_DIR, capture_output=True, text=True, timeout=300, env=env)
     try:
@@ -177,18 +148,13 @@ def test_node_and_npm_are_available():
 
 
 def test_the_sdk_is_pinned_in_the_manifest_and_the_lock_file():
-    manifest = json.loads((SDK_DIR / "package.json").read_text())
-    assert manifest["private"] is True
-    assert manifest["dependencies"] == {"node-appwrite": SDK_VERSION}
-    lock = json.loads((SDK_DIR / "package-lock.json").read_text())
-    assert lock["packages"][""]["dependencies"] == {"node-appwrite": SDK_VERSION}
-    assert lock["packages"]["node_modules/node-appwrite"]["version"] == SDK_VERSION
+    assert_pinned(SDK_DIR, {"node-appwrite": SDK_VERSION})
 
 
 def test_the_scenario_completes_without_mismatches(scenario):
     assert scenario["mismatches"] == [], scenario["stderr"]
     assert scenario["returncode"] == 0, scenario["stderr"]
-    assert installed_sdk_version() == SDK_VERSION
+    assert installed_version(SDK_DIR, "node-appwrite") == SDK_VERSION
 
 
 @pytest.mark.parametrize("label", list(EXPECTED))
