@@ -134,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
     )
+    api.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let browser pages of this origin (scheme://host[:port]) call the API, besides loopback ones; "
+        "repeatable; * allows every origin",
+    )
     api.set_defaults(run=run_api)
 
     install = commands.add_parser("install", help="add this server to an MCP client's configuration")
@@ -375,8 +383,13 @@ def run_api(args: argparse.Namespace) -> int:
 
     from .engine import Engine
     from .rest.app import RestApp
+    from .rest.origins import OriginPolicy
     from .transports import listening_socket, serve_http
 
+    try:
+        origins = OriginPolicy(args.cors_origin)
+    except ValueError as error:
+        raise UsageError(f"--cors-origin: {error}") from None
     directory = usable_data_dir(args.data_dir, "default")
     try:
         sock = listening_socket(args.host, args.port)
@@ -392,7 +405,7 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": uvloop})
+    anyio.run(serve_http, RestApp(Engine(directory), origins), sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
 

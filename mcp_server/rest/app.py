@@ -4,8 +4,9 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. CORS headers let browser clients call it. Two public routes that
-are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the Appwrite version served).
+traceback ever reaches a response. Browser pages may call it from the origins origins.py allows. Two
+public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
+Appwrite version served).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from ..engine.registry import Requester
 from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
-from .params import MAX_FIELDS, coerced, json_body, nest, query_params
+from .origins import OriginPolicy, unknown_origin
+from .params import MAX_FIELDS, coerced, json_body, nest, query_params, query_project
 from .ratelimit import RateLimiter
 from .routes import Router, choose
 
@@ -41,14 +43,24 @@ MAX_JSON_BODY = 10 * 1024 * 1024
 SESSION_COOKIE_SECONDS = 365 * 24 * 3600
 MAX_MULTIPART_BODY = 30 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# Appwrite's CORS headers (1.9.6 app/config/cors.php), sent with every answer.
 ALLOWED_HEADERS = (
-    "Origin, Cookie, Set-Cookie, X-Requested-With, Content-Type, Content-Range, Range, Accept, Cache-Control, "
-    "Expires, Pragma, X-Appwrite-Project, X-Appwrite-Key, X-Appwrite-JWT, X-Appwrite-Session, X-Appwrite-Locale, "
-    "X-Appwrite-Mode, X-Appwrite-Response-Format, X-Appwrite-Timestamp, X-Appwrite-ID, X-Fallback-Cookies, "
-    "X-SDK-Version, X-SDK-Name, X-SDK-Language, X-SDK-Platform, X-SDK-GraphQL, X-Forwarded-For, "
+    "Accept, Origin, Cookie, Set-Cookie, Content-Type, Content-Range, X-Appwrite-Project, X-Appwrite-Key, "
+    "X-Appwrite-Dev-Key, X-Appwrite-Locale, X-Appwrite-Mode, X-Appwrite-JWT, X-Appwrite-Organization, "
+    "X-Appwrite-Response-Format, X-Appwrite-Timeout, X-Appwrite-ID, X-Appwrite-Timestamp, X-Appwrite-Session, "
+    "X-Appwrite-Platform, X-Appwrite-Impersonate-User-Id, X-Appwrite-Impersonate-User-Email, "
+    "X-Appwrite-Impersonate-User-Phone, X-SDK-Version, X-SDK-Name, X-SDK-Language, X-SDK-Platform, X-SDK-GraphQL, "
+    "X-SDK-Profile, Range, Cache-Control, Expires, Pragma, X-Fallback-Cookies, X-Requested-With, X-Forwarded-For, "
     "X-Forwarded-User-Agent"
 )
-ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+CORS_HEADERS = [
+    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE"),
+    (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+    (b"access-control-expose-headers", b"X-Appwrite-Session, X-Fallback-Cookies"),
+    (b"access-control-allow-credentials", b"true"),
+    (b"access-control-max-age", b"86400"),
+    (b"vary", b"Origin"),
+]
 # Content types byte for byte as Appwrite sends them: its Response::json() and ::text() (utopia-php/http), and,
 # on an answer that sets none (no content: deletes, preflights), the default of the server it runs on (Swoole).
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -91,7 +103,9 @@ def media_response(status: int, media: Media) -> Response:
 
 def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, project_id: str, secure: bool) -> list:
     """The cookie a new session travels in (its secret then stays out of the body, unless the caller
-    holds a key: servers keep sessions themselves), or the cookie cleared when the session ends."""
+    holds a key: servers keep sessions themselves), or the cookie cleared when the session ends. Browsers
+    that cannot keep the cookie keep `X-Fallback-Cookies` instead (the web SDK, in localStorage): Appwrite's
+    `{"a_session_<project>": secret}`, and `[]` when the session ends."""
     name = cookie_name(project_id)
     flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
     if op.service != "account":
@@ -102,17 +116,16 @@ def session_cookies(op: Operation, params: dict, result: Any, auth: Auth, projec
             return []
         if auth.label != "key":
             result["secret"] = ""
-        expires = result.get("expire", "")
         cookie = f"{name}={value}{flags}; Max-Age={SESSION_COOKIE_SECONDS}"
         return [
             (b"set-cookie", cookie.encode()),
-            (b"x-fallback-cookies", json.dumps({name: value, "expires": expires}).encode()),
+            (b"x-fallback-cookies", json.dumps({name: value}).encode()),
         ]
-    ended = op.id == "account.deleteSessions" or (
+    ended = op.id in ("account.deleteSessions", "account.updateStatus") or (
         op.id == "account.deleteSession" and params.get("sessionId") in ("current", auth.session_id)
     )
     if ended and auth.session_id:
-        return [(b"set-cookie", f"{name}={flags}; Max-Age=0".encode())]
+        return [(b"set-cookie", f"{name}={flags}; Max-Age=0".encode()), (b"x-fallback-cookies", b"[]")]
     return []
 
 
@@ -120,22 +133,19 @@ def error_response(error: AppwriteError) -> Response:
     return json_response(error.code, error.to_dict())
 
 
-def cors_headers(origin: str | None) -> list[tuple[bytes, bytes]]:
-    if not origin:
-        return [(b"access-control-allow-origin", b"*")]
-    return [
-        (b"access-control-allow-origin", origin.encode("latin-1")),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-expose-headers", b"X-Appwrite-Session, X-Fallback-Cookies"),
-        (b"vary", b"Origin"),
-    ]
+def cors_headers(allowed_origin: str | None) -> list[tuple[bytes, bytes]]:
+    """Appwrite's CORS headers; the origin is named (in lower case) only when it is allowed."""
+    if allowed_origin is None:
+        return CORS_HEADERS
+    return [(b"access-control-allow-origin", allowed_origin.strip().lower().encode("latin-1")), *CORS_HEADERS]
 
 
 class RestApp:
     """The ASGI app over one engine (all projects under its data directory)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, origins: OriginPolicy | None = None) -> None:
         self.engine = engine
+        self.origins = origins or OriginPolicy()
         self.router = Router(engine.catalog)
         # Keys are read on connections of their own, so a check never waits for the engine's writes.
         self.key_stores: dict[str, KeyStore] = {}
@@ -152,17 +162,19 @@ class RestApp:
         if scope["type"] != "http":
             return
         headers = Headers(scope=scope)
-        cors = cors_headers(headers.get("origin"))
+        origin = headers.get("origin")
+        project_id = headers.get("x-appwrite-project") or query_project(scope["query_string"])
+        allowed = bool(origin) and self.origins.allows(origin, project_id)
+        cors = cors_headers(origin if allowed else None)
         if scope["method"] == "OPTIONS":
-            preflight = [
-                (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
-                (b"access-control-max-age", b"86400"),
-            ]
-            await Response(204, b"", NO_CONTENT_TYPE).send(send, cors + preflight)
+            await Response(204, b"", NO_CONTENT_TYPE).send(send, cors)
             return
         try:
-            response = await self.handle(scope, receive, headers)
+            # A page elsewhere may not act with the user's cookie: refused before anything runs (servers with a key
+            # are not browsers' pages, and are let through as Appwrite does).
+            if origin and not allowed and not headers.get("x-appwrite-key"):
+                raise unknown_origin(origin)
+            response = await self.handle(scope, receive, headers, project_id)
         except AppwriteError as error:
             response = error_response(error)
         except Exception:
@@ -180,14 +192,14 @@ class RestApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def handle(self, scope, receive, headers: Headers) -> Response:
+    async def handle(self, scope, receive, headers: Headers, project_id: str | None) -> Response:
         path = scope["path"]
         if path == "/v1/ping":
             return Response(200, b"Pong!", TEXT_TYPE)
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         if path == "/v1/health/version" and scope["method"] == "GET":
-            return self.version(headers, scope["query_string"])
+            return self.version(project_id)
         # Parameters in the path are matched still encoded and decoded once: an id may contain / or %.
         raw_path = scope.get("raw_path")
         encoded = raw_path.decode("latin-1") if raw_path else quote(path)
@@ -196,11 +208,9 @@ class RestApp:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
         query = query_params(scope["query_string"]) if scope["query_string"] else {}
-        # The project may also come in the query string (links opened in a browser); it is never a parameter.
-        project_in_query = query.pop("project", None)
-        if not isinstance(project_in_query, str | None):
+        # The project, read already (see query_project), is never a parameter.
+        if not isinstance(query.pop("project", None), str | None):
             raise invalid_argument("Invalid `project` param: expected a project ID")
-        project_id = headers.get("x-appwrite-project") or project_in_query
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
         store = self.key_stores.get(project_id)
@@ -246,10 +256,8 @@ class RestApp:
         result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
         return result, auth
 
-    def version(self, headers: Headers, query_string: bytes) -> Response:
+    def version(self, project_id: str | None) -> Response:
         """The Appwrite server version this app answers for: public, in the console project or any existing one."""
-        query = query_params(query_string) if query_string else {}
-        project_id = headers.get("x-appwrite-project") or query.get("project")
         if project_id and project_id != CONSOLE_PROJECT:
             self.check_project(project_id)
         return json_response(200, {"version": API_VERSION})

@@ -100,6 +100,14 @@ def query_params(query_string: bytes) -> dict:
     return nest(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 
 
+def query_project(query_string: bytes) -> str | None:
+    """The `project` a query string names (links opened in a browser carry it there), if any."""
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if key == "project":
+            return value
+    return None
+
+
 def parse_json(text: str | bytes) -> object:
     """JSON whose arrays and objects nest at most MAX_DEPTH deep; ValueError otherwise."""
     too_deep = ValueError(f"arrays and objects nest deeper than {MAX_DEPTH} levels")

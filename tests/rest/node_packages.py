@@ -1,7 +1,7 @@
-"""Node and the pinned npm packages the REST tests run (the Node SDK, appwrite-cli).
+"""Node and the pinned npm packages the REST tests run (the Node SDK, appwrite-cli, the web SDK and what drives it).
 
-Each package directory holds a package.json pinning one package and its committed package-lock.json; the package is
-installed there with `npm ci` the first time a test needs it (Node >= 20 and npm must be on PATH).
+Each package directory holds a package.json pinning its packages and its committed package-lock.json; they are
+installed there with `npm ci` the first time a test needs them (Node >= 20 and npm must be on PATH).
 """
 
 from __future__ import annotations
@@ -34,22 +34,24 @@ def installed_version(directory: Path, package: str) -> str | None:
     return json.loads(manifest.read_text())["version"] if manifest.is_file() else None
 
 
-def install_pinned(npm: str, directory: Path, package: str, version: str) -> None:
-    """`npm ci` from the lock file in `directory`, unless `package` is installed there at `version` already."""
-    if installed_version(directory, package) == version:
+def install(npm: str, directory: Path, pins: dict[str, str]) -> None:
+    """`npm ci` in `directory` from its lock file, unless every pinned package is installed at its version."""
+    if all(installed_version(directory, package) == version for package, version in pins.items()):
         return
     result = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"], cwd=directory, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, f"npm ci failed in {directory}:\n{result.stdout}\n{result.stderr}"
-    assert installed_version(directory, package) == version
+    for package, version in pins.items():
+        assert installed_version(directory, package) == version
 
 
-def assert_pinned(directory: Path, package: str, version: str) -> None:
-    """The manifest and the lock file pin exactly `package` at `version`, and nothing else."""
+def assert_pinned(directory: Path, pins: dict[str, str]) -> None:
+    """The manifest and the lock file pin exactly `pins`."""
     manifest = json.loads((directory / "package.json").read_text())
     assert manifest["private"] is True
-    assert manifest["dependencies"] == {package: version}
+    assert manifest["dependencies"] == pins
     lock = json.loads((directory / "package-lock.json").read_text())
-    assert lock["packages"][""]["dependencies"] == {package: version}
-    assert lock["packages"][f"node_modules/{package}"]["version"] == version
+    assert lock["packages"][""]["dependencies"] == pins
+    for package, version in pins.items():
+        assert lock["packages"][f"node_modules/{package}"]["version"] == version

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.rest.node_packages import assert_pinned, install_pinned, installed_version, node_commands
+from tests.rest.node_packages import assert_pinned, install, installed_version, node_commands
 
 CLI_DIR = Path(__file__).resolve().parent / "cli_node"
 # The newest appwrite-cli made for Appwrite server 1.8.x that the npm registry serves.
@@ -127,7 +127,7 @@ def snapshot(endpoint: str, headers: dict) -> dict:
 def appwrite(tmp_path_factory) -> Callable[..., subprocess.CompletedProcess]:
     """Runs `appwrite ARGS` in a project folder of its own, with a HOME of its own and no terminal."""
     node, npm = node_commands()
-    install_pinned(npm, CLI_DIR, "appwrite-cli", CLI_VERSION)
+    install(npm, CLI_DIR, {"appwrite-cli": CLI_VERSION})
     folder = tmp_path_factory.mktemp("cli")
     (folder / "home").mkdir()
     (folder / "project").mkdir()
@@ -178,7 +178,7 @@ def by_key(items: list[dict]) -> dict[str, dict]:
 
 
 def test_the_cli_is_pinned_in_the_manifest_and_the_lock_file():
-    assert_pinned(CLI_DIR, "appwrite-cli", CLI_VERSION)
+    assert_pinned(CLI_DIR, {"appwrite-cli": CLI_VERSION})
 
 
 def test_the_cli_is_configured_against_the_endpoint(api, appwrite, round_trip):

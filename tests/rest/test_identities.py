@@ -326,13 +326,29 @@ def test_a_guest_sign_in_sets_the_session_cookie(world):
     assert (by_cookie.status_code, by_cookie.json()["$id"]) == (200, "cookie")
     # Clients without cookies get the same value in X-Fallback-Cookies and send it back in that header.
     fallback = json.loads(response.headers["x-fallback-cookies"])
-    assert fallback[COOKIE] == value
+    assert fallback == {COOKIE: value}  # Appwrite's format: the web SDK keeps it and sends it back as it is
     by_header = account_with({"X-Fallback-Cookies": json.dumps({COOKIE: fallback[COOKIE]})})
     assert (by_header.status_code, by_header.json()["$id"]) == (200, "cookie")
     # The value is the one a server sends as X-Appwrite-Session.
     assert Account(world.client(session=value)).get().id == "cookie"
     nothing = account_with({"Cookie": f"{COOKIE}=forged"})
     assert nothing.status_code == 401
+
+
+def test_signing_out_empties_the_fallback_cookies(world):
+    """The web SDK keeps X-Fallback-Cookies in localStorage; signing out must replace it, with `[]` as Appwrite does."""
+    Users(world.admin).create("leaver", email="leaver@example.com", password="leaver passphrase")
+    fallback = sign_in_over_http(world, "leaver@example.com", "leaver passphrase").headers["x-fallback-cookies"]
+    headers = {"X-Appwrite-Project": PROJECT, "X-Fallback-Cookies": fallback}
+    ended = httpx.delete(f"{world.endpoint}/account/sessions/current", headers=headers, timeout=60)
+    assert ended.status_code == 204, ended.text
+    assert ended.headers["x-fallback-cookies"] == "[]"
+    jar = SimpleCookie()
+    jar.load(ended.headers["set-cookie"])
+    assert (jar[COOKIE].value, jar[COOKIE]["max-age"]) == ("", "0")
+    assert httpx.get(f"{world.endpoint}/account", headers=headers, timeout=60).status_code == 401
+    emptied = httpx.get(f"{world.endpoint}/account", headers=headers | {"X-Fallback-Cookies": "[]"}, timeout=60)
+    assert emptied.status_code == 401
 
 
 def test_a_blocked_users_session_and_jwt_stop_working(world):

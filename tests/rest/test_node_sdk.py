@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rest.node_packages import assert_pinned, install_pinned, installed_version, node_commands
+from tests.rest.node_packages import assert_pinned, install, installed_version, node_commands
 
 SDK_DIR = Path(__file__).resolve().parent / "sdk_node"
 SDK_VERSION = "22.1.3"
@@ -133,7 +133,7 @@ EXPECTED = {
 def scenario(api) -> dict:
     """scenario.js run once against the module's server: its exit code, stderr and the JSON it printed."""
     node, npm = node_commands()
-    install_pinned(npm, SDK_DIR, "node-appwrite", SDK_VERSION)
+    install(npm, SDK_DIR, {"node-appwrite": SDK_VERSION})
     env = os.environ | {"ENDPOINT": api.endpoint, "PROJECT": "default", "KEY": api.key, "NARROW_KEY": api.narrow_key}
     result = subprocess.run([node, "scenario.js"], cwd=SDK_DIR, capture_output=True, text=True, timeout=300, env=env)
     try:
@@ -148,7 +148,7 @@ def test_node_and_npm_are_available():
 
 
 def test_the_sdk_is_pinned_in_the_manifest_and_the_lock_file():
-    assert_pinned(SDK_DIR, "node-appwrite", SDK_VERSION)
+    assert_pinned(SDK_DIR, {"node-appwrite": SDK_VERSION})
 
 
 def test_the_scenario_completes_without_mismatches(scenario):

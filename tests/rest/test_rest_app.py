@@ -1,4 +1,5 @@
-"""`baas-mcp api` over raw HTTP: routing, how parameters are read, CORS, credentials, and the answers to bad input.
+"""`baas-mcp api` over raw HTTP: routing, how parameters are read, credentials, and the answers to bad input (CORS:
+test_cors.py).
 
 Every response the tests receive is also checked for leaked server internals (tracebacks, Python file paths).
 """
@@ -277,55 +278,6 @@ def test_projects_are_separate(api, bare, http):
     # A key belongs to its project.
     error_of(bare.get("/tablesdb", headers=headers | {"X-Appwrite-Key": api.key}), 401, "user_unauthorized")
     error_of(bare.get("/tablesdb", headers=api.headers(other["secret"])), 401, "user_unauthorized")
-
-
-# --- CORS ------------------------------------------------------------------------------------------------
-
-
-def test_preflight(bare):
-    response = bare.options(
-        "/tablesdb/rest/tables/items/rows",
-        headers={
-            "Origin": "http://app.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-appwrite-project, x-appwrite-key, content-type",
-        },
-    )
-    assert response.status_code == 204
-    assert response.content == b""
-    methods = {method.strip() for method in response.headers["access-control-allow-methods"].split(",")}
-    assert {"GET", "POST", "PUT", "PATCH", "DELETE"} <= methods
-    allowed = {header.strip().lower() for header in response.headers["access-control-allow-headers"].split(",")}
-    assert {"x-appwrite-project", "x-appwrite-key", "content-type", "x-appwrite-jwt", "content-range"} <= allowed
-    assert response.headers["access-control-allow-origin"] == "http://app.example"
-    assert response.headers["access-control-allow-credentials"] == "true"
-
-
-def test_preflight_without_an_origin_allows_any(bare):
-    response = bare.options("/tablesdb")
-    assert response.status_code == 204
-    assert response.headers["access-control-allow-origin"] == "*"
-
-
-def test_a_request_with_an_origin_gets_it_echoed(http, items):
-    response = http.get(ROWS, headers={"Origin": "https://site.example:8443"})
-    assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "https://site.example:8443"
-    assert response.headers["access-control-allow-credentials"] == "true"
-    assert "origin" in response.headers["vary"].lower()
-
-
-def test_errors_carry_cors_headers_too(bare):
-    response = bare.get("/tablesdb", headers={"Origin": "http://app.example"})
-    error_of(response, 404, "project_not_found")
-    assert response.headers["access-control-allow-origin"] == "http://app.example"
-    assert response.headers["access-control-allow-credentials"] == "true"
-
-
-def test_a_request_without_an_origin_allows_any(http):
-    response = http.get("/tablesdb")
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "access-control-allow-credentials" not in response.headers
 
 
 # --- bad input: refused with Appwrite's error body, nothing written ------------------------------------
