@@ -13,13 +13,13 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from .engine.permissions import key_auth
+
 # Inside an installed wheel the catalog sits next to this module; in a source checkout it is
 # catalog/operations.json at the repository root.
 PACKAGED_CATALOG = Path(__file__).with_name("operations.json")
 SOURCE_CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "operations.json"
 
-# Scopes that every caller holds: operations marked `public` need no key scope.
-PUBLIC_SCOPES = frozenset({"public"})
 ENUM_SHOWN = 6
 
 
@@ -150,15 +150,14 @@ def load_catalog() -> Catalog:
 
 
 def allowed(op: Operation, scopes: frozenset[str] | None, read_only: bool = False) -> bool:
-    """Whether a caller holding `scopes` (None: every scope) may run `op`.
+    """Whether an API key with `scopes` (None: every scope) may run `op`, as Appwrite decides it.
 
-    An operation lists alternative scopes; any one of them suffices.
+    An operation lists alternative scopes; any one of them suffices, and a key also holds the scopes
+    Appwrite gives every key (so health checks pass) and never `public` or `account`.
     """
     if read_only and op.access != "read":
         return False
-    if scopes is None:
-        return True
-    return any(scope in scopes or scope in PUBLIC_SCOPES for scope in op.scopes)
+    return scopes is None or key_auth(scopes).has_scope(op.scopes)
 
 
 def type_signature(schema: dict) -> str:

@@ -1,19 +1,22 @@
 """Running one operation on behalf of an agent: every gate, then the backend.
 
 Gates, in order: the operation exists (else "did you mean"), the server's key holds one of its
-scopes, read-only mode allows it, a delete carries confirm, acting as a user needs users.read, and
-the parameters match the catalog schema. Then file parameters given as paths or data URLs are
-opened as the server's settings allow (local_files.py), and only then does the backend (embedded
-engine or an Appwrite server) see the call.
+scopes (with those Appwrite gives every key; acting as a user adds `public`, which every user holds),
+read-only mode allows it, a delete carries confirm, acting as a user needs users.read, and the
+parameters match the catalog schema. Then file parameters given as paths or data URLs are opened as
+the server's settings allow (local_files.py), and only then does the backend (embedded engine or an
+Appwrite server) see the call.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
-from .catalog import Catalog
+from .catalog import Catalog, Operation
 from .engine.errors import AppwriteError
-from .engine.permissions import ADMIN, Auth, key_auth, require_scope
+from .engine.keys import SCOPES as KEY_CHOICES
+from .engine.permissions import ADMIN, IMPLICIT_KEY_SCOPES, Auth, key_auth, require_scope
 from .local_files import files_opened
 from .settings import Settings
 from .validation import validate_params
@@ -32,9 +35,29 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+# What acting as a user adds to a key's scopes: operations any user may call (an email verification or
+# a team invitation carries its own secret). Their own account stays out of reach of a key.
+ACTING_SCOPES = frozenset({"public"})
+
+
 def auth_of(settings: Settings) -> Auth:
     """The caller the backend sees: a key holding the allowed scopes, or the local administrator."""
     return ADMIN if settings.scopes is None else key_auth(settings.scopes)
+
+
+def check_scope(settings: Settings, op: Operation, as_user: str | None) -> None:
+    """Refuse an operation the key may not run, itself or, with `as_user`, as that user."""
+    caller = auth_of(settings)
+    if as_user is not None and caller.scopes is not None:
+        caller = replace(caller, scopes=caller.scopes | ACTING_SCOPES)
+    if not caller.has_scope(op.scopes) and (KEY_CHOICES | IMPLICIT_KEY_SCOPES).isdisjoint(op.scopes):
+        acting = as_user is None and not ACTING_SCOPES.isdisjoint(op.scopes)
+        raise AppwriteError(
+            "general_unauthorized_scope",
+            f"{op.id} needs the scope {' or '.join(op.scopes)}, which Appwrite gives no API key"
+            + ("; run it as a user with as_user" if acting else ""),
+        )
+    require_scope(caller, op.scopes, op.id)
 
 
 async def execute(
@@ -57,7 +80,7 @@ async def execute(
             f"Unknown operation {operation_id!r}"
             + (f"; did you mean {', '.join(hint)}?" if hint else "; find one with search_operations"),
         )
-    require_scope(auth_of(settings), op.scopes, op.id)
+    check_scope(settings, op, as_user)
     if settings.read_only and op.access != "read":
         raise AppwriteError(
             "general_access_forbidden", f"{op.id} is a {op.access} operation and this server is read-only", 403

@@ -104,6 +104,11 @@ class ParsedQuery:
         """Every index term the query's words stand for (the words themselves, synonyms, corrections)."""
         return frozenset(term for word in self.terms for term, _ in word.expansions)
 
+    @cached_property
+    def said(self) -> frozenset[str]:
+        """The terms of the query's own words, without synonyms."""
+        return frozenset(stem(word.word) for word in self.terms)
+
 
 def segments(query: str) -> list[tuple[str, str]]:
     """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside."""

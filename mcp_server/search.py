@@ -21,6 +21,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from .catalog import Catalog, Operation, allowed, load_catalog
+from .engine.permissions import IMPLICIT_KEY_SCOPES
 from .intent import ParsedQuery, parse
 from .vocabulary import (
     RETRIEVAL,
@@ -114,6 +115,13 @@ def operation_heads(op: Operation) -> frozenset[str]:
     return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
 
 
+def operation_subjects(op: Operation) -> frozenset[str]:
+    """The words that name what an operation is about: its service and the nouns of its method name
+    (health.getQueueMails -> health, queue, mail; graphql.query -> graphql)."""
+    names = [op.service, *split_camel(op.method)]
+    return frozenset(term for term in map(stem, map(str.lower, names)) if term not in VERB_OF_STEM)
+
+
 def plain_operations(operations: list[Operation]) -> set[tuple[str, str, str]]:
     """(service, verb, object) of every operation named by verb and object alone: users.create, tablesDB.getRow."""
     plain = set()
@@ -193,6 +201,14 @@ class SearchIndex:
             self.by_name[op.id.lower()].append(position)
         self.verbs = [operation_verbs(op) for op in self.operations]
         self.heads = [operation_heads(op) for op in self.operations]
+        # Operations every key may run without having chosen a scope for them (health checks, GraphQL) are
+        # offered to a key only when the query asks for them: it names their service (or a synonym of it: "is
+        # the database up" asks for health), or says a word of their name no other operation's name has.
+        every_key = [set(op.scopes) <= IMPLICIT_KEY_SCOPES for op in self.operations]
+        subjects = [operation_subjects(op) for op in self.operations]
+        chosen = [words for words, implicit in zip(subjects, every_key, strict=True) if not implicit]
+        shared = frozenset().union(*chosen)
+        self.own_words = [words - shared for words in subjects]
         plain = plain_operations(self.operations)
         self.qualifiers = [operation_qualifiers(op, plain) for op in self.operations]
         self.acts_on_many = acts_on_many(self.operations)
@@ -280,11 +296,23 @@ class SearchIndex:
             for position, score in self.score(parsed).items()
             if (service is None or self.operations[position].service == service)
             and allowed(self.operations[position], scopes, read_only)
+            and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
         }
         ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
         if not parsed.legacy:
             ranked = self.replacements_first(ranked, eligible, limit)
         return [Hit(self.operations[position], eligible[position]) for position in ranked[:limit]]
+
+    def chosen_or_asked(self, position: int, parsed: ParsedQuery, scopes: frozenset[str]) -> bool:
+        """Whether a key's search shows an operation it may run: one it holds a scope of its own for, or one
+        every key may run when the query asks for it; so those never fill a narrow key's results."""
+        op = self.operations[position]
+        return (
+            not scopes.isdisjoint(op.scopes)
+            or stem(op.service.lower()) in parsed.mentioned
+            or not self.own_words[position].isdisjoint(parsed.said)
+            or bool(parsed.names & {op.id.lower(), op.method.lower()})
+        )
 
     def replacements_first(self, ranked: list[int], eligible: dict[int, float], limit: int) -> list[int]:
         """Put each deprecated operation's replacement (when it may be shown) just above it.

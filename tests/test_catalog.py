@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
-from mcp_server.catalog import PUBLIC_SCOPES, allowed, param_signature
+from mcp_server.catalog import allowed, param_signature
 
 SERVICES = {
     "account",
@@ -202,8 +202,12 @@ def test_scope_filter_and_read_only(catalog):
     assert not allowed(create_row, frozenset({"rows.read"}))
     assert allowed(create_row, None)
     assert not allowed(create_row, None, read_only=True)
+    # Appwrite gives every key global, health.read and graphql, and no key `public` (roles.php).
+    assert allowed(catalog.get("health.getDB"), frozenset({"rows.read"}))
+    assert allowed(catalog.get("graphql.query"), frozenset({"rows.read"}))
     runtimes = catalog.get("functions.listRuntimes")
-    assert set(runtimes.scopes) <= PUBLIC_SCOPES and allowed(runtimes, frozenset())
+    assert runtimes.scopes == ("public",) and not allowed(runtimes, frozenset({"functions.read"}))
+    assert allowed(runtimes, None)
 
 
 @pytest.mark.parametrize("operation", ["tablesDB.createIndex", "databases.createIndex"])

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mcp_server.catalog import load_catalog
+from mcp_server.engine.keys import SCOPES as KEY_CHOICES
+from tests.commands import create_key
+
 COMMAND = Path(sys.executable).with_name("baas-mcp")
 
 
@@ -51,6 +55,27 @@ def test_search_marks_deprecated_hits():
     hits = json.loads(run("search", "databases.createDocument", "--json").stdout)
     legacy = next(hit for hit in hits if hit["id"] == "databases.createDocument")
     assert legacy["deprecated"] == "use tablesDB.createRow"
+
+
+def test_search_with_a_key_offers_only_what_that_key_may_run(tmp_path: Path):
+    catalog = load_catalog()
+    narrow = create_key(tmp_path, "rows.read")["secret"]
+    every = create_key(tmp_path, ",".join(sorted(KEY_CHOICES)))["secret"]
+
+    def found(query: str, *key: str) -> list[str]:
+        result = run("search", query, "--json", *key, "--data-dir", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        return [hit["id"] for hit in json.loads(result.stdout)]
+
+    for query in ("read rows", "list rows in a table", "what is in the orders table"):
+        hits = found(query, "--key", narrow)
+        assert hits[0] == "tablesDB.listRows", query
+        assert all("rows.read" in catalog.get(op_id).scopes for op_id in hits), (query, hits)
+    assert found("health check", "--key", narrow)[0].startswith("health.")
+    for query in ("verify email", "accept a team invitation"):
+        user_only = [op_id for op_id in found(query, "--key", every) if set(catalog.get(op_id).scopes) <= {"public"}]
+        assert user_only == [], query
+    assert "account.updateEmailVerification" in found("verify email")
 
 
 def test_describe_json_shows_the_full_parameter_schema():

@@ -4,7 +4,32 @@ from __future__ import annotations
 
 import pytest
 
+from mcp_server.engine.keys import SCOPES as KEY_CHOICES
 from mcp_server.search import MAX_QUERY_LENGTH, SearchError
+
+ROWS_READ = frozenset({"rows.read"})
+# Needs a rows.read key is made for: none of them asks for health checks, GraphQL or a public operation.
+ROW_NEEDS = [
+    "read rows",
+    "list rows in a table",
+    "what is in the orders table",
+    "count rows",
+    "show me the latest orders",
+    "get a row by id",
+    "search rows",
+    "export all rows",
+    "how many customers signed up",
+]
+# What Appwrite gives every API key on top of its own scopes (health.read, graphql), asked for in plain words.
+ASKED_OF_EVERY_KEY = {
+    "health check": "health.get",
+    "is the database up": "health.getDB",
+    "check the database connection": "health.getDB",
+    "how many emails are in the mail queue": "health.getQueueMails",
+    "what time is it on the server": "health.getTime",
+    "run a graphql query": "graphql.query",
+    "health.getTime": "health.getTime",
+}
 
 
 def ids(index, query: str, **options) -> list[str]:
@@ -114,6 +139,45 @@ def test_scope_filter_returns_only_what_the_key_may_run(index):
     assert found
     assert all(set(hit.op.scopes) & scopes for hit in found)
     assert "tablesDB.createRow" not in [hit.op.id for hit in found]
+
+
+def test_a_narrow_key_is_offered_its_own_operations_only(index):
+    """Operations every key may run (health, GraphQL) or none may (public ones) never fill a rows.read key's hits."""
+    for query in [*ROW_NEEDS, "delete a database", "create a database", "create a table", "verify email"]:
+        found = index.search(query, limit=5, scopes=ROWS_READ)
+        assert [hit.op.id for hit in found if ROWS_READ.isdisjoint(hit.op.scopes)] == [], query
+        assert query not in ROW_NEEDS or {"tablesDB.listRows", "tablesDB.getRow"} & {hit.op.id for hit in found}
+
+
+def test_a_key_finds_what_every_key_may_run_when_it_asks(index):
+    for query, wanted in ASKED_OF_EVERY_KEY.items():
+        assert wanted in ids(index, query, scopes=ROWS_READ), query
+    # locale.read is no scope every key holds: a key without it is not offered the locale service.
+    assert not [op_id for op_id in ids(index, "list countries", scopes=ROWS_READ) if op_id.startswith("locale.")]
+    assert ids(index, "list countries", scopes=frozenset({"locale.read"}))[0] == "locale.listCountries"
+
+
+def test_no_key_is_offered_what_only_users_and_guests_may_call(index, catalog):
+    """No API key ever holds `public` or `account` (Appwrite's roles.php): even a key with every scope a key may
+    have is not offered the operations that need one of them, while the local user without a key still is."""
+    every = frozenset(KEY_CHOICES)
+    user_only = {op.id for op in catalog.operations if set(op.scopes) <= {"public", "account"}}
+    queries = {
+        "verify email": "account.updateEmailVerification",
+        "confirm a user's email address with the secret from the link": "account.updateVerification",
+        "verify a phone number with the code": "account.updatePhoneVerification",
+        "accept a team invitation": "teams.updateMembershipStatus",
+        "list the function runtimes": "functions.listRuntimes",
+        "list site frameworks": "sites.listFrameworks",
+        "get my account": "account.get",
+        "change my password": "account.updatePassword",
+    }
+    for query, unfiltered in queries.items():
+        assert set(ids(index, query, limit=20, scopes=every)) & user_only == set(), query
+        assert unfiltered in ids(index, query), query
+    # A key with sessions.write signs users in server-side, as Appwrite lets it.
+    signing_in = ids(index, "sign in with email and password", scopes=frozenset({"sessions.write"}))
+    assert signing_in[0] == "account.createEmailPasswordSession"
 
 
 def test_read_only_returns_only_reads(index):

@@ -29,6 +29,10 @@ USER_SCOPES = GUEST_SCOPES | frozenset(
     "targets.read targets.write subscribers.read subscribers.write assistant.read rules.read".split()
 )
 
+# Scopes Appwrite gives every API key on top of its own (roles.php, the keys role). Never `public` or
+# `account`: only guests and users hold those, so an operation that needs one cannot be called with a key.
+IMPLICIT_KEY_SCOPES = frozenset({"global", "health.read", "graphql"})
+
 _PERMISSION = re.compile(r'(?P<action>[a-z]+)\("(?P<role>[^"]*)"\)')
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 _LABEL = re.compile(r"[A-Za-z0-9]{1,36}")
@@ -56,7 +60,7 @@ class Auth:
         return self.roles is None
 
     def has_scope(self, scopes: tuple[str, ...]) -> bool:
-        return self.scopes is None or any(scope in self.scopes or scope == "public" for scope in scopes)
+        return self.scopes is None or any(scope in self.scopes for scope in scopes)
 
 
 ADMIN = Auth(scopes=None, roles=None, label="admin")
@@ -64,8 +68,8 @@ GUEST = Auth(scopes=GUEST_SCOPES, roles=frozenset({"any", "guests"}), label="gue
 
 
 def key_auth(scopes: frozenset[str]) -> Auth:
-    """An API key: its scopes decide the operations; resource permissions do not apply."""
-    return Auth(scopes=frozenset(scopes), roles=None, label="key")
+    """An API key: its scopes (with those every key holds) decide the operations; resource permissions do not apply."""
+    return Auth(scopes=frozenset(scopes) | IMPLICIT_KEY_SCOPES, roles=None, label="key")
 
 
 def user_auth(

@@ -22,7 +22,7 @@ from appwrite.models.health_time import HealthTime
 from cryptography.hazmat.primitives import serialization
 
 from mcp_server.engine import health
-from mcp_server.engine.permissions import key_auth
+from mcp_server.engine.permissions import GUEST, key_auth, user_auth
 from mcp_server.engine.registry import HANDLERS
 from tests.engine.conftest import error_of
 from tests.tls import self_signed
@@ -317,14 +317,16 @@ def test_threshold_must_be_an_integer(call):
 
 
 def test_health_read_scope(catalog, call):
-    other = key_auth(frozenset({"databases.read", "rows.read"}))
+    """Appwrite gives every API key health.read (roles.php); guests and users never hold it."""
     for operation_id, op in health_operations(catalog).items():
         assert op.scopes == ("health.read",) or list(op.scopes) == ["health.read"], operation_id
         params = {"name": "v1-mails"} if operation_id == "health.getFailedJobs" else {}
-        error = error_of(call, operation_id, auth=other, **params)
-        assert (error.type, error.code) == ("general_unauthorized_scope", 401), operation_id
+        for caller in (GUEST, user_auth("ann")):
+            error = error_of(call, operation_id, auth=caller, **params)
+            assert (error.type, error.code) == ("general_unauthorized_scope", 401), operation_id
     assert call("health.get", auth=HEALTH_KEY)["status"] == "pass"
     assert call("health.getQueueLogs", auth=HEALTH_KEY) == {"size": 0}
+    assert call("health.get", auth=key_auth(frozenset({"rows.read"})))["status"] == "pass"
 
 
 # ---------------------------------------------------------------------------------------------

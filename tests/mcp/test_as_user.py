@@ -7,9 +7,13 @@ table whose rows are each readable by one role.
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from mcp import Client, types
 
+from mcp_server.engine import outbox
 from mcp_server.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -144,3 +148,37 @@ async def test_as_user_needs_a_key_that_reads_users(new_server, mode: str):
         assert ids(succeeded(await run(narrow, "tablesDB.listRows", LISTING))) == set(ROWS)
     async with Client(new_server(Settings(scopes=frozenset({"rows.read", "users.read"}))), mode=mode) as reader:
         assert ids(succeeded(await run(reader, "tablesDB.listRows", LISTING, as_user="ann"))) == VISIBLE["ann"]
+
+
+def verification_link(data_dir: Path, to: str) -> dict:
+    """userId and secret of the last verification link mailed to `to` (the project's outbox)."""
+    [message] = [message for message in outbox.messages(data_dir / "default") if message["to"] == to][-1:]
+    query = parse_qs(urlsplit(message["data"]["url"]).query)
+    return {name: query[name][0] for name in ("userId", "secret")}
+
+
+async def test_acting_as_a_user_a_key_calls_what_users_may_and_no_key_may(new_server, mode: str, data_dir: Path):
+    """No API key holds `public` (Appwrite's roles.php), every user does: a key refused an email verification
+    runs it as the user; the user's own account stays out of a key's reach, and open to the local user."""
+    async with Client(new_server(), mode=mode) as admin:
+        await set_scene(admin)
+        succeeded(
+            await run(admin, "account.createEmailVerification", {"url": "https://app.test/verify"}, as_user="ann")
+        )
+    link = verification_link(data_dir, "ann@example.com")
+    async with Client(new_server(Settings(scopes=frozenset({"users.read"}))), mode=mode) as key:
+        refused = failed(
+            await run(key, "account.updateEmailVerification", link), "general_unauthorized_scope", "public", "as_user"
+        )
+        assert refused["code"] == 401
+        assert succeeded(await run(key, "account.updateEmailVerification", link, as_user="ann"))["userId"] == "ann"
+        assert succeeded(await run(key, "users.get", {"userId": "ann"}))["emailVerification"] is True
+        failed(await run(key, "account.get", as_user="ann"), "general_unauthorized_scope", "account", "no API key")
+    async with Client(new_server(Settings(scopes=frozenset({"rows.read"}))), mode=mode) as narrow:
+        failed(
+            await run(narrow, "account.updateEmailVerification", link, as_user="ann"),
+            "general_unauthorized_scope",
+            "users.read",
+        )
+    async with Client(new_server(), mode=mode) as admin:
+        assert succeeded(await run(admin, "account.get", as_user="ann"))["emailVerification"] is True

@@ -21,7 +21,7 @@ from mcp import Client, MCPError
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_server.catalog import load_catalog
+from mcp_server.catalog import allowed, load_catalog
 from tests.commands import (
     ServeProcess,
     baas_mcp,
@@ -193,8 +193,7 @@ async def test_search_and_execute_round_trip_with_a_valid_key(site, transport, m
 
 
 def may_run(operation_id: str, held: set[str]) -> bool:
-    scopes = load_catalog().get(operation_id).scopes
-    return any(scope in held or scope == "public" for scope in scopes)
+    return allowed(load_catalog().get(operation_id), frozenset(held))
 
 
 @pytest.mark.parametrize(("transport", "mode"), TRANSPORTS)
@@ -231,6 +230,24 @@ async def test_each_request_gets_its_own_keys_scopes(site, transport, mode):
         succeeded(await execute(broad, "tablesDB.createRow", {**ids, "rowId": "ok", "data": {"name": "fine"}}))
         rows = succeeded(await execute(narrow, "tablesDB.listRows", ids))
         assert [row["$id"] for row in rows["rows"]] == ["ok"]
+
+
+@pytest.mark.parametrize(("transport", "mode"), TRANSPORTS)
+async def test_a_narrow_key_is_offered_and_runs_what_appwrite_lets_any_key_run(site, transport, mode):
+    """Its own operations first and alone; health checks (every key's) when asked; public ones (no key's) never."""
+    held = frozenset(NARROW.split(","))
+    catalog = load_catalog()
+    async with session(base(site), site.keys["narrow"]["secret"], transport, mode) as narrow:
+        for query in ("read rows", "list rows in a table", "what is in the orders table"):
+            found = await search_ids(narrow, query, limit=5)
+            assert "tablesDB.listRows" in found
+            assert [op_id for op_id in found if held.isdisjoint(catalog.get(op_id).scopes)] == [], query
+        assert (await search_ids(narrow, "health check", limit=5))[0].startswith("health.")
+        assert succeeded(await execute(narrow, "health.get"))["status"] == "pass"
+        refused = await execute(narrow, "account.updateEmailVerification", {"userId": "ann", "secret": "x"})
+        error = refused.structured_content["error"]
+        assert (error["type"], error["code"]) == ("general_unauthorized_scope", 401)
+        assert "no API key" in error["message"] and "as_user" in error["message"]
 
 
 # --- authentication ---------------------------------------------------------------------------------------
