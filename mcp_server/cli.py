@@ -25,6 +25,7 @@ DEFAULT_API_PORT = 8080
 TRANSPORTS = {"stdio": "stdio", "http": "http", "sse": "http"}
 HTTP_ONLY_OPTIONS = {"--host": "host", "--port": "port", "--allow-host": "allow_host", "--no-auth": "no_auth"}
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+PRIVATE_URLS_HELP = "let avatars fetch from loopback, private and reserved addresses (refused by default)"
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
     '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--self-signed", action="store_true", help="with --endpoint: accept a self-signed TLS certificate"
     )
+    serve.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     serve.set_defaults(run=run_serve)
 
     api = commands.add_parser("api", help="serve the embedded engine as an Appwrite-compatible REST API on /v1")
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR, default ./.baas)"
     )
+    api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     api.set_defaults(run=run_api)
 
     install = commands.add_parser("install", help="add this server to an MCP client's configuration")
@@ -236,6 +239,8 @@ def remote_backend(args: argparse.Namespace):
                 raise UsageError(f"{flag} applies only with --endpoint (or APPWRITE_ENDPOINT)")
         args.project = args.project or "default"
         return None
+    if args.allow_private_urls:
+        raise UsageError("--allow-private-urls applies only to the embedded engine, not with --endpoint")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--endpoint: expected an http(s) URL such as https://cloud.appwrite.io/v1, got {endpoint!r}")
@@ -281,7 +286,8 @@ def run_serve(args: argparse.Namespace) -> int:
     check_serve_options(args)
     remote = remote_backend(args)
     settings = Settings(read_only=args.read_only)
-    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote)
+    engine_options = {"allow_private_urls": args.allow_private_urls}
+    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote, engine_options)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
         if secret:
@@ -371,7 +377,8 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    anyio.run(serve_http, RestApp(Engine(directory)), sock, announce, backend_options={"use_uvloop": uvloop})
+    app = RestApp(Engine(directory, allow_private_urls=args.allow_private_urls))
+    anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
 
