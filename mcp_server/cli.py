@@ -33,6 +33,7 @@ HTTP_ONLY_OPTIONS = {
     "--files-root": "files_root",
 }
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+PRIVATE_URLS_HELP = "let avatars fetch from loopback, private and reserved addresses (refused by default)"
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
     '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--self-signed", action="store_true", help="with --endpoint: accept a self-signed TLS certificate"
     )
+    serve.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     serve.set_defaults(run=run_serve)
 
     api = commands.add_parser("api", help="serve the embedded engine as an Appwrite-compatible REST API on /v1")
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let browser pages of this origin (scheme://host[:port]) call the API, besides loopback ones; "
         "repeatable; * allows every origin",
     )
+    api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     api.set_defaults(run=run_api)
 
     install = commands.add_parser("install", help="add this server to an MCP client's configuration")
@@ -263,6 +266,8 @@ def remote_backend(args: argparse.Namespace):
                 raise UsageError(f"{flag} applies only with --endpoint (or APPWRITE_ENDPOINT)")
         args.project = args.project or "default"
         return None
+    if args.allow_private_urls:
+        raise UsageError("--allow-private-urls applies only to the embedded engine, not with --endpoint")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--endpoint: expected an http(s) URL such as https://cloud.appwrite.io/v1, got {endpoint!r}")
@@ -310,7 +315,8 @@ def run_serve(args: argparse.Namespace) -> int:
     remote = remote_backend(args)
     # Over stdio the caller is the local user, whose files a path may name; over HTTP only --files-root.
     settings = Settings(read_only=args.read_only, local_files=args.transport == "stdio", files_root=args.files_root)
-    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote)
+    engine_options = {"allow_private_urls": args.allow_private_urls}
+    runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote, engine_options)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
         if secret:
@@ -405,7 +411,8 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    anyio.run(serve_http, RestApp(Engine(directory), origins), sock, announce, backend_options={"use_uvloop": uvloop})
+    app = RestApp(Engine(directory, allow_private_urls=args.allow_private_urls), origins)
+    anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
 

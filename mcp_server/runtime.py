@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .settings import Settings
 
@@ -36,13 +36,22 @@ class Remote:
 
 
 class Runtime:
-    """One server's state: the project it serves, its settings, and the lazily built tools."""
+    """One server's state: the project it serves, its settings, and the lazily built tools (on the embedded
+    engine, made with `engine_options`, or on the remote server)."""
 
-    def __init__(self, data_dir: Path, project: str, settings: Settings, remote: Remote | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        project: str,
+        settings: Settings,
+        remote: Remote | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.project = project
         self.settings = settings
         self.remote = remote
+        self.engine_options = engine_options or {}
         self.lock = threading.Lock()
         self.built: Tools | None = None
         self.keys_db: ProjectDB | None = None
@@ -65,7 +74,7 @@ class Runtime:
         if self.remote is None:
             from .backends.embedded import EmbeddedBackend
 
-            return EmbeddedBackend(self.data_dir, self.project, catalog)
+            return EmbeddedBackend(self.data_dir, self.project, catalog, **self.engine_options)
         from .backends.http import HttpBackend
 
         remote = self.remote

@@ -10,6 +10,7 @@ import pytest
 from mcp_server.catalog import Catalog, load_catalog
 from mcp_server.search import SearchIndex, default_index
 from tests.commands import start_api_server
+from tests.sites import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "catalog" / "appwrite-spec" / "open-api3-server.json"
@@ -60,3 +61,11 @@ def api_server(tmp_path_factory: pytest.TempPathFactory):
         yield served.url("/v1"), data_dir
     finally:
         served.stop()
+
+
+@pytest.fixture
+def site():
+    """A local web site on 127.0.0.1 (tests/sites.py): the test sets its pages, it records the requests."""
+    served = Site()
+    yield served
+    served.close()

@@ -110,6 +110,10 @@ def test_describe_text_output():
         (("describe", "nothing"), "unknown operation 'nothing'"),
         (("search",), "the following arguments are required: query"),
         (("serve-forever",), "invalid choice"),
+        (
+            ("serve", "--allow-private-urls", "--endpoint", "http://127.0.0.1:9", "--api-key", "k", "--project", "p"),
+            "--allow-private-urls applies only to the embedded engine, not with --endpoint",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, message):

@@ -23,9 +23,11 @@ Every answer is a PNG (Media), at the width and height asked for:
 
 Widths and heights are 0 to 2000 (0 as in Appwrite: from the other side, or the natural size);
 quality is 0 to 100 and, PNG being lossless, sets how hard the PNG is compressed (Imagick's tens
-digit: the zlib level). Remote fetches reach any http(s) host, local ones included: this engine
-serves one developer's machine. A host that cannot be reached fails with avatar_remote_url_failed;
-an answer that is not an image with avatar_image_not_found (avatar_icon_not_found for favicons).
+digit: the zlib level). Remote fetches go to public addresses only, as in Appwrite (outbound.py; the
+engine option allow_private_urls lets them reach loopback and private ones too). A URL that leads
+to an address not allowed, or a host that cannot be reached, fails with avatar_remote_url_failed
+(one text for a refused connection, a timeout and an unknown host); an answer that is not an image
+with avatar_image_not_found (avatar_icon_not_found for favicons).
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ import colorsys
 import hashlib
 import io
 import re
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
@@ -49,6 +49,7 @@ from .identities import find_user
 from .image_params import hex_color, rgb, within
 from .links import check_url
 from .locale import country_names
+from .outbound import Answer, Failed
 from .registry import Call, handles
 
 MAX_SIDE = 2000
@@ -407,54 +408,27 @@ class FetchFailed(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class Fetched:
-    data: bytes
-    content_type: str
-    url: str
-
-
-def fetch(url: str) -> Fetched:
-    """GET `url` (redirects followed) within FETCH_TIMEOUT seconds and MAX_FETCH_BYTES bytes."""
+def fetch(call: Call, url: str) -> Answer:
+    """GET `url` (redirects followed) within FETCH_TIMEOUT seconds and MAX_FETCH_BYTES bytes, where the
+    call's requests may go (public addresses only, unless the engine allows private ones)."""
     if url.startswith("data:"):
         return from_data_url(url)
-    import httpx  # imported here: only remote images need it
-
-    deadline = time.monotonic() + FETCH_TIMEOUT
     try:
-        with (
-            httpx.Client(
-                timeout=FETCH_TIMEOUT,
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                headers={"User-Agent": USER_AGENT, "Accept": "image/*,text/html;q=0.9,*/*;q=0.8"},
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise FetchFailed(f"the server answered HTTP {response.status_code}", response.status_code)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_FETCH_BYTES:
-                raise FetchFailed(f"the answer is larger than {MAX_FETCH_BYTES // (1024 * 1024)} MB")
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > MAX_FETCH_BYTES:
-                    raise FetchFailed(f"the answer is larger than {MAX_FETCH_BYTES // (1024 * 1024)} MB")
-                if time.monotonic() > deadline:
-                    raise FetchFailed(f"it took longer than {FETCH_TIMEOUT:g} s")
-                chunks.append(chunk)
-            return Fetched(b"".join(chunks), response.headers.get("content-type", ""), str(response.url))
-    except httpx.TimeoutException:
-        raise FetchFailed(f"no answer within {FETCH_TIMEOUT:g} s") from None
-    except httpx.TooManyRedirects:
-        raise FetchFailed(f"more than {MAX_REDIRECTS} redirects") from None
-    except httpx.HTTPError as error:
-        raise FetchFailed(str(error) or type(error).__name__) from None
+        answer = call.outbound.get(
+            url,
+            timeout=FETCH_TIMEOUT,
+            max_bytes=MAX_FETCH_BYTES,
+            max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": USER_AGENT, "Accept": "image/*,text/html;q=0.9,*/*;q=0.8"},
+        )
+    except Failed as failure:
+        raise FetchFailed(str(failure)) from None
+    if answer.status >= 400:
+        raise FetchFailed(f"the server answered HTTP {answer.status}", answer.status)
+    return answer
 
 
-def from_data_url(url: str) -> Fetched:
+def from_data_url(url: str) -> Answer:
     header, comma, payload = url[5:].partition(",")
     if not comma:
         raise FetchFailed("the data: URL has no content")
@@ -462,15 +436,11 @@ def from_data_url(url: str) -> Fetched:
         data = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
     except (binascii.Error, ValueError):
         raise FetchFailed("the data: URL's content is not valid base64") from None
-    return Fetched(data, header.split(";")[0], url)
+    return Answer(200, header.split(";")[0], data, url)
 
 
-def unreachable(url: str, failure: FetchFailed, what: str) -> AppwriteError:
-    return AppwriteError(
-        "avatar_remote_url_failed",
-        f"Could not fetch {what} {url}: {failure.reason}. The server running the engine could not download it "
-        "(no network access, or the host is down, unknown or too slow).",
-    )
+def remote_url_failed(url: str, failure: FetchFailed, what: str) -> AppwriteError:
+    return AppwriteError("avatar_remote_url_failed", f"Could not fetch {what} at {url}: {failure.reason}.")
 
 
 def decoded(data: bytes) -> Any | None:
@@ -509,14 +479,14 @@ def get_image(call: Call) -> Media:
     width = within(call.params, "width", 0, MAX_SIDE)
     height = within(call.params, "height", 0, MAX_SIDE)
     try:
-        fetched = fetch(url)
+        fetched = fetch(call, url)
     except FetchFailed as failure:
         if failure.status is not None:
             raise AppwriteError(
                 "avatar_image_not_found", f"The image at {url} was not found: {failure.reason}."
             ) from None
-        raise unreachable(url, failure, "the image") from None
-    image = decoded(fetched.data)
+        raise remote_url_failed(url, failure, "the image") from None
+    image = decoded(fetched.body)
     if image is None:
         raise AppwriteError(
             "avatar_image_not_found",
@@ -556,13 +526,13 @@ def area(sizes: str) -> int:
     return best
 
 
-def icon_links(page: Fetched) -> list[str]:
+def icon_links(page: Answer) -> list[str]:
     """The icons a page links to, largest first; SVG is left out (it cannot be rasterized here)."""
     charset = re.search(r"charset=([\w-]+)", page.content_type or "")
     try:
-        text = page.data.decode(charset.group(1) if charset else "utf-8", errors="replace")
+        text = page.body.decode(charset.group(1) if charset else "utf-8", errors="replace")
     except LookupError:
-        text = page.data.decode("utf-8", errors="replace")
+        text = page.body.decode("utf-8", errors="replace")
     parser = IconLinks()
     try:
         parser.feed(text)
@@ -594,12 +564,12 @@ def get_favicon(call: Call) -> Media:
     url = check_url(call.params.get("url"))
     tried = []
     try:
-        page = fetch(url)
+        page = fetch(call, url)
         links = icon_links(page)
         origin = urlsplit(page.url)
     except FetchFailed as failure:
         if failure.status is None:
-            raise unreachable(url, failure, "the page") from None
+            raise remote_url_failed(url, failure, "the page") from None
         # The page is missing or refused, but the site may still have an icon.
         tried.append(f"the page itself ({failure.reason})")
         links = []
@@ -608,11 +578,11 @@ def get_favicon(call: Call) -> Media:
     candidates = [*dict.fromkeys(links[: MAX_ICON_TRIES - 1])]
     for href in [*candidates, *([fallback] if fallback not in candidates else [])]:
         try:
-            icon = fetch(href)
+            icon = fetch(call, href)
         except FetchFailed as failure:
             tried.append(f"{shown(href)} ({failure.reason})")
             continue
-        image = decoded(icon.data)
+        image = decoded(icon.body)
         if image is not None:
             return png(cropped(image, FAVICON_SIDE, FAVICON_SIDE), "favicon.png")
         tried.append(f"{shown(href)} (not an image{described(icon.content_type)})")

@@ -35,6 +35,7 @@ from . import (  # noqa: F401
 from .dialects import DIALECTS
 from .errors import AppwriteError
 from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
+from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .project import Project
 from .registry import HANDLERS, Call, Requester
@@ -47,12 +48,22 @@ DEFAULT_LIST_CACHE_TTL = 5.0
 
 
 class Engine:
-    """All projects under one data directory."""
+    """All projects under one data directory.
+
+    `allow_private_urls` lets the requests operations send (avatars' images and favicons) go to loopback,
+    private and reserved addresses, which are refused otherwise (outbound.py).
+    """
 
     def __init__(
-        self, data_dir: Path | str, *, list_cache_ttl: float = DEFAULT_LIST_CACHE_TTL, catalog: Catalog | None = None
+        self,
+        data_dir: Path | str,
+        *,
+        list_cache_ttl: float = DEFAULT_LIST_CACHE_TTL,
+        catalog: Catalog | None = None,
+        allow_private_urls: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.outbound = Outbound(allow_private=allow_private_urls)
         self.list_cache_ttl = list_cache_ttl
         self.catalog = catalog or load_catalog()
         self.batched = frozenset(
@@ -139,7 +150,7 @@ class Engine:
                 "through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID)",
             )
         state = self.project(project)
-        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester)
+        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
         if op.id in self.batched:
             return state.writes.run(lambda: handler(call))
         with state.db.lock:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..catalog import Operation
 from .dialects import Dialect
+from .outbound import PUBLIC_ONLY, Outbound
 from .permissions import Auth
 
 
@@ -21,7 +22,8 @@ class Requester:
 
 @dataclass
 class Call:
-    """One operation being run: the project it runs in, who runs it, and its checked parameters."""
+    """One operation being run: the project it runs in, who runs it, its checked parameters, and where the
+    requests it sends may go."""
 
     project: Any
     auth: Auth
@@ -31,6 +33,7 @@ class Call:
     # X-Appwrite-Timestamp: the client's view of the row is this old; a row changed since is not overwritten.
     request_timestamp: str | None = None
     requester: Requester | None = None
+    outbound: Outbound = PUBLIC_ONLY
 
     def named_table(self) -> Any:
         """The table (or collection) that the call's databaseId and tableId/collectionId name."""

@@ -1,22 +1,19 @@
 """The avatars service: every operation through Engine.call; images decoded with Pillow, remote ones
-fetched from a small HTTP server in the test."""
+fetched from a small HTTP server in the test (on loopback: by an engine that allows private URLs)."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
 
 import pytest
 import segno
 from PIL import Image
 
-from mcp_server.engine import avatars
+from mcp_server.engine import Engine, avatars
 from mcp_server.engine.permissions import ADMIN, GUEST, key_auth, user_auth
 from mcp_server.engine.registry import HANDLERS, Call
 from mcp_server.uploads import Media
@@ -282,58 +279,12 @@ def test_qr_size_margin_and_download(call):
 # remote images, from a local web server
 
 
-class Site:
-    """What the local server answers: path -> (status, content type, body), or a redirect or a delay."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, tuple[int, str, bytes]] = {}
-        self.redirects: dict[str, str] = {}
-        self.delays: dict[str, float] = {}
-        self.requests: list[str] = []
-        self.base = ""
-
-    def add(self, path: str, body: bytes, content_type: str = "image/png", status: int = 200) -> str:
-        self.pages[path] = (status, content_type, body)
-        return self.base + path
-
-
 @pytest.fixture
-def site() -> Iterator[Site]:
-    state = Site()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            if self.path in state.delays:
-                time.sleep(state.delays[self.path])
-            if self.path in state.redirects:
-                self.send_response(302)
-                self.send_header("Location", state.redirects[self.path])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            status, content_type, body = state.pages.get(self.path, (404, "text/plain", b"not found"))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            with contextlib.suppress(OSError):  # the engine may hang up early (too large, too slow)
-                self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def local_call(tmp_path) -> Iterator[Callable]:
+    """Like `call`, on an engine whose requests may go to loopback and private addresses (allow_private_urls)."""
+    engine = Engine(tmp_path / "local", list_cache_ttl=0, allow_private_urls=True)
+    yield lambda operation_id, auth=ADMIN, **params: engine.call(operation_id, params, auth)
+    engine.close()
 
 
 def closed_port() -> int:
@@ -343,62 +294,62 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_image_is_fetched_and_cropped(call, site):
+def test_image_is_fetched_and_cropped(local_call, site):
     url = site.add("/photo.png", encoded(RED, (200, 100)))
-    media = call("avatars.getImage", url=url, width=50, height=50)
+    media = local_call("avatars.getImage", url=url, width=50, height=50)
     assert media.filename == "image.png"
     image = image_of(media)
     assert image.size == (50, 50)
     assert rgb_at(image, 25, 25) == RED
-    assert image_of(call("avatars.getImage", url=url)).size == (400, 400)
-    assert image_of(call("avatars.getImage", url=url, width=100, height=0)).size == (100, 50)
-    assert image_of(call("avatars.getImage", url=url, width=0, height=25)).size == (50, 25)
-    assert image_of(call("avatars.getImage", url=url, width=0, height=0)).size == (200, 100)
+    assert image_of(local_call("avatars.getImage", url=url)).size == (400, 400)
+    assert image_of(local_call("avatars.getImage", url=url, width=100, height=0)).size == (100, 50)
+    assert image_of(local_call("avatars.getImage", url=url, width=0, height=25)).size == (50, 25)
+    assert image_of(local_call("avatars.getImage", url=url, width=0, height=0)).size == (200, 100)
 
 
-def test_image_formats_and_redirects(call, site):
+def test_image_formats_and_redirects(local_call, site):
     jpeg = site.add("/photo.jpg", encoded(BLUE, (64, 64), "JPEG"), "image/jpeg")
-    assert image_of(call("avatars.getImage", url=jpeg, width=10, height=10)).size == (10, 10)
+    assert image_of(local_call("avatars.getImage", url=jpeg, width=10, height=10)).size == (10, 10)
     gif = site.add("/anim.gif", encoded(GREEN, (30, 30), "GIF"), "image/gif")
-    assert rgb_at(image_of(call("avatars.getImage", url=gif, width=0, height=0)), 5, 5) == GREEN
+    assert rgb_at(image_of(local_call("avatars.getImage", url=gif, width=0, height=0)), 5, 5) == GREEN
     site.redirects["/old"] = "/photo.jpg"
-    assert image_of(call("avatars.getImage", url=site.base + "/old", width=12, height=12)).size == (12, 12)
+    assert image_of(local_call("avatars.getImage", url=site.base + "/old", width=12, height=12)).size == (12, 12)
 
 
-def test_image_that_is_not_there_or_not_an_image(call, site):
-    missing = error_of(call, "avatars.getImage", url=site.base + "/nothing.png")
+def test_image_that_is_not_there_or_not_an_image(local_call, site):
+    missing = error_of(local_call, "avatars.getImage", url=site.base + "/nothing.png")
     assert (missing.type, missing.code) == ("avatar_image_not_found", 404)
     assert "/nothing.png" in missing.message and "404" in missing.message
     page = site.add("/page.html", b"<html><body>hello</body></html>", "text/html")
-    not_image = error_of(call, "avatars.getImage", url=page)
+    not_image = error_of(local_call, "avatars.getImage", url=page)
     assert not_image.type == "avatar_image_not_found"
     assert page in not_image.message and "text/html" in not_image.message
     broken = site.add("/broken.png", PNG_SIGNATURE + b"garbage")
-    assert error_of(call, "avatars.getImage", url=broken).type == "avatar_image_not_found"
+    assert error_of(local_call, "avatars.getImage", url=broken).type == "avatar_image_not_found"
 
 
-def test_unreachable_image(call):
+def test_unreachable_image(local_call):
     url = f"http://127.0.0.1:{closed_port()}/photo.png"
-    error = error_of(call, "avatars.getImage", url=url)
+    error = error_of(local_call, "avatars.getImage", url=url)
     assert (error.type, error.code) == ("avatar_remote_url_failed", 404)
     assert url in error.message
     assert "could not" in error.message.lower() and "network" in error.message
 
 
-def test_fetch_limits(call, site, monkeypatch):
+def test_fetch_limits(local_call, site, monkeypatch):
     monkeypatch.setattr(avatars, "MAX_FETCH_BYTES", 1000)
     big = site.add("/big.png", encoded(RED, (400, 400), "BMP"), "image/bmp")
-    error = error_of(call, "avatars.getImage", url=big)
+    error = error_of(local_call, "avatars.getImage", url=big)
     assert error.type == "avatar_remote_url_failed" and "larger than" in error.message
     monkeypatch.setattr(avatars, "FETCH_TIMEOUT", 0.3)
     slow = site.add("/slow.png", encoded(RED, (4, 4)))
     site.delays["/slow.png"] = 1.5
     started = time.monotonic()
-    error = error_of(call, "avatars.getImage", url=slow)
+    error = error_of(local_call, "avatars.getImage", url=slow)
     assert error.type == "avatar_remote_url_failed" and "0.3 s" in error.message
     assert time.monotonic() - started < 1.4
     site.redirects["/loop"] = "/loop"
-    error = error_of(call, "avatars.getImage", url=site.base + "/loop")
+    error = error_of(local_call, "avatars.getImage", url=site.base + "/loop")
     assert error.type == "avatar_remote_url_failed" and "redirects" in error.message
 
 
@@ -414,7 +365,7 @@ def page(*links: str, head: str = "") -> bytes:
     return f"<!doctype html><html><head>{head}{''.join(links)}<title>t</title></head><body>x</body></html>".encode()
 
 
-def test_favicon_takes_the_largest_icon(call, site):
+def test_favicon_takes_the_largest_icon(local_call, site):
     site.add("/icons/small.png", encoded(GREEN, (32, 32)))
     site.add("/icons/large.png", encoded(BLUE, (64, 64)))
     site.add("/icons/vector.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
@@ -429,7 +380,7 @@ def test_favicon_takes_the_largest_icon(call, site):
         ),
         "text/html; charset=utf-8",
     )
-    media = call("avatars.getFavicon", url=url)
+    media = local_call("avatars.getFavicon", url=url)
     assert media.filename == "favicon.png"
     image = image_of(media)
     assert image.size == (avatars.FAVICON_SIDE, avatars.FAVICON_SIDE) == (56, 56)
@@ -437,48 +388,143 @@ def test_favicon_takes_the_largest_icon(call, site):
     assert "/apple.png" not in site.requests and "/icons/vector.svg" not in site.requests
 
 
-def test_favicon_falls_back_to_favicon_ico(call, site):
+def test_favicon_falls_back_to_favicon_ico(local_call, site):
     site.add("/favicon.ico", encoded(YELLOW, (48, 48), "ICO"), "image/x-icon")
     bare = site.add("/bare.html", page(), "text/html")
-    assert rgb_at(image_of(call("avatars.getFavicon", url=bare)), 28, 28) == YELLOW
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=bare)), 28, 28) == YELLOW
     # Linked icons that are missing or not images are skipped.
     site.add("/text.png", b"just text", "text/plain")
     broken = site.add("/broken.html", page('<link rel="icon" href="/gone.png">', '<link rel="icon" href="/text.png">'))
-    assert rgb_at(image_of(call("avatars.getFavicon", url=broken)), 28, 28) == YELLOW
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=broken)), 28, 28) == YELLOW
     # <base href> moves relative links; data: URLs are icons too.
     site.add("/assets/icon.png", encoded(GREEN, (16, 16)))
     based = site.add("/based.html", page('<link rel="icon" href="icon.png">', head='<base href="/assets/">'))
-    assert rgb_at(image_of(call("avatars.getFavicon", url=based)), 28, 28) == GREEN
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=based)), 28, 28) == GREEN
     inline = "data:image/png;base64," + base64.b64encode(encoded(RED, (8, 8))).decode()
     data_page = site.add("/inline.html", page(f'<link rel="icon" href="{inline}">'), "text/html")
-    assert rgb_at(image_of(call("avatars.getFavicon", url=data_page)), 28, 28) == RED
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=data_page)), 28, 28) == RED
 
 
-def test_favicon_not_found(call, site):
+def test_favicon_not_found(local_call, site):
     url = site.add("/lonely.html", page('<link rel="icon" href="/gone.png">'), "text/html")
-    error = error_of(call, "avatars.getFavicon", url=url)
+    error = error_of(local_call, "avatars.getFavicon", url=url)
     assert (error.type, error.code) == ("avatar_icon_not_found", 404)
     assert url in error.message and "/gone.png" in error.message and "/favicon.ico" in error.message
 
 
-def test_favicon_of_an_unreachable_page(call, site):
+def test_favicon_of_an_unreachable_page(local_call, site):
     url = f"http://127.0.0.1:{closed_port()}/"
-    error = error_of(call, "avatars.getFavicon", url=url)
+    error = error_of(local_call, "avatars.getFavicon", url=url)
     assert error.type == "avatar_remote_url_failed" and url in error.message
     # A page that answers with an error: the site's /favicon.ico is still tried.
-    missing = error_of(call, "avatars.getFavicon", url=site.base + "/no-page")
+    missing = error_of(local_call, "avatars.getFavicon", url=site.base + "/no-page")
     assert missing.type == "avatar_icon_not_found" and "HTTP 404" in missing.message
     assert site.requests[-2:] == ["/no-page", "/favicon.ico"]
     site.add("/favicon.ico", encoded(YELLOW, (16, 16), "ICO"), "image/x-icon")
-    assert rgb_at(image_of(call("avatars.getFavicon", url=site.base + "/no-page")), 28, 28) == YELLOW
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=site.base + "/no-page")), 28, 28) == YELLOW
 
 
-def test_favicon_tries_a_few_links_then_favicon_ico(call, site):
+def test_favicon_tries_a_few_links_then_favicon_ico(local_call, site):
     site.add("/favicon.ico", encoded(YELLOW, (16, 16), "ICO"), "image/x-icon")
     links = [f'<link rel="icon" href="/gone-{number}.png" sizes="{number}x{number}">' for number in range(1, 9)]
     url = site.add("/many.html", page(*links), "text/html")
-    assert rgb_at(image_of(call("avatars.getFavicon", url=url)), 28, 28) == YELLOW
+    assert rgb_at(image_of(local_call("avatars.getFavicon", url=url)), 28, 28) == YELLOW
     assert site.requests[1:] == ["/gone-8.png", "/gone-7.png", "/gone-6.png", "/favicon.ico"]
+
+
+# ---------------------------------------------------------------------------------------------
+# private addresses: refused unless the engine allows them
+
+
+PRIVATE_FORMS = (
+    "127.0.0.1",
+    "localhost",
+    "2130706433",
+    "0x7f.1",
+    "0x7f000001",
+    "127.1",
+    "0.0.0.0",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[::1]",
+    "[::]",
+    "[2002:7f00:1::]",
+)
+
+
+@pytest.mark.parametrize("host", PRIVATE_FORMS)
+def test_a_url_leading_to_this_machine_is_refused(call, site, host):
+    url = site.add("/photo.png", encoded(RED, (8, 8))).replace("127.0.0.1", host)
+    for operation in ("avatars.getImage", "avatars.getFavicon"):
+        for auth in (GUEST, ADMIN):
+            error = error_of(call, operation, auth=auth, url=url)
+            assert (error.type, error.code) == ("avatar_remote_url_failed", 404), error.message
+            assert "private" in error.message and "--allow-private-urls" in error.message
+    assert site.requests == []
+
+
+def test_an_octal_address_is_not_a_url_that_can_be_fetched(call, local_call, site):
+    url = site.add("/photo.png", encoded(RED, (8, 8))).replace("127.0.0.1", "0177.0.0.1")
+    for run in (call, local_call):
+        error = error_of(run, "avatars.getImage", url=url)
+        assert error.type == "avatar_remote_url_failed" and "not a valid URL" in error.message
+    assert site.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://10.0.0.1/a.png",
+        "http://172.16.5.4/a.png",
+        "http://192.168.1.1/a.png",
+        "http://100.64.0.1/a.png",
+        "http://[fc00::1]/a.png",
+        "http://[fe80::1]/a.png",
+        "http://224.0.0.1/a.png",
+        "http://[ff02::1]/a.png",
+        "http://240.0.0.1/a.png",
+        "http://255.255.255.255/a.png",
+        "https://192.0.2.1/a.png",
+    ],
+)
+def test_private_and_reserved_addresses_are_refused_without_a_connection(call, url):
+    started = time.monotonic()
+    error = error_of(call, "avatars.getImage", url=url)
+    assert error.type == "avatar_remote_url_failed" and "private" in error.message
+    assert time.monotonic() - started < 1, "refused before any connection is tried"
+
+
+def test_allowing_private_urls_reaches_them(local_call, site):
+    url = site.add("/photo.png", encoded(RED, (8, 8)))
+    for host in ("127.0.0.1", "localhost", "2130706433"):
+        image = image_of(local_call("avatars.getImage", auth=GUEST, url=url.replace("127.0.0.1", host)))
+        assert rgb_at(image, 200, 200) == RED
+    assert site.hosts == [f"127.0.0.1:{site.port}", f"localhost:{site.port}", f"2130706433:{site.port}"]
+
+
+def test_no_answer_reads_the_same_for_a_closed_port_silence_and_an_unknown_host(local_call, monkeypatch):
+    monkeypatch.setattr(avatars, "FETCH_TIMEOUT", 0.5)
+    with socket.socket() as silent:  # accepts connections (the backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        urls = {
+            "closed": f"http://127.0.0.1:{closed_port()}/a.png",
+            "silent": f"http://127.0.0.1:{silent.getsockname()[1]}/a.png",
+            "unknown": "http://no-such-host.invalid/a.png",
+        }
+        texts = {}
+        for name, url in urls.items():
+            for operation in ("avatars.getImage", "avatars.getFavicon"):
+                error = error_of(local_call, operation, url=url)
+                assert error.type == "avatar_remote_url_failed"
+                texts[name, operation] = error.message.replace(url, "URL")
+    assert texts["closed", "avatars.getImage"] == texts["silent", "avatars.getImage"]
+    assert texts["closed", "avatars.getImage"] == texts["unknown", "avatars.getImage"]
+    assert texts["closed", "avatars.getFavicon"] == texts["silent", "avatars.getFavicon"]
+    assert texts["closed", "avatars.getFavicon"] == texts["unknown", "avatars.getFavicon"]
+    assert "refused" not in str(texts).lower() and "errno" not in str(texts).lower()
 
 
 def test_screenshots_need_a_browser(call):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
+from PIL import Image
 
 from tests.commands import (
     COMMAND,
@@ -433,3 +435,20 @@ async def test_read_only_serves_reads_and_refuses_writes(tmp_path):
             assert "read-only" in refused.content[0].text
         listed = succeeded(await execute(client, "tablesDB.list"))
         assert [database["$id"] for database in listed["databases"]] == ["there"]
+
+
+async def test_allow_private_urls_lets_avatars_fetch_from_this_machine(tmp_path, site):
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(image, "PNG")
+    url = site.add("/photo.png", image.getvalue())
+    async with Client(stdio_server(tmp_path / "data", cwd=tmp_path), mode="legacy") as client:
+        refused = await execute(client, "avatars.getImage", {"url": url})
+    assert refused.is_error
+    assert refused.structured_content["error"]["type"] == "avatar_remote_url_failed"
+    assert "--allow-private-urls" in refused.content[0].text
+    assert site.requests == []
+    async with Client(stdio_server(tmp_path / "data", "--allow-private-urls", cwd=tmp_path), mode="legacy") as client:
+        fetched = succeeded(await execute(client, "avatars.getImage", {"url": url, "width": 4, "height": 4}))
+    assert fetched["contentType"] == "image/png"
+    assert Image.open(fetched["savedTo"]).size == (4, 4)
+    assert site.requests == ["/photo.png"]

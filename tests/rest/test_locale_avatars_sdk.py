@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,10 @@ from appwrite.services.avatars import Avatars
 from appwrite.services.locale import Locale
 from PIL import Image
 
-from tests.commands import ServeProcess, create_key, start_api_server
+from tests.commands import API_LINE, ServeProcess, create_key, serve_env, serving, start_api_server
 from tests.rest.sdk_errors import raised
+from tests.sites import Site
+from tests.tls import self_signed
 
 PROJECT = "default"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -168,3 +171,52 @@ def test_media_headers(api):
         download = http.get("/avatars/qr", params={"text": "hello", "download": "true"})
         assert download.status_code == 200
         assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''qr.png"
+
+
+def png_of(color: tuple[int, int, int]) -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(image, "PNG")
+    return image.getvalue()
+
+
+def test_guests_cannot_make_the_server_fetch_private_addresses(api, site):
+    url = site.add("/photo.png", png_of((255, 0, 0)))
+    with httpx.Client(base_url=api.endpoint) as http:
+        for path in ("/avatars/image", "/avatars/favicon"):
+            for form in (url, url.replace("127.0.0.1", "2130706433"), url.replace("127.0.0.1", "[::ffff:127.0.0.1]")):
+                answer = http.get(path, params={"url": form, "project": PROJECT})
+                assert answer.status_code == 404, answer.text
+                error = answer.json()
+                assert error["type"] == "avatar_remote_url_failed"
+                assert "private" in error["message"] and "--allow-private-urls" in error["message"]
+    error = raised(Avatars(api.client(key="")).get_image, url=url)
+    assert (error.code, error.type) == (404, "avatar_remote_url_failed")
+    assert site.requests == []
+
+
+def test_allow_private_urls_lets_the_api_fetch_from_this_machine(tmp_path, site):
+    cert, key, _ = self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    secure = Site(context=context)
+    served = serving(
+        ServeProcess(
+            *("--port", "0", "--data-dir", str(tmp_path / "data"), "--allow-private-urls"),
+            command="api",
+            line=API_LINE,
+            env=serve_env(SSL_CERT_FILE=str(cert)),
+        )
+    )
+    try:
+        plain = site.add("/photo.png", png_of((255, 0, 0)))
+        tls = secure.add("/photo.png", png_of((0, 0, 255))).replace("127.0.0.1", "localhost")
+        guest = Avatars(Client().set_endpoint(served.url("/v1")).set_project(PROJECT))
+        assert png_image(guest.get_image(url=plain, width=4, height=4)).convert("RGB").getpixel((1, 1)) == (255, 0, 0)
+        assert png_image(guest.get_image(url=tls, width=4, height=4)).convert("RGB").getpixel((1, 1)) == (0, 0, 255)
+    finally:
+        code = served.stop()
+        secure.close()
+    assert code == 0, served.stderr.text()
+    assert site.requests == ["/photo.png"]
+    assert secure.requests == ["/photo.png"]
+    assert (secure.hosts, secure.server_names) == ([f"localhost:{secure.port}"], ["localhost"])
