@@ -5,7 +5,9 @@ Usage: python benchmarks/engine_bench.py [--rows 100000] [--singles 2000] [--lis
 Single creates go through Engine.call one commit per row, and the same inserts run through raw
 sqlite3 with the same settings (WAL, synchronous=FULL, one commit per row) in the same run, so
 the ratio compares like with like. Bulk creates send 1,000 rows per call. The indexed list is
-listRows with an equality filter on an indexed column of a table of --rows rows.
+listRows with an equality filter on an indexed column of a table of --rows rows. Last, single
+creates are timed alone and then while another thread keeps running regex scans of that table
+(reads run beside writes, so a create should not wait for a scan).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -89,11 +92,48 @@ def indexed_lists(engine: Engine, count: int) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
 
 
+def create_latencies(engine: Engine, count: int) -> tuple[float, float]:
+    """p50 and p99 (ms) of `count` single creates into the singles table."""
+    timings = []
+    for i in range(count):
+        start = time.perf_counter()
+        engine.call("tablesDB.createRow", {**DB, "tableId": "singles", "rowId": "unique()", "data": row_data(i)})
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
+
+
+def creates_beside_scans(engine: Engine, count: int) -> tuple[float, tuple[float, float], tuple[float, float]]:
+    """(seconds per regex scan of the items table, create p50/p99 alone, create p50/p99 during scans)."""
+    regex = json.dumps({"method": "regex", "attribute": "title", "values": ["^item (1+)+5$"]})
+    scan = {**DB, "tableId": "items", "queries": [regex]}
+    start = time.perf_counter()
+    engine.call("tablesDB.listRows", scan)
+    seconds = time.perf_counter() - start
+    alone = create_latencies(engine, count)
+    stop = threading.Event()
+
+    def scan_until_stopped() -> None:
+        while not stop.is_set():
+            engine.call("tablesDB.listRows", scan)
+
+    scanner = threading.Thread(target=scan_until_stopped)
+    scanner.start()
+    try:
+        time.sleep(seconds / 2)
+        during = create_latencies(engine, count)
+    finally:
+        stop.set()
+        scanner.join()
+    return seconds, alone, during
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the table the list benchmark reads")
     parser.add_argument("--singles", type=int, default=2000, help="single-row creates to time")
     parser.add_argument("--lists", type=int, default=500, help="indexed list calls to time")
+    parser.add_argument("--beside", type=int, default=500, help="single creates to time alone and beside scans")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         engine = Engine(Path(directory) / "data", list_cache_ttl=0)
@@ -107,6 +147,11 @@ def main() -> None:
         print(f"bulk creates (1,000 per call): {bulk:,.0f} rows/s, {args.rows:,} rows loaded")
         p50, p99 = indexed_lists(engine, args.lists)
         print(f"indexed equality list over {args.rows:,} rows: p50 {p50:.3f} ms, p99 {p99:.3f} ms (target p50 < 2 ms)")
+        seconds, alone, during = creates_beside_scans(engine, args.beside)
+        print(
+            f"single creates alone: p50 {alone[0]:.2f} ms, p99 {alone[1]:.2f} ms; beside regex scans of "
+            f"{args.rows:,} rows ({seconds * 1000:,.0f} ms each): p50 {during[0]:.2f} ms, p99 {during[1]:.2f} ms"
+        )
         engine.close()
 
 

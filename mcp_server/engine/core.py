@@ -3,6 +3,11 @@
 It checks that the operation exists in the catalog, that the caller holds one of its scopes, and that
 the parameters match the catalog schema, then runs the operation's handler. Failures are
 AppwriteError with Appwrite's type names; a failed call changes nothing.
+
+Reads run beside the writes, each on a connection of its own, and stop with database_timeout after
+`read_timeout` seconds (Appwrite's API gives a database query 15 s). A read inside a transaction
+(`transactionId`) sees the transaction's staged writes, which only the write connection holds: it
+runs there, under the write lock, bounded the same way. Closing the engine stops running reads at once.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .project import Project
+from .readers import closed
 from .registry import HANDLERS, Call, Requester
 
 DEFAULT_PROJECT = "default"
@@ -45,6 +51,7 @@ DEFAULT_PROJECT = "default"
 # changes and everything else commit on their own.
 BATCHED_GROUPS = frozenset({"rows", "documents"})
 DEFAULT_LIST_CACHE_TTL = 5.0
+DEFAULT_READ_TIMEOUT = 15.0
 
 
 class Engine:
@@ -59,21 +66,26 @@ class Engine:
         data_dir: Path | str,
         *,
         list_cache_ttl: float = DEFAULT_LIST_CACHE_TTL,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
         catalog: Catalog | None = None,
         allow_private_urls: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.outbound = Outbound(allow_private=allow_private_urls)
         self.list_cache_ttl = list_cache_ttl
+        self.read_timeout = read_timeout
         self.catalog = catalog or load_catalog()
         self.batched = frozenset(
             op.id for op in self.catalog.operations if op.group in BATCHED_GROUPS and op.access != "read"
         )
         self.projects: dict[str, Project] = {}
         self.lock = threading.Lock()
+        self.closed = False
 
     def project(self, project_id: str = DEFAULT_PROJECT) -> Project:
         with self.lock:
+            if self.closed:
+                raise closed()
             project = self.projects.get(project_id)
             if project is None:
                 project = Project(self.data_dir, project_id, self.list_cache_ttl)
@@ -87,8 +99,7 @@ class Engine:
         blocked user, is an error.
         """
         state = self.project(project_id)
-        with state.db.lock:
-            state.refresh()
+        with state.reading(self.read_timeout):
             if jwt:
                 return jwt_auth(state, jwt)
             try:
@@ -101,8 +112,7 @@ class Engine:
     def user_auth(self, project_id: str, user_id: str) -> Auth:
         """The Auth of a user by id (their roles, no session): for acting as that user."""
         state = self.project(project_id)
-        with state.db.lock:
-            state.refresh()
+        with state.reading(self.read_timeout):
             record = require_user(state.connection, user_id)
             if not record["status"]:
                 raise AppwriteError("user_blocked", f"The user '{user_id}' is blocked.", 401)
@@ -153,12 +163,25 @@ class Engine:
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
         if op.id in self.batched:
             return state.writes.run(lambda: handler(call))
-        with state.db.lock:
-            state.refresh()
+        if op.access != "read":
+            with state.db.lock:
+                state.refresh()
+                return handler(call)
+        if checked.get("transactionId"):
+            with state.db.bounded(self.read_timeout):
+                state.refresh()
+                return handler(call)
+        with state.reading(self.read_timeout):
             return handler(call)
 
     def close(self) -> None:
+        """Stop running reads now, let a write under way finish, and close every project; calls after
+        this fail."""
         with self.lock:
-            for project in self.projects.values():
-                project.close()
-            self.projects.clear()
+            self.closed = True
+            projects, self.projects = list(self.projects.values()), {}
+        for project in projects:
+            project.db.readers.close()
+        for project in projects:
+            project.close()
+

@@ -26,6 +26,7 @@ ERROR_CODES: dict[str, int] = {
     "database_not_found": 404,
     "database_already_exists": 409,
     "database_query_order_null": 400,
+    "database_timeout": 408,
     "collection_not_found": 404,
     "collection_already_exists": 409,
     "collection_limit_exceeded": 400,

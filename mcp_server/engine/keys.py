@@ -12,7 +12,6 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -140,53 +139,34 @@ def record_use(db, key: dict) -> dict:
     return key | {"accessedAt": now}
 
 
+def read_key(db, key_id: str) -> sqlite3.Row | None:
+    """The stored key, read on a read connection: never waiting for the engine's writes."""
+    with db.readers.lend() as connection:
+        return connection.execute(SELECT_KEY, (key_id,)).fetchone()
+
+
 def authenticate(db, secret: str) -> dict:
     """The key a valid, unexpired secret belongs to (recording its use), or AppwriteError (401)."""
-
-    def read(key_id: str) -> sqlite3.Row | None:
-        with db.lock:
-            return db.connection.execute(SELECT_KEY, (key_id,)).fetchone()
-
-    key, due = check(secret, read)
+    key, due = check(secret, lambda key_id: read_key(db, key_id))
     return record_use(db, key) if due else key
 
 
 class KeyStore:
     """Checks secrets for one project, for a server that checks one per request.
 
-    Each thread reads on a connection of its own, so a check never waits for the engine's writes
-    (SQLite's WAL lets readers run alongside a writer) and is quick enough to run on an event loop;
-    recording a key's use is a write, left to the caller to run where writes may wait.
+    A check reads on a read connection (SQLite's WAL lets readers run alongside a writer), so it never
+    waits for the engine's writes and is quick enough to run on an event loop; recording a key's use
+    is a write, left to the caller to run where writes may wait.
     """
 
     def __init__(self, db) -> None:
         self.db = db
-        self.local = threading.local()
-        self.readers: list[sqlite3.Connection] = []
-        self.lock = threading.Lock()
-
-    def reader(self) -> sqlite3.Connection:
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.db.path, timeout=30, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            self.local.connection = connection
-            with self.lock:
-                self.readers.append(connection)
-        return connection
-
-    def read(self, key_id: str) -> sqlite3.Row | None:
-        return self.reader().execute(SELECT_KEY, (key_id,)).fetchone()
 
     def check(self, secret: str) -> tuple[dict, bool]:
-        return check(secret, self.read)
+        return check(secret, lambda key_id: read_key(self.db, key_id))
 
     def record_use(self, key: dict) -> dict:
         return record_use(self.db, key)
 
     def close(self) -> None:
-        with self.lock:
-            for connection in self.readers:
-                connection.close()
-            self.readers.clear()
         self.db.close()

@@ -1,10 +1,21 @@
 """The state of one project in this process: its database, encryption key, schema and list caches,
-and the batches its row writes are committed in."""
+and the batches its row writes are committed in.
+
+Writes run one at a time under the database's lock on its write connection; reads run beside them,
+each on a read connection of its own (`reading`). The schema cache holds each table with the schema
+epoch it was read at, and a read takes a cached table only from its own snapshot's epoch; list
+results are cached only by reads that saw every commit so far (see cache.py).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .batching import WriteBatches
 from .cache import ListCache
@@ -15,49 +26,106 @@ from .schema import Table, require_table, schema_epoch
 from .storage import ProjectDB, project_path
 
 
+@dataclass
+class View:
+    """What a running read sees: the list cache's clock when it began, whether it may use the list
+    cache (it saw every commit of other processes), and its snapshot's schema epoch once asked."""
+
+    since: int
+    fresh: bool
+    epoch: int | None = None
+
+
 class Project:
     def __init__(self, data_dir: Path, project_id: str, list_cache_ttl: float) -> None:
         path = project_path(data_dir, project_id)
         self.id = project_id
-        self.db = ProjectDB(path)
-        register_functions(self.db.connection)
-        self.cipher = Cipher(path.parent / "encryption.key")
         self.cache = ListCache(list_cache_ttl)
-        self.tables: dict[tuple[str, str], Table] = {}
+        self.db = ProjectDB(path, prepare=register_functions, settled=self.cache.settle)
+        self.cipher = Cipher(path.parent / "encryption.key")
+        self.tables: dict[tuple[str, str], tuple[int, Table]] = {}
+        self.local = threading.local()
         self.seen_version = self.db.data_version()
         self.seen_epoch = schema_epoch(self.db.connection)
         self.writes = WriteBatches(self.db, self.refresh)
 
     @property
     def connection(self) -> sqlite3.Connection:
-        return self.db.connection
+        return self.db.current()
 
     def refresh(self) -> None:
-        """Forget cached schemas and lists when another process has changed the database."""
+        """Forget cached lists, and learn the schema epoch, when another process has changed the database
+        (under the write lock)."""
         version = self.db.data_version()
         if version == self.seen_version:
             return
         self.seen_version = version
         self.cache.clear()
-        epoch = schema_epoch(self.connection)
-        if epoch != self.seen_epoch:
-            self.seen_epoch = epoch
-            self.tables.clear()
+        self.seen_epoch = schema_epoch(self.db.connection)
+
+    @contextmanager
+    def reading(self, limit: float | None) -> Iterator[None]:
+        """Run a read beside the writes, stopped after `limit` seconds (database_timeout)."""
+        if getattr(self.local, "view", None) is not None:
+            yield
+            return
+        with self.db.reading(limit):
+            fresh = self.refresh_if_idle()
+            # The read's snapshot starts with its first statement: after the clock is read.
+            self.local.view = View(self.cache.clock, fresh)
+            try:
+                yield
+            finally:
+                self.local.view = None
+
+    def refresh_if_idle(self) -> bool:
+        """Refresh unless a write holds the lock (a read never waits for one); whether it did."""
+        if not self.db.lock.acquire(blocking=False):
+            return False
+        try:
+            self.refresh()
+            return True
+        finally:
+            self.db.lock.release()
+
+    def view(self) -> View:
+        """This thread's read, or (on the write path, under the lock) the latest state."""
+        view = getattr(self.local, "view", None)
+        return view if view is not None else View(self.cache.clock, True, self.seen_epoch)
+
+    def epoch(self) -> int:
+        """The schema epoch the running call sees."""
+        view = self.view()
+        if view.epoch is None:
+            view.epoch = schema_epoch(self.connection)
+        return view.epoch
 
     def table(self, database_id: str, table_id: str, dialect: Dialect) -> Table:
         """The table with its columns and indexes, from the cache when the schema has not changed."""
         key = (database_id, table_id)
-        table = self.tables.get(key)
-        if table is None:
-            table = require_table(self.connection, database_id, table_id, dialect)
-            self.tables[key] = table
+        epoch = self.epoch()
+        entry = self.tables.get(key)
+        if entry is not None and entry[0] == epoch:
+            return entry[1]
+        table = require_table(self.connection, database_id, table_id, dialect)
+        if entry is None or entry[0] < epoch:
+            self.tables[key] = (epoch, table)
         return table
+
+    def cached(self, key: tuple) -> Any | None:
+        """A cached list result, if this read may use one."""
+        return self.cache.get(key) if self.view().fresh else None
+
+    def remember(self, key: tuple, value: Any, tables: frozenset[int]) -> None:
+        view = self.view()
+        if view.fresh:
+            self.cache.put(key, value, tables, view.since)
 
     def schema_changed(self) -> None:
         """Called after a schema change made here: drop cached schemas and lists."""
         self.tables.clear()
         self.cache.clear()
-        self.seen_epoch = schema_epoch(self.connection)
+        self.seen_epoch = schema_epoch(self.db.connection)
 
     def close(self) -> None:
         self.db.close()

@@ -3,7 +3,7 @@
 Values never enter SQL text: they travel as parameters; attribute names are looked up in the
 table's schema and replaced by their generated column names. String matching is case-sensitive
 (GLOB with escaped patterns, never LIKE). Spatial and regex conditions call the Python functions
-registered on the connection by `register_functions`.
+registered on the connection by `register_functions`; regex patterns run on RE2 (regex.py).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from . import geometry
+from . import geometry, regex
 from .columns import INT64_MAX, INT64_MIN, Column
 from .datetimes import normalize_datetime
 from .errors import AppwriteError
@@ -51,19 +50,10 @@ class Target:
 
 
 def register_functions(connection: sqlite3.Connection) -> None:
-    connection.create_function("regexp", 2, _regexp, deterministic=True)
+    connection.create_function("regexp", 2, regex.search, deterministic=True)
     connection.create_function("text_match", 3, _text_match, deterministic=True)
     connection.create_function("geo_match", 3, _geo_match, deterministic=True)
     connection.create_function("geo_distance", 3, _geo_distance, deterministic=True)
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: str, value: Any) -> bool:
-    return value is not None and _compiled(pattern).search(str(value)) is not None
 
 
 def _text_match(kind: str, value: str | None, text: str) -> bool | None:
@@ -212,9 +202,9 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
             raise invalid(f'Cannot query {method} on attribute "{query.attribute}" because it is not a string.')
         if method == "regex":
             try:
-                _compiled(values[0])
-            except re.error as exc:
-                raise invalid(f"regex pattern {values[0]!r} is not valid: {exc}") from None
+                regex.compiled(values[0])
+            except regex.PatternError as exc:
+                raise invalid(f'Cannot query regex on attribute "{query.attribute}": {exc}') from None
             return f"regexp(?, {column})", values
         negate = "NOT " if method.startswith("not") else ""
         if method.lower().endswith("startswith") and "\x00" not in values[0]:

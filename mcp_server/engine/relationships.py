@@ -375,13 +375,15 @@ def create_column(call: Call) -> dict:
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = call.named_table()
-    column = table.column(params["key"])
-    if column is None or not column.is_relationship:
+    cached = table.column(params["key"])
+    if cached is None or not cached.is_relationship:
         raise AppwriteError(
             dialect.error("column", "not_found"),
             f"{dialect.title('column')} with the requested key '{params['key']}' could not be found.",
         )
     with call.project.db.transaction() as connection:
+        # Changed below: a copy, not the cached schema that other reads share.
+        column = column_from_row(connection.execute("SELECT * FROM _columns WHERE seq = ?", (cached.seq,)).fetchone())
         partner = column_from_row(
             connection.execute("SELECT * FROM _columns WHERE seq = ?", (column.spec["partner"],)).fetchone()
         )

@@ -595,13 +595,13 @@ def list_rows(call: Call) -> dict:
             ),
         )
     key = cache_key(call, table)
-    cached = call.project.cache.get(key)
+    cached = call.project.cached(key)
     if cached is not None:
         return json.loads(cached)
     result = find(
         call.project, call.auth, call.dialect, table, call.params.get("queries"), call.params.get("total", True)
     )
-    call.project.cache.put(key, json.dumps(result), relationships.reachable(call.project.connection, table))
+    call.project.remember(key, json.dumps(result), relationships.reachable(call.project.connection, table))
     return result
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .columns import Column
 from .dialects import Dialect
@@ -171,15 +171,16 @@ def load_table_by_seq(connection: sqlite3.Connection, seq: int) -> Table:
 
 
 def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
-    table.columns = [
+    """A copy of the table with its columns and indexes as stored (cached tables are never changed in place)."""
+    columns = [
         column_from_row(row)
         for row in connection.execute("SELECT * FROM _columns WHERE table_seq = ? ORDER BY seq", (table.seq,))
     ]
-    table.indexes = [
+    indexes = [
         index_from_row(row)
         for row in connection.execute("SELECT * FROM _indexes WHERE table_seq = ? ORDER BY seq", (table.seq,))
     ]
-    return table
+    return replace(table, columns=columns, indexes=indexes)
 
 
 def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:

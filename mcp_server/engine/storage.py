@@ -2,8 +2,11 @@
 
 The file is `<data dir>/<project>/project.sqlite3`, in WAL mode with full sync, so a committed write
 survives a crash of the process or the machine; the folder and the file are private to their owner.
-Every write runs inside `transaction()`: all of it commits or none of it does; a nested
-`transaction()` is a savepoint that rolls back alone.
+Every write runs inside `transaction()`, on the one write connection under `lock`: all of it commits
+or none of it does; a nested `transaction()` is a savepoint that rolls back alone. A read runs inside
+`reading()`, on a read connection of its own (readers.py) that sees one snapshot of the database from
+its first statement to its end; `current()` is the connection the running code reads: the write
+connection inside a transaction, else the read's.
 User tables live beside the system tables under generated names (`rows_<n>`, `col_<n>`), so no text
 from a request ever becomes part of SQL.
 """
@@ -13,12 +16,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .datetimes import now_iso
 from .private_files import prepare_database
+from .readers import Guard, Prepare, Readers
 
 SCHEMA_VERSION = 1
 _PROJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
@@ -285,17 +289,28 @@ def project_path(data_dir: Path, project: str) -> Path:
 
 
 class ProjectDB:
-    """The SQLite database of one project, shared by the threads of one process."""
+    """The SQLite database of one project, shared by the threads of one process.
 
-    def __init__(self, path: Path) -> None:
+    `prepare` runs on every connection it opens (to register SQL functions); `settled` runs after
+    each outermost transaction ends, committed or not, still under the write lock.
+    """
+
+    def __init__(self, path: Path, prepare: Prepare | None = None, settled: Callable[[], None] | None = None) -> None:
         prepare_database(path)
         self.path = path
+        self.settled = settled
         self.lock = threading.RLock()
+        self.local = threading.local()
+        self.closing = threading.Event()
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self.connection.row_factory = sqlite3.Row
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.execute("PRAGMA foreign_keys=ON")
+        if prepare is not None:
+            prepare(self.connection)
+        self.guard = Guard(self.connection, self.closing)
+        self.readers = Readers(path, prepare, self.closing)
         self.depth = 0
         with self.transaction():
             for statement in SYSTEM_SCHEMA.split(";"):
@@ -305,10 +320,50 @@ class ProjectDB:
                 "INSERT OR IGNORE INTO _meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
 
+    def current(self) -> sqlite3.Connection:
+        """The connection this thread reads on: its read's, unless it is inside a write transaction."""
+        return getattr(self.local, "reader", None) or self.connection
+
+    @contextmanager
+    def reading(self, limit: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A read on a connection of its own, seeing one snapshot throughout, stopped after `limit`
+        seconds with database_timeout; a read inside a read goes on with the outer one's."""
+        outer = getattr(self.local, "reader", None)
+        if outer is not None:
+            yield outer
+            return
+        with self.readers.lend(limit) as connection:
+            connection.execute("BEGIN")
+            self.local.reader = connection
+            try:
+                yield connection
+            finally:
+                self.local.reader = None
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+
+    @contextmanager
+    def bounded(self, limit: float | None) -> Iterator[None]:
+        """A read on the write connection (under the lock: a read that must see a transaction's staged
+        writes) bounded like any other."""
+        with self.lock, self.guard.bounded(limit):
+            yield
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock; statements inside read the write connection, even within a read."""
+        with self.lock:
+            reader = getattr(self.local, "reader", None)
+            self.local.reader = None
+            try:
+                yield
+            finally:
+                self.local.reader = reader
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All statements inside commit together or not at all; nested use makes a savepoint."""
-        with self.lock:
+        with self.writing():
             name = f"sp{self.depth}"
             self.connection.execute("BEGIN IMMEDIATE" if self.depth == 0 else f"SAVEPOINT {name}")
             self.depth += 1
@@ -317,7 +372,7 @@ class ProjectDB:
             except BaseException:
                 self.depth -= 1
                 if self.depth == 0:
-                    self.connection.execute("ROLLBACK")
+                    self.end("ROLLBACK")
                 else:
                     self.connection.execute(f"ROLLBACK TO {name}")
                     self.connection.execute(f"RELEASE {name}")
@@ -327,16 +382,16 @@ class ProjectDB:
                 self.connection.execute(f"RELEASE {name}")
                 return
             try:
-                self.connection.execute("COMMIT")
+                self.end("COMMIT")
             except BaseException:
                 if self.connection.in_transaction:
-                    self.connection.execute("ROLLBACK")
+                    self.end("ROLLBACK")
                 raise
 
     @contextmanager
     def rolled_back(self) -> Iterator[sqlite3.Connection]:
         """Statements inside see their own changes, which are then undone (transaction previews)."""
-        with self.lock:
+        with self.writing():
             name = f"preview{self.depth}"
             outermost = self.depth == 0
             self.connection.execute("BEGIN IMMEDIATE" if outermost else f"SAVEPOINT {name}")
@@ -346,15 +401,25 @@ class ProjectDB:
             finally:
                 self.depth -= 1
                 if outermost:
-                    self.connection.execute("ROLLBACK")
+                    self.end("ROLLBACK")
                 else:
                     self.connection.execute(f"ROLLBACK TO {name}")
                     self.connection.execute(f"RELEASE {name}")
+
+    def end(self, statement: str) -> None:
+        """End the outermost transaction (COMMIT or ROLLBACK), then tell `settled`."""
+        try:
+            self.connection.execute(statement)
+        finally:
+            if self.settled is not None:
+                self.settled()
 
     def data_version(self) -> int:
         """Changes when another connection (another process) commits to this file."""
         return self.connection.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
+        """Stop running reads at once, then close once the write under way (if any) is done."""
+        self.readers.close()
         with self.lock:
             self.connection.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from dataclasses import replace
 
 from . import relationships
 from .columns import INLINE_TYPES, KINDS, Column, build_spec, check_value, column_model, encode, updated_spec
@@ -255,13 +256,16 @@ def remove_from_indexes(connection: sqlite3.Connection, table: Table, column: Co
         if not keep:
             connection.execute("DELETE FROM _indexes WHERE seq = ?", (index.seq,))
             continue
-        index.columns = [index.columns[i] for i in keep]
-        index.orders = [index.orders[i] for i in keep if i < len(index.orders)]
-        index.lengths = [index.lengths[i] for i in keep]
+        narrowed = replace(
+            index,
+            columns=[index.columns[i] for i in keep],
+            orders=[index.orders[i] for i in keep if i < len(index.orders)],
+            lengths=[index.lengths[i] for i in keep],
+        )
         connection.execute(
             "UPDATE _indexes SET columns = ?, orders = ?, lengths = ? WHERE seq = ?",
-            (json.dumps(index.columns), json.dumps(index.orders), json.dumps(index.lengths), index.seq),
+            (json.dumps(narrowed.columns), json.dumps(narrowed.orders), json.dumps(narrowed.lengths), index.seq),
         )
-        remaining = with_schema(connection, table)
-        remaining.columns = [c for c in remaining.columns if c.seq != column.seq]
-        create_index_storage(connection, remaining, index)
+        stored = with_schema(connection, table)
+        remaining = replace(stored, columns=[c for c in stored.columns if c.seq != column.seq])
+        create_index_storage(connection, remaining, narrowed)

@@ -291,12 +291,13 @@ class RestApp:
             return store
 
     def close(self) -> None:
+        """Stop the engine first (running reads stop at once), then wait for the calls still on the workers."""
+        self.engine.close()
         self.workers.shutdown(wait=True)
         with self.key_stores_lock:
             for store in self.key_stores.values():
                 store.close()
             self.key_stores.clear()
-        self.engine.close()
 
 
 async def read_body(scope, receive, headers: Headers) -> tuple[dict, bool]:

@@ -175,16 +175,19 @@ def test_db_passes_on_a_healthy_database(call):
 
 
 def test_db_fails_when_the_database_refuses_queries(engine, call):
-    connection = engine.project().connection
+    readers = engine.project().db.readers
 
     def no_selects(action, *args):
         return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_SELECT else sqlite3.SQLITE_OK
 
-    connection.set_authorizer(no_selects)
+    # The one idle read connection, which the next read borrows, refuses every query.
+    with readers.lend() as connection:
+        connection.set_authorizer(no_selects)
     try:
         [status] = call("health.getDB")["statuses"]
     finally:
-        connection.set_authorizer(None)
+        with readers.lend() as connection:
+            connection.set_authorizer(None)
     assert status["status"] == "fail" and status["name"] == "database"
     HealthStatusList.model_validate(call("health.getDB"))
     assert call("health.getDB")["statuses"][0]["status"] == "pass"

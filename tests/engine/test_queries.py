@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import tempfile
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -315,6 +316,60 @@ def test_regex(call, people):
 def test_regex_invalid_pattern(call, people):
     error = query_error(call, people, q("regex", "name", ["(unclosed"]))
     assert error.type == "general_query_invalid"
+
+
+# Patterns that backtracking engines take exponential (or high polynomial) time over, each with a value
+# that took Python's re a minute or more, and a value it matches.
+PATHOLOGICAL = [
+    ("(a+)+$", "a" * 28 + "!", "a" * 28),
+    ("(a|aa)+$", "a" * 40 + "!", "a" * 40),
+    ("(.*a){20}", "a" * 19 + "b" * 20_000, "a" * 20 + "b" * 20_000),
+]
+
+
+def test_pathological_regex_patterns_answer_quickly(call):
+    """Each query would stall the project for minutes on a backtracking engine; on RE2 it is quick."""
+    make_table(call, "texts", [{"key": f"v{n}", "type": "text"} for n in range(len(PATHOLOGICAL))])
+    add_rows(call, "texts", [{"$id": "evil", **{f"v{n}": evil for n, (_, evil, _) in enumerate(PATHOLOGICAL)}}])
+    add_rows(call, "texts", [{"$id": "match", **{f"v{n}": good for n, (_, _, good) in enumerate(PATHOLOGICAL)}}])
+    answers: dict[str, list[str]] = {}
+
+    def ask() -> None:
+        for n, (pattern, _, _) in enumerate(PATHOLOGICAL):
+            answers[pattern] = ids(call, "texts", q("regex", f"v{n}", [pattern]))
+
+    worker = threading.Thread(target=ask, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), f"regex queries still running after 10 s; answered: {answers}"
+    assert answers == {pattern: ["match"] for pattern, _, _ in PATHOLOGICAL}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a)\1", "uses backreferences"),
+        (r"(?P<x>a)(?P=x)", "uses backreferences"),
+        ("a(?=b)", "uses lookahead or lookbehind"),
+        ("(?<!a)b", "uses lookahead or lookbehind"),
+        ("(?>a+)b", "uses atomic groups"),
+        ("a++b", "uses possessive quantifiers"),
+        # A class of 200 scattered characters, 1,000 times: a program over RE2's memory budget.
+        ("[" + "".join(chr(0x100 + 997 * n) for n in range(200) if not 0xD800 <= 0x100 + 997 * n < 0xE000) + "]{1000}",
+         "MB of memory"),
+    ],
+)
+def test_regex_patterns_re2_cannot_run_are_refused_with_the_reason(call, people, pattern, reason):
+    error = query_error(call, people, q("regex", "name", [pattern]))
+    assert error.type == "general_query_invalid" and error.code == 400
+    assert 'regex on attribute "name"' in error.message and reason in error.message, error.message
+
+
+def test_regex_is_case_sensitive_and_takes_re2_syntax(call, people):
+    assert ids(call, people, q("regex", "name", ["^[a-c]"])) == []
+    assert ids(call, people, q("regex", "name", ["(?i)^[a-c]"])) == ["alice", "bob", "carol"]
+    assert ids(call, people, q("regex", "name", [r"^\pL+$"])) == ["alice", "bob", "carol", "dave", "frank"]
+    assert ids(call, people, q("regex", "name", ["^[[:upper:]][[:lower:]]{2}$"])) == ["bob"]
 
 
 def test_text_matches_refuse_non_string_columns(call, people):
