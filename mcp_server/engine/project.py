@@ -45,6 +45,7 @@ class Project:
         self.cipher = Cipher(path.parent / "encryption.key")
         self.tables: dict[tuple[str, str], tuple[int, Table]] = {}
         self.local = threading.local()
+        self.refreshing = threading.Lock()
         self.seen_version = self.db.data_version()
         self.seen_epoch = schema_epoch(self.db.connection)
         self.writes = WriteBatches(self.db, self.refresh)
@@ -79,14 +80,18 @@ class Project:
                 self.local.view = None
 
     def refresh_if_idle(self) -> bool:
-        """Refresh unless a write holds the lock (a read never waits for one); whether it did."""
-        if not self.db.lock.acquire(blocking=False):
-            return False
-        try:
-            self.refresh()
-            return True
-        finally:
-            self.db.lock.release()
+        """Refresh unless a write holds the lock (a read never waits for one); whether it did.
+
+        Reads take turns at this first (each refresh is one quick statement), so a read is only ever
+        turned away by a write, never by another read refreshing."""
+        with self.refreshing:
+            if not self.db.lock.acquire(blocking=False):
+                return False
+            try:
+                self.refresh()
+                return True
+            finally:
+                self.db.lock.release()
 
     def view(self) -> View:
         """This thread's read, or (on the write path, under the lock) the latest state."""

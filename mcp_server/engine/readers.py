@@ -2,7 +2,7 @@
 
 A read borrows a connection of its own for as long as it runs (SQLite's WAL lets any number of them
 read beside the one writer), so a slow read holds up neither the writes nor other reads. Idle
-connections are kept for the next reads, up to a few. A read that runs longer than its limit is
+connections are kept for the next reads, up to MAX_IDLE. A read that runs longer than its limit is
 stopped with Appwrite's `database_timeout`; closing stops every running read at once.
 """
 
@@ -20,7 +20,9 @@ from .errors import AppwriteError
 
 # SQLite asks the guard whether to go on every this many virtual machine steps (well under a millisecond).
 GUARD_STEPS = 10_000
-MAX_IDLE = 8
+# Idle read connections kept for the next reads: enough that a busy server's concurrent reads reuse them
+# instead of opening (and parsing the schema on) a new connection each time.
+MAX_IDLE = 16
 Prepare = Callable[[sqlite3.Connection], None]
 
 
