@@ -10,7 +10,6 @@ to page. Every failure is a tool error whose text names the operation, the field
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +20,11 @@ from .execute import Backend, execute
 from .search import SearchError, SearchIndex
 from .settings import Settings
 from .tool_definitions import DEFAULT_LIMIT, EXECUTE_TOOL, MAX_LIMIT, SEARCH_TOOL
+from .validation import lone_surrogate_field, not_unicode
 
 # Results longer than this (in JSON characters) are cut to fit, so one call cannot flood the context.
 RESULT_BUDGET = 16_000
 LONG_STRING = 2_000
-SURROGATE = re.compile("[\ud800-\udfff]")
-NOT_UNICODE = "a \\ud800 to \\udfff escape without its pair"
 
 
 @dataclass
@@ -55,7 +53,7 @@ class Tools:
             )
         field = lone_surrogate_field(arguments)
         if field is not None:
-            return argument_error(name, f"{field} is not Unicode text: it holds a lone surrogate ({NOT_UNICODE})")
+            return argument_error(name, not_unicode(field))
         if name == SEARCH_TOOL["name"]:
             return self.search(arguments, settings)
         return await self.execute(arguments, settings)
@@ -110,30 +108,6 @@ class Tools:
         except AppwriteError as error:
             return error_result(error, operation if isinstance(operation, str) else None)
         return success_result(str(operation), result)
-
-
-def lone_surrogate_field(arguments: dict) -> str | None:
-    """The first field of `arguments`, at any depth, whose name or text holds a lone surrogate; None if none.
-
-    JSON can carry one (an escape such as \\ud800 without its pair), but it is no character: it cannot
-    be stored, compared or sent on as text."""
-    pending: list[tuple[str, object]] = [("", arguments)]
-    while pending:
-        path, value = pending.pop()
-        if isinstance(value, str) and SURROGATE.search(value):
-            return path
-        if isinstance(value, dict):
-            for key in value:
-                if SURROGATE.search(key):
-                    return member(path, key.encode("utf-8", "backslashreplace").decode())
-            pending.extend((member(path, key), child) for key, child in reversed(value.items()))
-        elif isinstance(value, list):
-            pending.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(value))))
-    return None
-
-
-def member(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 def notes(hit: dict) -> list[str]:

@@ -7,6 +7,7 @@ shape (general_argument_invalid). Defaults from the schema are filled in for mis
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from jsonschema import Draft202012Validator
@@ -17,6 +18,8 @@ from .engine.errors import AppwriteError
 from .uploads import LocalFile, Upload
 
 SHOWN_VALUE = 80
+SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = "a \\ud800 to \\udfff escape without its pair"
 
 
 VALIDATORS: dict[str, Draft202012Validator] = {}
@@ -87,6 +90,9 @@ def validate_params(op: Operation, params: object, *, fill_defaults: bool = True
         params = {}
     if not isinstance(params, dict):
         raise argument_error(op, f"params must be an object of parameter names to values, got {describe(params)}")
+    field = lone_surrogate_field(params)
+    if field is not None:
+        raise argument_error(op, not_unicode(field))
     properties = op.input_schema["properties"]
     unknown = [name for name in params if name not in properties]
     if unknown:
@@ -169,3 +175,36 @@ def describe(value: object) -> str:
 
 def argument_error(op: Operation, message: str) -> AppwriteError:
     return AppwriteError("general_argument_invalid", f"{op.id}: {message}")
+
+
+def lone_surrogate_field(arguments: dict) -> str | None:
+    """The first field of `arguments`, at any depth, whose name or text holds a lone surrogate; None if none.
+
+    JSON can carry one (an escape such as \\ud800 without its pair), but it is no character: it cannot
+    be stored, compared or sent on as text."""
+    try:  # the common case, all text, checked in one pass of the C encoder
+        json.dumps(arguments, ensure_ascii=False, default=lambda _: None).encode("utf-8")
+        return None
+    except (UnicodeEncodeError, TypeError, ValueError):
+        pass
+    pending: list[tuple[str, object]] = [("", arguments)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and SURROGATE.search(value):
+            return path
+        if isinstance(value, dict):
+            for key in value:
+                if SURROGATE.search(key):
+                    return member(path, key.encode("utf-8", "backslashreplace").decode())
+            pending.extend((member(path, key), child) for key, child in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(value))))
+    return None
+
+
+def member(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def not_unicode(field: str) -> str:
+    return f"{field} is not Unicode text: it holds a lone surrogate ({NOT_UNICODE})"

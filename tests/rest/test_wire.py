@@ -228,3 +228,14 @@ def test_no_parameter_name_is_a_server_error(http, made, fields):
         assert response.status_code < 500, (fields, response.text)
         assert content_type(response) == APPWRITE_JSON
         response.json()
+
+
+def test_a_lone_surrogate_in_a_json_body_is_refused_by_name(http):
+    """JSON can carry `\\ud800` without its pair; it is no character, so the field holding it is refused."""
+    for body, field in (
+        (b'{"databaseId": "surrogates", "name": "\\ud800"}', "name"),
+        (b'{"databaseId": "surrogates", "name": "ok", "\\udfff": 1}', "\\udfff"),
+    ):
+        response = http.post("/tablesdb", content=body, headers={"Content-Type": "application/json"})
+        assert f"{field} is not Unicode text" in refused(response)
+    assert http.get("/tablesdb/surrogates").status_code == 404
