@@ -32,7 +32,7 @@ from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
-from .params import MAX_FIELDS, coerced, json_body, nest, query_params, query_project
+from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
 from .routes import Router, choose
 
@@ -163,7 +163,8 @@ class RestApp:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        project_id = headers.get("x-appwrite-project") or query_project(scope["query_string"])
+        pairs = query_pairs(scope["query_string"])
+        project_id = headers.get("x-appwrite-project") or query_project(pairs)
         allowed = bool(origin) and self.origins.allows(origin, project_id)
         cors = cors_headers(origin if allowed else None)
         if scope["method"] == "OPTIONS":
@@ -174,7 +175,7 @@ class RestApp:
             # are not browsers' pages, and are let through as Appwrite does).
             if origin and not allowed and not headers.get("x-appwrite-key"):
                 raise unknown_origin(origin)
-            response = await self.handle(scope, receive, headers, project_id)
+            response = await self.handle(scope, receive, headers, project_id, pairs)
         except AppwriteError as error:
             response = error_response(error)
         except Exception:
@@ -192,7 +193,9 @@ class RestApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def handle(self, scope, receive, headers: Headers, project_id: str | None) -> Response:
+    async def handle(
+        self, scope, receive, headers: Headers, project_id: str | None, pairs: list[tuple[str, str]]
+    ) -> Response:
         path = scope["path"]
         if path == "/v1/ping":
             return Response(200, b"Pong!", TEXT_TYPE)
@@ -207,7 +210,7 @@ class RestApp:
         if found is None:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         route, path_params = found
-        query = query_params(scope["query_string"]) if scope["query_string"] else {}
+        query = nest(pairs)
         # The project, read already (see query_project), is never a parameter.
         if not isinstance(query.pop("project", None), str | None):
             raise invalid_argument("Invalid `project` param: expected a project ID")

@@ -96,16 +96,14 @@ def listify(value: object) -> object:
     return items
 
 
-def query_params(query_string: bytes) -> dict:
-    return nest(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a query string, read once per request (see nest and query_project)."""
+    return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
 
 
-def query_project(query_string: bytes) -> str | None:
+def query_project(pairs: list[tuple[str, str]]) -> str | None:
     """The `project` a query string names (links opened in a browser carry it there), if any."""
-    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if key == "project":
-            return value
-    return None
+    return next((value for key, value in pairs if key == "project"), None)
 
 
 def parse_json(text: str | bytes) -> object:
