@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .private_files import create_private
+
 NONCE_BYTES = 12
 PREFIX = "enc1:"
 
@@ -33,8 +35,7 @@ class Cipher:
         if self.key_path.exists():
             return self.key_path.read_bytes()
         key = AESGCM.generate_key(bit_length=256)
-        descriptor = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
+        with open(create_private(self.key_path), "wb") as handle:
             handle.write(key)
         return key
 
