@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from mcp_server.search import default_index
+from mcp_server.search.index import default_index
 
 
 def load_cases(path: Path) -> list[dict]:

@@ -306,10 +306,10 @@ def run_serve(args: argparse.Namespace) -> int:
     import anyio
 
     from .engine.errors import AppwriteError
+    from .mcp.server import build_server
+    from .mcp.transports import serve_stdio
     from .runtime import Runtime
-    from .server import build_server
     from .settings import Settings
-    from .transports import serve_stdio
 
     check_serve_options(args)
     remote = remote_backend(args)
@@ -341,7 +341,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def serve_over_http(args: argparse.Namespace, runtime, server) -> None:
     import anyio
 
-    from .transports import http_app, listening_socket, serve_http
+    from .mcp.transports import http_app, listening_socket, serve_http
 
     try:
         sock = listening_socket(args.host, args.port)
@@ -388,9 +388,9 @@ def run_api(args: argparse.Namespace) -> int:
     import anyio
 
     from .engine import Engine
+    from .mcp.transports import listening_socket, serve_http
     from .rest.app import RestApp
     from .rest.origins import OriginPolicy
-    from .transports import listening_socket, serve_http
 
     try:
         origins = OriginPolicy(args.cors_origin)
@@ -494,7 +494,7 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     from .catalog import brief
-    from .search import SearchError, default_index
+    from .search.index import SearchError, default_index
 
     scopes = key_scopes(args.key, args.data_dir, args.project)
     try:
@@ -663,8 +663,8 @@ def run_call(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .engine import Engine
     from .engine.errors import AppwriteError
-    from .execute import auth_of
-    from .local_files import files_opened
+    from .mcp.execute import auth_of
+    from .mcp.local_files import files_opened
     from .settings import Settings
     from .uploads import Media, save
 

@@ -19,8 +19,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .engine.storage import ProjectDB
-    from .execute import Backend
-    from .tools import Tools
+    from .mcp.execute import Backend
+    from .mcp.tools import Tools
 
 logger = logging.getLogger("baas_mcp")
 
@@ -62,8 +62,8 @@ class Runtime:
         with self.lock:
             if self.built is None:
                 from .catalog import load_catalog
-                from .search import default_index
-                from .tools import Tools
+                from .mcp.tools import Tools
+                from .search.index import default_index
 
                 catalog = load_catalog()
                 self.built = Tools(self.backend(catalog), catalog, default_index())

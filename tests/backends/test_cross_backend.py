@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from mcp import Client, types
 
+from mcp_server.mcp.server import build_server
 from mcp_server.runtime import Remote, Runtime
-from mcp_server.server import build_server
 from mcp_server.settings import Settings
 from tests.commands import create_key
 

@@ -21,9 +21,9 @@ from mcp_server import __version__
 from mcp_server.backends.http import CHUNK_SIZE, MAX_RETRIES, HttpBackend
 from mcp_server.catalog import Catalog
 from mcp_server.engine.errors import AppwriteError
-from mcp_server.execute import execute
+from mcp_server.mcp.execute import execute
+from mcp_server.mcp.server import build_server
 from mcp_server.runtime import Remote, Runtime
-from mcp_server.server import build_server
 from mcp_server.settings import Settings
 from tests.backends.servers import Answer, Seen, appwrite_error, free_port, json_answer, scripted
 

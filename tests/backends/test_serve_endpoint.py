@@ -14,8 +14,8 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
+from mcp_server.mcp.server import build_server
 from mcp_server.runtime import Runtime
-from mcp_server.server import build_server
 from mcp_server.settings import Settings
 from tests.backends.servers import free_port, json_answer
 from tests.commands import COMMAND, create_key, serve_until_exit, start_api_server

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from mcp_server.mcp.server import build_server
 from mcp_server.runtime import Runtime
-from mcp_server.server import build_server
 from mcp_server.settings import Settings
 
 

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .engine.errors import AppwriteError
+from ..engine.errors import AppwriteError
 
 MISSING = (
     "This server needs an API key: send the header Authorization: Bearer <key> "

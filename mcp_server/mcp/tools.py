@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Catalog, brief
-from .engine.errors import AppwriteError
+from ..catalog import Catalog, brief
+from ..engine.errors import AppwriteError
+from ..search.index import SearchError, SearchIndex
+from ..settings import Settings
+from ..validation import lone_surrogate_field, not_unicode
 from .execute import Backend, execute
-from .search import SearchError, SearchIndex
-from .settings import Settings
 from .tool_definitions import DEFAULT_LIMIT, EXECUTE_TOOL, MAX_LIMIT, SEARCH_TOOL
-from .validation import lone_surrogate_field, not_unicode
 
 # Results longer than this (in JSON characters) are cut to fit, so one call cannot flood the context.
 RESULT_BUDGET = 16_000

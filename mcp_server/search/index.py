@@ -20,8 +20,8 @@ from functools import cache
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from .catalog import Catalog, Operation, allowed, load_catalog
-from .engine.permissions import IMPLICIT_KEY_SCOPES
+from ..catalog import Catalog, Operation, allowed, load_catalog
+from ..engine.permissions import IMPLICIT_KEY_SCOPES
 from .intent import ParsedQuery, parse
 from .vocabulary import (
     RETRIEVAL,

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Protocol
 
-from .catalog import Catalog, Operation
-from .engine.errors import AppwriteError
-from .engine.keys import SCOPES as KEY_CHOICES
-from .engine.permissions import ADMIN, IMPLICIT_KEY_SCOPES, Auth, key_auth, require_scope
+from ..catalog import Catalog, Operation
+from ..engine.errors import AppwriteError
+from ..engine.keys import SCOPES as KEY_CHOICES
+from ..engine.permissions import ADMIN, IMPLICIT_KEY_SCOPES, Auth, key_auth, require_scope
+from ..settings import Settings
+from ..validation import validate_params
 from .local_files import files_opened
-from .settings import Settings
-from .validation import validate_params
 
 
 class Backend(Protocol):

@@ -21,10 +21,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
-from .catalog import Operation
-from .engine.errors import invalid_argument
-from .settings import Settings
-from .uploads import LocalFile, Upload, from_data_url
+from ..catalog import Operation
+from ..engine.errors import invalid_argument
+from ..settings import Settings
+from ..uploads import LocalFile, Upload, from_data_url
 
 KERNEL_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 FILE_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -16,9 +16,9 @@ import mcp.types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
-from . import __version__
-from .runtime import Runtime
-from .settings import Settings
+from .. import __version__
+from ..runtime import Runtime
+from ..settings import Settings
 from .tool_definitions import INSTRUCTIONS, TOOLS
 
 logger = logging.getLogger("baas_mcp")
