@@ -284,7 +284,7 @@ def remote_backend(args: argparse.Namespace):
 
 def usable_data_dir(option: str | None, project: str) -> Path:
     from .engine.private_files import make_private_dirs
-    from .engine.storage import project_path
+    from .engine.projectdb import project_path
 
     directory = data_dir(option)
     try:
@@ -472,7 +472,7 @@ def run_auth_policy(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     from .engine.outbox import messages
-    from .engine.storage import project_path
+    from .engine.projectdb import project_path
 
     try:
         project_dir = project_path(data_dir(args.data_dir), args.project).parent
@@ -566,7 +566,7 @@ def positive_days(text: str) -> int:
 
 
 def project_db(args: argparse.Namespace):
-    from .engine.storage import ProjectDB, project_path
+    from .engine.projectdb import ProjectDB, project_path
 
     try:
         return ProjectDB(project_path(data_dir(args.data_dir), args.project))

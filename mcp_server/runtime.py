@@ -18,7 +18,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .engine.storage import ProjectDB
+    from .engine.projectdb import ProjectDB
     from .mcp.execute import Backend
     from .mcp.tools import Tools
 
@@ -98,7 +98,7 @@ class Runtime:
     def check_key(self, secret: str) -> dict:
         """The key a secret belongs to (its $id and scopes), or AppwriteError if it is refused."""
         from .engine import keys
-        from .engine.storage import ProjectDB, project_path
+        from .engine.projectdb import ProjectDB, project_path
 
         with self.lock:
             if self.keys_db is None:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from mcp_server.search.index import SearchIndex, default_index
 
 from mcp_server.catalog import Catalog, load_catalog
+from mcp_server.search.index import SearchIndex, default_index
 from tests.commands import start_api_server
 from tests.sites import Site
 

@@ -13,7 +13,7 @@ import pytest
 
 from mcp_server.engine import keys
 from mcp_server.engine.errors import AppwriteError
-from mcp_server.engine.storage import ProjectDB, project_path
+from mcp_server.engine.projectdb import ProjectDB, project_path
 from tests.commands import baas_mcp, create_key
 
 MODEL_FIELDS = {"$id", "$createdAt", "$updatedAt", "name", "scopes", "expire", "accessedAt"}

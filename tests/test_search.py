@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mcp_server.search.index import MAX_QUERY_LENGTH, SearchError
 
 from mcp_server.engine.keys import SCOPES as KEY_CHOICES
+from mcp_server.search.index import MAX_QUERY_LENGTH, SearchError
 
 ROWS_READ = frozenset({"rows.read"})
 # Needs a rows.read key is made for: none of them asks for health checks, GraphQL or a public operation.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import AppwriteError
-from .storage import ProjectDB
+from .projectdb import ProjectDB
 
 MAX_BATCH = 256
 

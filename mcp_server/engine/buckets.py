@@ -35,8 +35,8 @@ from .permissions import (
     normalize_permissions,
     parse_permissions,
 )
+from .projectdb import update_record
 from .registry import Call, handles
-from .storage import update_record
 from .stored_files import set_aside, storage_root
 
 # Appwrite's _APP_STORAGE_LIMIT default: the largest file, and the default and largest maximumFileSize.

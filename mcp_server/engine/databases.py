@@ -13,6 +13,7 @@ from .errors import AppwriteError, invalid_argument
 from .ids import resolve_id
 from .listing import list_models
 from .permissions import ACTIONS, normalize_permissions
+from .projectdb import update_record
 from .registry import Call, handles
 from .schema import (
     Database,
@@ -26,7 +27,6 @@ from .schema import (
     table_from_row,
     with_schema,
 )
-from .storage import update_record
 
 ROW_BYTES_MAX = 65535
 

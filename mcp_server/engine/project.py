@@ -4,7 +4,7 @@ and the batches its row writes are committed in.
 Writes run one at a time under the database's lock on its write connection; reads run beside them,
 each on a read connection of its own (`reading`). The schema cache holds each table with the schema
 epoch it was read at, and a read takes a cached table only from its own snapshot's epoch; list
-results are cached only by reads that saw every commit so far (see cache.py).
+results are cached only by reads that saw every commit so far (see list_cache.py).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from .batching import WriteBatches
-from .cache import ListCache
 from .dialects import Dialect
 from .encryption import Cipher
+from .list_cache import ListCache
+from .projectdb import ProjectDB, project_path
 from .query_sql import register_functions
 from .schema import Table, require_table, schema_epoch
-from .storage import ProjectDB, project_path
 
 
 @dataclass

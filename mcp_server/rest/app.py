@@ -27,8 +27,8 @@ from ..catalog import Operation
 from ..engine.errors import API_VERSION, AppwriteError, invalid_argument
 from ..engine.keys import KeyStore
 from ..engine.permissions import Auth
+from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
-from ..engine.storage import ProjectDB, project_path
 from ..uploads import Media, Upload
 from .auth import Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
