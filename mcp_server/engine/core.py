@@ -24,7 +24,6 @@ from . import (  # noqa: F401
     account,
     avatars,
     buckets,
-    databases,
     file_tokens,
     file_uploads,
     files,
@@ -32,12 +31,11 @@ from . import (  # noqa: F401
     locale,
     mfa,
     previews,
-    rows,
     teams,
-    transactions,
     users,
 )
-from .dialects import DIALECTS
+from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
+from .databases.dialects import DIALECTS
 from .errors import AppwriteError
 from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound

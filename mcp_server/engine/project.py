@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from .batching import WriteBatches
-from .dialects import Dialect
+from .databases.dialects import Dialect
+from .databases.query_sql import register_functions
+from .databases.schema import Table, require_table, schema_epoch
 from .encryption import Cipher
 from .list_cache import ListCache
 from .projectdb import ProjectDB, project_path
-from .query_sql import register_functions
-from .schema import Table, require_table, schema_epoch
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Operation
-from .dialects import Dialect
+from .databases.dialects import Dialect
 from .outbound import PUBLIC_ONLY, Outbound
 from .permissions import Auth
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_server.engine.dialects import LEGACY, TABLES_DB
+from mcp_server.engine.databases.dialects import LEGACY, TABLES_DB
 from mcp_server.engine.registry import HANDLERS
 from tests.engine.conftest import q
 

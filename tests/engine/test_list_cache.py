@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server.engine import Engine
-from mcp_server.engine.dialects import DIALECTS
+from mcp_server.engine.databases.dialects import DIALECTS
 from mcp_server.engine.permissions import ADMIN, GUEST, key_auth, user_auth
 from tests.engine.conftest import error_of, q
 

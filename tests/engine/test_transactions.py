@@ -768,7 +768,7 @@ def test_expired_transaction(call, engine, items):
 
 def test_expired_transaction_by_clock(call, monkeypatch, items):
     """A transaction with the shortest ttl expires once its ttl has passed."""
-    from mcp_server.engine import transactions
+    from mcp_server.engine.databases import transactions
 
     tx = begin(call, ttl=60)
     call("tablesDB.createRow", **T, rowId="r3", data={"name": "three"}, transactionId=tx)
@@ -779,7 +779,7 @@ def test_expired_transaction_by_clock(call, monkeypatch, items):
 
 
 def test_transaction_not_expired_before_ttl(call, monkeypatch, items):
-    from mcp_server.engine import transactions
+    from mcp_server.engine.databases import transactions
 
     tx = begin(call, ttl=60)
     soon = (datetime.now(UTC) + timedelta(seconds=50)).isoformat(timespec="milliseconds")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..datetimes import normalize_datetime
+from ..encryption import Cipher
+from ..errors import AppwriteError
 from . import geometry
-from .datetimes import normalize_datetime
 from .dialects import Dialect
-from .encryption import Cipher
-from .errors import AppwriteError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT_MAX = 1.7976931348623157e308

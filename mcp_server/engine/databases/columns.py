@@ -12,13 +12,13 @@ import re
 import sqlite3
 from dataclasses import replace
 
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..listing import list_models
+from ..registry import Call, handles
 from . import relationships
-from .columns import INLINE_TYPES, KINDS, Column, build_spec, check_value, column_model, encode, updated_spec
-from .datetimes import now_iso
+from .column_types import INLINE_TYPES, KINDS, Column, build_spec, check_value, column_model, encode, updated_spec
 from .dialects import Dialect
-from .errors import AppwriteError, invalid_argument
-from .listing import list_models
-from .registry import Call, handles
 from .schema import (
     Table,
     add_column_storage,

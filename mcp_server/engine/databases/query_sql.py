@@ -14,11 +14,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from . import geometry, regex
-from .columns import INT64_MAX, INT64_MIN, Column
-from .datetimes import normalize_datetime
-from .errors import AppwriteError
-from .queries import Query, invalid
+from .. import regex
+from ..datetimes import normalize_datetime
+from ..errors import AppwriteError
+from ..queries import Query, invalid
+from . import geometry
+from .column_types import INT64_MAX, INT64_MIN, Column
 from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
 

@@ -14,9 +14,9 @@ import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from .columns import Column
+from ..errors import AppwriteError
+from .column_types import Column
 from .dialects import Dialect
-from .errors import AppwriteError
 
 SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
 

@@ -18,13 +18,13 @@ import re
 import sqlite3
 from typing import Any
 
-from .columns import Column, column_model
-from .datetimes import now_iso
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import resolve_id
+from ..permissions import ADMIN, Auth
+from ..registry import Call, handles
+from .column_types import Column, column_model
 from .dialects import Dialect
-from .errors import AppwriteError, invalid_argument
-from .ids import resolve_id
-from .permissions import ADMIN, Auth
-from .registry import Call, handles
 from .schema import Table, bump_schema_epoch, column_from_row, load_table, load_table_by_seq
 
 MAX_DEPTH = 3

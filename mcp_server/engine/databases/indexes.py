@@ -9,12 +9,12 @@ import json
 import re
 import sqlite3
 
-from .columns import Column
-from .datetimes import now_iso
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..listing import list_models
+from ..registry import Call, handles
+from .column_types import Column
 from .dialects import Dialect
-from .errors import AppwriteError, invalid_argument
-from .listing import list_models
-from .registry import Call, handles
 from .schema import Index, Table, bump_schema_epoch, create_index_storage, drop_index_storage, index_from_row
 
 MAX_INDEXES = 64

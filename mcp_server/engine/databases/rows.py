@@ -13,13 +13,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from . import relationships, transactions
-from .columns import Column, check_value, decode, encode, structure_error
-from .datetimes import normalize_datetime, now_iso
-from .dialects import Dialect
-from .errors import AppwriteError, invalid_argument
-from .ids import resolve_id, validate_id
-from .permissions import (
+from ..datetimes import normalize_datetime, now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import resolve_id, validate_id
+from ..permissions import (
     ROW_ACTIONS,
     Auth,
     check_grantable,
@@ -29,9 +26,12 @@ from .permissions import (
     parse_permissions,
     parse_stored,
 )
-from .queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
+from ..queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
+from ..registry import Call, handles
+from . import relationships, transactions
+from .column_types import Column, check_value, decode, encode, structure_error
+from .dialects import Dialect
 from .query_sql import resolve, where_clause
-from .registry import Call, handles
 from .schema import Table
 
 MAX_COUNT = 5000

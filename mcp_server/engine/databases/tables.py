@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 
-from . import indexes, relationships, table_columns
-from .datetimes import now_iso
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import resolve_id
+from ..listing import list_models
+from ..permissions import ACTIONS, normalize_permissions
+from ..projectdb import update_record
+from ..registry import Call, handles
+from . import columns as table_columns
+from . import indexes, relationships
 from .dialects import Dialect
-from .errors import AppwriteError, invalid_argument
-from .ids import resolve_id
-from .listing import list_models
-from .permissions import ACTIONS, normalize_permissions
-from .projectdb import update_record
-from .registry import Call, handles
 from .schema import (
     Database,
     Table,

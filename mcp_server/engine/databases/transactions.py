@@ -17,13 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .datetimes import format_datetime, now_iso
+from ..datetimes import format_datetime, now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import new_id
+from ..listing import list_models
+from ..permissions import Auth
+from ..registry import Call, handles
 from .dialects import DIALECTS, Dialect
-from .errors import AppwriteError, invalid_argument
-from .ids import new_id
-from .listing import list_models
-from .permissions import Auth
-from .registry import Call, handles
 
 DEFAULT_TTL, MIN_TTL, MAX_TTL = 300, 60, 3600
 MAX_OPERATIONS = 100
