@@ -442,8 +442,8 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_auth_policy(args: argparse.Namespace) -> int:
-    from .engine import policy
     from .engine.errors import AppwriteError
+    from .engine.identity import policy
 
     changes = {
         name: value

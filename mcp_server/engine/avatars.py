@@ -45,7 +45,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 from ..uploads import Media
 from .errors import AppwriteError, invalid_argument
-from .identities import find_user
+from .identity.identities import find_user
 from .image_params import hex_color, rgb, within
 from .links import check_url
 from .locale import country_names

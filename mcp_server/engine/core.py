@@ -18,26 +18,13 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
-
-# Importing the handler modules registers their handlers.
-from . import (  # noqa: F401
-    account,
-    avatars,
-    buckets,
-    file_tokens,
-    file_uploads,
-    files,
-    health,
-    locale,
-    mfa,
-    previews,
-    teams,
-    users,
-)
 from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
-from .identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
+
+# Importing the handler modules registers their handlers.
+from .identity import account, mfa, teams, users  # noqa: F401
+from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .project import Project

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from appwrite.models import IdentityList, Jwt, LogList, Preferences, Session, SessionList, Token, User
 
-from mcp_server.engine import outbox, policy
-from mcp_server.engine.identities import create_token, jwt_auth, later, roles_auth, session_auth
+from mcp_server.engine import outbox
+from mcp_server.engine.identity import policy
+from mcp_server.engine.identity.identities import create_token, jwt_auth, later, roles_auth, session_auth
 from mcp_server.engine.permissions import ADMIN, GUEST
 from tests.engine.conftest import error_of, q
 

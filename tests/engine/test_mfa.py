@@ -8,7 +8,7 @@ import pytest
 from appwrite.models import MfaChallenge, MfaFactors, MfaRecoveryCodes, MfaType, Session, User
 
 from mcp_server.engine import outbox
-from mcp_server.engine.identities import roles_auth, session_auth
+from mcp_server.engine.identity.identities import roles_auth, session_auth
 from mcp_server.engine.permissions import ADMIN, GUEST
 from tests.engine.conftest import error_of
 

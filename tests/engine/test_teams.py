@@ -14,7 +14,8 @@ from appwrite.models.preferences import Preferences
 from appwrite.models.team import Team
 from appwrite.models.team_list import TeamList
 
-from mcp_server.engine import identities, outbox
+from mcp_server.engine import outbox
+from mcp_server.engine.identity import identities
 from mcp_server.engine.permissions import GUEST, key_auth
 from mcp_server.engine.registry import HANDLERS
 from tests.engine.conftest import error_of, q

@@ -22,7 +22,7 @@ from appwrite.models.user import User
 from appwrite.models.user_list import UserList
 from argon2 import PasswordHasher
 
-from mcp_server.engine import identities, passwords, policy
+from mcp_server.engine.identity import identities, passwords, policy
 from mcp_server.engine.permissions import GUEST
 from mcp_server.engine.registry import HANDLERS, Requester
 from tests.engine.conftest import error_of, q

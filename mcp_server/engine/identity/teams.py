@@ -22,9 +22,14 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from . import outbox
-from .datetimes import now_iso
-from .errors import AppwriteError, invalid_argument
+from .. import outbox
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import new_id, resolve_id
+from ..links import check_url, with_query
+from ..listing import list_models
+from ..permissions import Auth
+from ..registry import Call, handles
 from .identities import (
     check_phone,
     digest,
@@ -36,11 +41,6 @@ from .identities import (
     normalize_email,
     require_user,
 )
-from .ids import new_id, resolve_id
-from .links import check_url, with_query
-from .listing import list_models
-from .permissions import Auth
-from .registry import Call, handles
 
 TEAM_ATTRIBUTES = {"name", "total"}
 MEMBERSHIP_ATTRIBUTES = {"userId", "teamId", "invited", "joined", "confirm", "roles"}

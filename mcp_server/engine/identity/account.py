@@ -17,9 +17,14 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from . import outbox
-from .datetimes import now_iso
-from .errors import AppwriteError, invalid_argument
+from .. import outbox
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import new_id, resolve_id, validate_id
+from ..links import check_url, with_query
+from ..listing import list_models
+from ..queries import DEFAULT_LIMIT, invalid, parse_queries, plan
+from ..registry import Call, handles
 from .identities import (
     SESSION_DAYS,
     check_phone,
@@ -40,12 +45,7 @@ from .identities import (
     token_model,
     user_model,
 )
-from .ids import new_id, resolve_id, validate_id
-from .links import check_url, with_query
-from .listing import list_models
 from .passwords import hash_password
-from .queries import DEFAULT_LIMIT, invalid, parse_queries, plan
-from .registry import Call, handles
 from .users import IDENTITY_ATTRIBUTES, follow_address, identity_model, identity_with_email
 
 # Token lifetimes (Appwrite's TOKEN_EXPIRATION_*): one-time codes, confirmation links, recovery.

@@ -15,9 +15,13 @@ import json
 import secrets
 import sqlite3
 
-from .datetimes import now_iso
-from .encryption import PREFIX as ENCRYPTED
-from .errors import AppwriteError, invalid_argument
+from ..datetimes import now_iso
+from ..encryption import PREFIX as ENCRYPTED
+from ..errors import AppwriteError, invalid_argument
+from ..ids import new_id, resolve_id, validate_id
+from ..listing import list_models
+from ..queries import invalid, parse_queries, plan
+from ..registry import Call, handles
 from .identities import (
     check_phone,
     create_session,
@@ -34,11 +38,7 @@ from .identities import (
     token_model,
     user_model,
 )
-from .ids import new_id, resolve_id, validate_id
-from .listing import list_models
 from .passwords import SHA_VERSIONS
-from .queries import invalid, parse_queries, plan
-from .registry import Call, handles
 from .teams import membership_model
 
 USER_ATTRIBUTES = {

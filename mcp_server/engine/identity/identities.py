@@ -21,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from ..datetimes import format_datetime, now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..permissions import Auth, user_auth
+from ..registry import Requester
 from . import policy
-from .datetimes import format_datetime, now_iso
-from .errors import AppwriteError, invalid_argument
 from .passwords import hash_password, verify_password
-from .permissions import Auth, user_auth
-from .registry import Requester
 
 SESSION_DAYS = 365
 JWT_SECONDS = 900
@@ -252,7 +252,7 @@ def create_session(
     provider_uid: str = "",
 ) -> tuple[sqlite3.Row, str]:
     """A new session for the user, and its secret (the only time the secret is available)."""
-    from .ids import new_id
+    from ..ids import new_id
 
     secret = new_secret()
     session_id = new_id()
@@ -416,7 +416,7 @@ def create_token(
 ) -> tuple[sqlite3.Row, str]:
     """A token of `kind` for the user, valid `seconds`, and its secret (random unless one is given,
     e.g. a 6-digit code)."""
-    from .ids import new_id
+    from ..ids import new_id
 
     secret = secret or new_secret()
     token_id = new_id()

@@ -23,6 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 
+from ..datetimes import now_iso, parse_datetime
+from ..errors import AppwriteError
+from ..ids import new_id
+from ..registry import Call, handles
 from .account import (
     CONFIRM_SECONDS,
     account_model,
@@ -33,11 +37,7 @@ from .account import (
     send_email,
     send_sms,
 )
-from .datetimes import now_iso, parse_datetime
-from .errors import AppwriteError
 from .identities import digest, later, log_event, require_user, second_factors, session_model, user_model
-from .ids import new_id
-from .registry import Call, handles
 
 RECOVERY_CODES = 10
 RECOVERY_CODE_LENGTH = 10

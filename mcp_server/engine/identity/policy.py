@@ -12,7 +12,7 @@ import json
 import sqlite3
 from functools import cache
 
-from .errors import AppwriteError, invalid_argument
+from ..errors import AppwriteError, invalid_argument
 from .passwords import verify_password
 
 DEFAULTS: dict[str, int | bool] = {
