@@ -31,9 +31,9 @@ from appwrite.models.file import File
 from appwrite.models.file_list import FileList
 from PIL import Image
 
-from mcp_server.engine import file_uploads, files
 from mcp_server.engine.permissions import GUEST, key_auth, user_auth
 from mcp_server.engine.registry import HANDLERS
+from mcp_server.engine.storage import file_uploads, files
 from mcp_server.uploads import Media, Upload
 from tests.engine.conftest import error_of, q
 

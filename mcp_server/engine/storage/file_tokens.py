@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from ..datetimes import format_datetime, now_iso, parse_datetime
+from ..errors import AppwriteError, invalid_argument
+from ..ids import new_id
+from ..listing import list_models
+from ..permissions import granted
+from ..registry import Call, handles
 from . import buckets
-from .datetimes import format_datetime, now_iso, parse_datetime
-from .errors import AppwriteError, invalid_argument
-from .ids import new_id
-from .listing import list_models
-from .permissions import granted
-from .registry import Call, handles
 
 RESOURCE_TYPE = "files"
 # Appwrite signs resource tokens for ten years; whether a token still works is decided by its `expire`.

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import AppwriteError
-from .private_files import create_private, make_private_dirs
-from .registry import Call
+from ..errors import AppwriteError
+from ..private_files import create_private, make_private_dirs
+from ..registry import Call
 
 TRASH_TTL = 3600
 NONCE_BYTES = 12

@@ -15,7 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..uploads import Media
+from ...uploads import Media
+from ..datetimes import now_iso
+from ..errors import AppwriteError
+from ..listing import list_models
+from ..permissions import granted
+from ..registry import Call, handles
 from . import file_tokens
 from .buckets import (
     Bucket,
@@ -32,12 +37,7 @@ from .buckets import (
     unauthorized,
     writable_file,
 )
-from .datetimes import now_iso
-from .errors import AppwriteError
 from .file_uploads import PendingUpload, pending_model
-from .listing import list_models
-from .permissions import granted
-from .registry import Call, handles
 from .stored_files import content_path, read_content, set_aside, storage_root
 
 MAX_FILE_NAME = 255

@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..uploads import Media
+from ...uploads import Media
+from ..errors import AppwriteError, invalid_argument
+from ..image_params import hex_color, within
+from ..registry import Call, handles
 from .buckets import open_bucket
-from .errors import AppwriteError, invalid_argument
 from .files import file_for_reading
-from .image_params import hex_color, within
-from .registry import Call, handles
 from .stored_files import read_content
 
 # Images larger than this get the generic image icon as their preview (Appwrite's preview limit).

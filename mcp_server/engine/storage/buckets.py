@@ -21,11 +21,11 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from .datetimes import now_iso
-from .errors import AppwriteError, invalid_argument
-from .ids import resolve_id, validate_id
-from .listing import list_models
-from .permissions import (
+from ..datetimes import now_iso
+from ..errors import AppwriteError, invalid_argument
+from ..ids import resolve_id, validate_id
+from ..listing import list_models
+from ..permissions import (
     ACTIONS,
     ROW_ACTIONS,
     Auth,
@@ -35,8 +35,8 @@ from .permissions import (
     normalize_permissions,
     parse_permissions,
 )
-from .projectdb import update_record
-from .registry import Call, handles
+from ..projectdb import update_record
+from ..registry import Call, handles
 from .stored_files import set_aside, storage_root
 
 # Appwrite's _APP_STORAGE_LIMIT default: the largest file, and the default and largest maximumFileSize.

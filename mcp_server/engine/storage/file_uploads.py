@@ -27,7 +27,13 @@ import math
 import os
 from pathlib import Path
 
-from ..uploads import Upload, received_file
+from ...uploads import Upload, received_file
+from ..datetimes import now_iso
+from ..errors import AppwriteError
+from ..ids import UNIQUE, new_id, validate_id
+from ..permissions import default_row_permissions, granted
+from ..private_files import make_private_dirs
+from ..registry import Call, handles
 from .buckets import (
     Bucket,
     bucket_not_found,
@@ -39,12 +45,6 @@ from .buckets import (
     safe_id,
     unauthorized,
 )
-from .datetimes import now_iso
-from .errors import AppwriteError
-from .ids import UNIQUE, new_id, validate_id
-from .permissions import default_row_permissions, granted
-from .private_files import make_private_dirs
-from .registry import Call, handles
 from .stored_files import (
     clear_old,
     compress,
