@@ -18,18 +18,20 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
+
+# Importing the handler modules registers their handlers.
 from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
-
-# Importing the handler modules registers their handlers.
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
+from .platform import avatars, health, locale  # noqa: F401
 from .project import Project
 from .readers import closed
 from .registry import HANDLERS, Call, Requester
+from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema

@@ -13,8 +13,9 @@ import pytest
 import segno
 from PIL import Image
 
-from mcp_server.engine import Engine, avatars
+from mcp_server.engine import Engine
 from mcp_server.engine.permissions import ADMIN, GUEST, key_auth, user_auth
+from mcp_server.engine.platform import avatars
 from mcp_server.engine.registry import HANDLERS, Call
 from mcp_server.uploads import Media
 from tests.engine.conftest import error_of

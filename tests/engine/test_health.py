@@ -21,8 +21,8 @@ from appwrite.models.health_status_list import HealthStatusList
 from appwrite.models.health_time import HealthTime
 from cryptography.hazmat.primitives import serialization
 
-from mcp_server.engine import health
 from mcp_server.engine.permissions import GUEST, key_auth, user_auth
+from mcp_server.engine.platform import health
 from mcp_server.engine.registry import HANDLERS
 from tests.engine.conftest import error_of
 from tests.tls import self_signed

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import AppwriteError, invalid_argument
-from .registry import Call, handles
+from ..errors import AppwriteError, invalid_argument
+from ..registry import Call, handles
 
 HTTPS_PORT = 443
 CERTIFICATE_TIMEOUT = 3.0

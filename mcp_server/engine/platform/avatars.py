@@ -43,14 +43,14 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
-from ..uploads import Media
-from .errors import AppwriteError, invalid_argument
-from .identity.identities import find_user
-from .image_params import hex_color, rgb, within
-from .links import check_url
+from ...uploads import Media
+from ..errors import AppwriteError, invalid_argument
+from ..identity.identities import find_user
+from ..image_params import hex_color, rgb, within
+from ..links import check_url
+from ..outbound import Answer, Failed
+from ..registry import Call, handles
 from .locale import country_names
-from .outbound import Answer, Failed
-from .registry import Call, handles
 
 MAX_SIDE = 2000
 QR_SIZES = (1, 1000)

@@ -36,7 +36,7 @@ from babel.core import get_global
 from babel.languages import get_official_languages
 from babel.numbers import get_currency_name, get_currency_precision, get_currency_symbol, get_territory_currencies
 
-from .registry import Call, handles
+from ..registry import Call, handles
 
 ENGLISH = Locale("en")
 UNKNOWN = "Unknown"

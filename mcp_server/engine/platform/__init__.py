@@ -1,0 +1,2 @@
+"""Platform services that own no user data: health checks (health.py), locale lists and the
+caller's location (locale.py), and generated or fetched images (avatars.py)."""
