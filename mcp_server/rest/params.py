@@ -14,6 +14,7 @@ import re
 from urllib.parse import parse_qsl
 
 from ..engine.errors import AppwriteError, invalid_argument
+from ..validation import depth_of
 
 BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 # How deep arrays and objects may nest in a parameter (JSON or bracketed names): far more than any
@@ -116,19 +117,6 @@ def parse_json(text: str | bytes) -> object:
     if depth_of(data) > MAX_DEPTH:
         raise too_deep
     return data
-
-
-def depth_of(value: object) -> int:
-    """How deep arrays and objects nest in a parsed value (without recursing)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def json_body(body: bytes) -> dict:
