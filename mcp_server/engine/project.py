@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .batching import WriteBatches
-from .databases.dialects import Dialect
-from .databases.query_sql import register_functions
-from .databases.schema import Table, require_table, schema_epoch
 from .encryption import Cipher
 from .list_cache import ListCache
-from .projectdb import ProjectDB, project_path
+from .projectdb import ProjectDB, project_path, schema_epoch
+from .registry import prepare_connection
 
 
 @dataclass
@@ -41,9 +39,10 @@ class Project:
         path = project_path(data_dir, project_id)
         self.id = project_id
         self.cache = ListCache(list_cache_ttl)
-        self.db = ProjectDB(path, prepare=register_functions, settled=self.cache.settle)
+        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.cache.settle)
         self.cipher = Cipher(path.parent / "encryption.key")
-        self.tables: dict[tuple[str, str], tuple[int, Table]] = {}
+        # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
+        self.tables: dict[tuple[str, str], tuple[int, Any]] = {}
         self.local = threading.local()
         self.refreshing = threading.Lock()
         self.seen_version = self.db.data_version()
@@ -104,18 +103,6 @@ class Project:
         if view.epoch is None:
             view.epoch = schema_epoch(self.connection)
         return view.epoch
-
-    def table(self, database_id: str, table_id: str, dialect: Dialect) -> Table:
-        """The table with its columns and indexes, from the cache when the schema has not changed."""
-        key = (database_id, table_id)
-        epoch = self.epoch()
-        entry = self.tables.get(key)
-        if entry is not None and entry[0] == epoch:
-            return entry[1]
-        table = require_table(self.connection, database_id, table_id, dialect)
-        if entry is None or entry[0] < epoch:
-            self.tables[key] = (epoch, table)
-        return table
 
     def cached(self, key: tuple) -> Any | None:
         """A cached list result, if this read may use one."""

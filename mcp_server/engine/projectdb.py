@@ -282,6 +282,18 @@ def update_record(connection: sqlite3.Connection, table: str, seq: int, values: 
     connection.execute(f"UPDATE {table} SET {assignments}, updated = ? WHERE seq = ?", stamped)
 
 
+def bump_schema_epoch(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "INSERT INTO _meta (key, value) VALUES ('schema_epoch', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def schema_epoch(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM _meta WHERE key = 'schema_epoch'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def project_path(data_dir: Path, project: str) -> Path:
     if not _PROJECT_ID.fullmatch(project):
         raise ValueError(f"invalid project id {project!r}: use up to 36 characters a-z A-Z 0-9 . - _")

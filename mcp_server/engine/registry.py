@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Operation
-from .databases.dialects import Dialect
 from .outbound import PUBLIC_ONLY, Outbound
 from .permissions import Auth
 
@@ -27,17 +27,14 @@ class Call:
 
     project: Any
     auth: Auth
-    dialect: Dialect | None
+    # The databases dialect of the operation's service (tablesDB or the legacy databases API), else None.
+    dialect: Any
     op: Operation
     params: dict
     # X-Appwrite-Timestamp: the client's view of the row is this old; a row changed since is not overwritten.
     request_timestamp: str | None = None
     requester: Requester | None = None
     outbound: Outbound = PUBLIC_ONLY
-
-    def named_table(self) -> Any:
-        """The table (or collection) that the call's databaseId and tableId/collectionId name."""
-        return self.project.table(self.params["databaseId"], self.params[self.dialect.table_id], self.dialect)
 
 
 Handler = Callable[[Call], Any]
@@ -55,3 +52,18 @@ def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
         return function
 
     return register
+
+
+ConnectionSetup = Callable[[sqlite3.Connection], None]
+CONNECTION_SETUP: list[ConnectionSetup] = []
+
+
+def on_connection(function: ConnectionSetup) -> ConnectionSetup:
+    """Register a function to run on every connection a project's database opens (SQL functions)."""
+    CONNECTION_SETUP.append(function)
+    return function
+
+
+def prepare_connection(connection: sqlite3.Connection) -> None:
+    for setup in CONNECTION_SETUP:
+        setup(connection)

@@ -21,6 +21,7 @@ import pytest
 
 from mcp_server.engine import Engine
 from mcp_server.engine.databases.dialects import DIALECTS
+from mcp_server.engine.databases.schema import cached_table
 from mcp_server.engine.permissions import ADMIN, GUEST, key_auth, user_auth
 from tests.engine.conftest import error_of, q
 
@@ -92,7 +93,7 @@ def notes(result: dict) -> dict[str, str | None]:
 
 def tamper(engine: Engine, table_id: str, row_id: str, note: str) -> None:
     """Change a stored value without telling the engine (same connection, so no data_version change)."""
-    table = engine.project().table(DB, table_id, DIALECTS["tablesDB"])
+    table = cached_table(engine.project(), DB, table_id, DIALECTS["tablesDB"])
     column = table.column("note")
     cursor = engine.project().connection.execute(
         f"UPDATE {table.sql_name} SET {column.sql_name} = ? WHERE _uid = ?", (note, row_id)

@@ -75,8 +75,9 @@ def add_row(call, row_id, permissions=None, auth=ADMIN, table_id="t", **data):
 def raw_rows(engine, table_id="t") -> list[str]:
     """Row ids as stored, read behind the engine's back (to prove a refused call changed nothing)."""
     from mcp_server.engine.databases.dialects import DIALECTS
+    from mcp_server.engine.databases.schema import cached_table
 
-    table = engine.project().table(DB, table_id, DIALECTS["tablesDB"])
+    table = cached_table(engine.project(), DB, table_id, DIALECTS["tablesDB"])
     return [r[0] for r in engine.project().connection.execute(f"SELECT _uid FROM {table.sql_name} ORDER BY _seq")]
 
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
 from ..listing import list_models
+from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from . import relationships
 from .column_types import INLINE_TYPES, KINDS, Column, build_spec, check_value, column_model, encode, updated_spec
@@ -22,11 +23,11 @@ from .dialects import Dialect
 from .schema import (
     Table,
     add_column_storage,
-    bump_schema_epoch,
     column_from_row,
     create_index_storage,
     drop_column_storage,
     drop_index_storage,
+    named_table,
     with_schema,
 )
 
@@ -151,7 +152,7 @@ def create_inline(
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     kind = kind_of(call.op.method)
-    table = call.named_table()
+    table = named_table(call)
     key = check_key(params["key"])
     ensure_free_key(table, key, dialect)
     spec = build_spec(kind, params, dialect)
@@ -169,7 +170,7 @@ def create_column(call: Call) -> dict:
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     kind = kind_of(call.op.method)
-    table = call.named_table()
+    table = named_table(call)
     column = require_column(table, params["key"], dialect)
     if column.kind != kind:
         raise AppwriteError(
@@ -211,7 +212,7 @@ def rename(connection: sqlite3.Connection, table: Table, column: Column, new_key
 @handles("tablesDB.listColumns", "databases.listAttributes")
 def list_columns(call: Call) -> dict:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     models = [model(column, dialect) for column in table.visible_columns()]
     total, page = list_models(
         models,
@@ -226,14 +227,14 @@ def list_columns(call: Call) -> dict:
 @handles("tablesDB.getColumn", "databases.getAttribute")
 def get_column(call: Call) -> dict:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     return model(require_column(table, call.params["key"], dialect), dialect)
 
 
 @handles("tablesDB.deleteColumn", "databases.deleteAttribute")
 def delete_column(call: Call) -> None:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     column = require_column(table, call.params["key"], dialect)
     with call.project.db.transaction() as connection:
         if column.is_relationship:

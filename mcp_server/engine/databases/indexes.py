@@ -12,10 +12,11 @@ import sqlite3
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
 from ..listing import list_models
+from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from .column_types import Column
 from .dialects import Dialect
-from .schema import Index, Table, bump_schema_epoch, create_index_storage, drop_index_storage, index_from_row
+from .schema import Index, Table, create_index_storage, drop_index_storage, index_from_row, named_table
 
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
@@ -166,7 +167,7 @@ def create_inline(
 @handles("tablesDB.createIndex", "databases.createIndex")
 def create_index(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.named_table()
+    table = named_table(call)
     checked = check_definition(
         table,
         params["key"],
@@ -186,7 +187,7 @@ def create_index(call: Call) -> dict:
 @handles("tablesDB.listIndexes", "databases.listIndexes")
 def list_indexes(call: Call) -> dict:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     models = [model(index, dialect) for index in table.indexes]
     total, page = list_models(
         models,
@@ -201,14 +202,14 @@ def list_indexes(call: Call) -> dict:
 @handles("tablesDB.getIndex", "databases.getIndex")
 def get_index(call: Call) -> dict:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     return model(require_index(table, call.params["key"], dialect), dialect)
 
 
 @handles("tablesDB.deleteIndex", "databases.deleteIndex")
 def delete_index(call: Call) -> None:
     dialect = call.dialect
-    table = call.named_table()
+    table = named_table(call)
     index = require_index(table, call.params["key"], dialect)
     with call.project.db.transaction() as connection:
         drop_index_storage(connection, table, index)

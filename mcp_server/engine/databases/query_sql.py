@@ -18,6 +18,7 @@ from .. import regex
 from ..datetimes import normalize_datetime
 from ..errors import AppwriteError
 from ..queries import Query, invalid
+from ..registry import on_connection
 from . import geometry
 from .column_types import INT64_MAX, INT64_MIN, Column
 from .relationships import holds_many
@@ -50,6 +51,7 @@ class Target:
         return self.column is not None and self.column.type.spatial
 
 
+@on_connection
 def register_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("regexp", 2, regex.search, deterministic=True)
     connection.create_function("text_match", 3, _text_match, deterministic=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..errors import AppwriteError
+from ..registry import Call
 from .column_types import Column
 from .dialects import Dialect
 
@@ -194,18 +196,6 @@ def require_table(connection: sqlite3.Connection, database_id: str, table_id: st
     return table
 
 
-def bump_schema_epoch(connection: sqlite3.Connection) -> None:
-    connection.execute(
-        "INSERT INTO _meta (key, value) VALUES ('schema_epoch', '1') "
-        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
-
-
-def schema_epoch(connection: sqlite3.Connection) -> int:
-    row = connection.execute("SELECT value FROM _meta WHERE key = 'schema_epoch'").fetchone()
-    return int(row[0]) if row else 0
-
-
 def create_storage(connection: sqlite3.Connection, table: Table) -> None:
     """The SQL tables behind a new table: its rows and their permission entries."""
     rows, perms = table.sql_name, table.perms_name
@@ -295,3 +285,21 @@ def drop_index_storage(connection: sqlite3.Connection, table: Table, index: Inde
         connection.execute(f"DROP TABLE IF EXISTS {index.sql_name}")
     else:
         connection.execute(f"DROP INDEX IF EXISTS {index.sql_name}")
+
+
+def cached_table(project: Any, database_id: str, table_id: str, dialect: Dialect) -> Table:
+    """The table with its columns and indexes, from the project's cache when the schema has not changed."""
+    key = (database_id, table_id)
+    epoch = project.epoch()
+    entry = project.tables.get(key)
+    if entry is not None and entry[0] == epoch:
+        return entry[1]
+    table = require_table(project.connection, database_id, table_id, dialect)
+    if entry is None or entry[0] < epoch:
+        project.tables[key] = (epoch, table)
+    return table
+
+
+def named_table(call: Call) -> Table:
+    """The table (or collection) that the call's databaseId and tableId/collectionId name."""
+    return cached_table(call.project, call.params["databaseId"], call.params[call.dialect.table_id], call.dialect)

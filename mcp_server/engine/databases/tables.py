@@ -11,7 +11,7 @@ from ..errors import AppwriteError, invalid_argument
 from ..ids import resolve_id
 from ..listing import list_models
 from ..permissions import ACTIONS, normalize_permissions
-from ..projectdb import update_record
+from ..projectdb import bump_schema_epoch, update_record
 from ..registry import Call, handles
 from . import columns as table_columns
 from . import indexes, relationships
@@ -19,11 +19,12 @@ from .dialects import Dialect
 from .schema import (
     Database,
     Table,
-    bump_schema_epoch,
+    cached_table,
     create_storage,
     database_from_row,
     drop_storage,
     load_table,
+    named_table,
     require_database,
     table_from_row,
     with_schema,
@@ -208,13 +209,13 @@ def create_table(call: Call) -> dict:
 
 @handles("tablesDB.getTable", "databases.getCollection")
 def get_table(call: Call) -> dict:
-    return table_model(call.named_table(), call.dialect)
+    return table_model(named_table(call), call.dialect)
 
 
 @handles("tablesDB.updateTable", "databases.updateCollection")
 def update_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.named_table()
+    table = named_table(call)
     name = check_name(params["name"]) if params.get("name") is not None else table.name
     permissions = (
         normalize_permissions(params["permissions"], ACTIONS)
@@ -233,12 +234,12 @@ def update_table(call: Call) -> dict:
         update_record(connection, "_tables", table.seq, settings)
         bump_schema_epoch(connection)
     call.project.schema_changed()
-    return table_model(call.project.table(params["databaseId"], table.id, dialect), dialect)
+    return table_model(cached_table(call.project, params["databaseId"], table.id, dialect), dialect)
 
 
 @handles("tablesDB.deleteTable", "databases.deleteCollection")
 def delete_table(call: Call) -> None:
-    table = call.named_table()
+    table = named_table(call)
     with call.project.db.transaction() as connection:
         drop_table(connection, table)
         bump_schema_epoch(connection)
