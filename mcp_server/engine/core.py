@@ -171,4 +171,3 @@ class Engine:
             project.db.readers.close()
         for project in projects:
             project.close()
-

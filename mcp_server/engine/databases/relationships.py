@@ -1,4 +1,4 @@
-"""Relationship columns: defining them, linking rows, loading related rows, and onDelete rules.
+"""Relationship columns: defining them, their links, loading related rows, and onDelete rules.
 
 A relationship has a parent side (the table it was created on) and a child side (the related table,
 a visible column when twoWay, hidden otherwise). Its links live in one place:
@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import Any
 
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
-from ..ids import resolve_id
 from ..permissions import ADMIN, Auth
+from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from .column_types import Column, column_model
 from .dialects import Dialect
-from .schema import Table, bump_schema_epoch, column_from_row, load_table, load_table_by_seq
+from .row_records import read_access, row_model, select_sql
+from .schema import Table, column_from_row, load_table, load_table_by_seq, named_table
 
 MAX_DEPTH = 3
 TYPES = ("oneToOne", "oneToMany", "manyToOne", "manyToMany")
@@ -106,67 +106,6 @@ def set_links(connection: sqlite3.Connection, table: Table, column: Column, uid:
         connection.execute(f"UPDATE {other.sql_name} SET {link['column']} = ? WHERE _uid IN ({marks})", [uid, *targets])
 
 
-def resolve_targets(
-    project, auth: Auth, dialect: Dialect, column: Column, value: Any, inherited: list[str]
-) -> list[str]:
-    """The related ids a written value names; nested objects are created or updated first."""
-    from . import rows  # rows and relationships call each other: nested writes are row writes
-
-    connection = project.connection
-    other = related_table(connection, column)
-    many = holds_many(column.spec)
-    if value is None:
-        return []
-    items = value if many else [value]
-    if not many and isinstance(value, list):
-        raise AppwriteError(
-            "relationship_value_invalid", f'"{column.key}" links to one {dialect.row}; send an id or object'
-        )
-    if many and not isinstance(value, list):
-        raise AppwriteError("relationship_value_invalid", f'"{column.key}" links to many {dialect.rows}; send an array')
-    targets = []
-    for item in items:
-        if isinstance(item, str):
-            if rows.fetch_record(connection, other, item) is None:
-                raise AppwriteError(
-                    "relationship_value_invalid", f"Related {dialect.row} '{item}' was not found in '{other.id}'"
-                )
-            targets.append(item)
-        elif isinstance(item, dict):
-            raw_id = item.get("$id", "unique()")
-            if not isinstance(raw_id, str):
-                raise AppwriteError("relationship_value_invalid", "Relationship $id must be a string")
-            target = resolve_id(raw_id, "$id")
-            data = {key: value for key, value in item.items() if not key.startswith("$")}
-            permissions = item.get("$permissions", inherited)
-            if rows.fetch_record(connection, other, target) is None:
-                rows.insert(project, auth, dialect, other, target, data, permissions)
-            elif data:
-                rows.update(project, auth, dialect, other, target, data, item.get("$permissions"))
-            targets.append(target)
-        else:
-            raise AppwriteError(
-                "relationship_value_invalid",
-                "Relationship value must be an object, document ID string, or associative array",
-            )
-    return targets
-
-
-def write(project, auth: Auth, dialect: Dialect, table: Table, uid: str, links: dict, permissions: list[str]) -> None:
-    """Link row `uid` as its relationship values say; related rows' caches are dropped."""
-    connection = project.connection
-    for column, value in links.items():
-        targets = resolve_targets(project, auth, dialect, column, value, permissions)
-        try:
-            set_links(connection, table, column, uid, targets)
-        except sqlite3.IntegrityError:
-            raise AppwriteError(
-                "relationship_value_invalid",
-                f'"{column.key}" is one-to-one: the related {dialect.row} is already linked to another {dialect.row}',
-            ) from None
-        project.cache.invalidate(column.spec["relatedTableSeq"])
-
-
 def attach(
     project, auth: Auth, table: Table, models: list[dict], dialect: Dialect, select: list[str] | None, depth: int = 1
 ) -> None:
@@ -204,19 +143,17 @@ def attach(
 
 def load(project, auth: Auth, table: Table, uids: list[str], dialect: Dialect, paths: list[str], depth: int) -> dict:
     """Related rows the caller may read, by id, with the nested select of `paths` applied."""
-    from . import rows
-
     if not uids:
         return {}
-    access = rows.read_access(table, auth)
+    access = read_access(table, auth)
     marks = ", ".join("?" * len(uids))
     records = project.connection.execute(
-        f"SELECT {rows.select_sql(table)} FROM {table.sql_name} WHERE _uid IN ({marks}) AND {access.sql}",
+        f"SELECT {select_sql(table)} FROM {table.sql_name} WHERE _uid IN ({marks}) AND {access.sql}",
         [*uids, *access.params],
     ).fetchall()
     nested = ["*" if path == "*" else path for path in paths]
     own = None if "*" in nested else {path for path in nested if "." not in path}
-    models = [rows.row_model(project, table, record, dialect, own) for record in records]
+    models = [row_model(project, table, record, dialect, own) for record in records]
     attach(project, auth, table, models, dialect, nested, depth + 1)
     return {model["$id"]: model for model in models}
 
@@ -283,7 +220,7 @@ def save_spec(connection: sqlite3.Connection, column: Column) -> None:
 @handles("tablesDB.createRelationshipColumn", "databases.createRelationshipAttribute")
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.named_table()
+    table = named_table(call)
     related_id = params["relatedTableId" if dialect.service == "tablesDB" else "relatedCollectionId"]
     kind, on_delete = params["type"], params.get("onDelete") or "restrict"
     two_way = bool(params.get("twoWay", False))
@@ -374,7 +311,7 @@ def create_column(call: Call) -> dict:
 @handles("tablesDB.updateRelationshipColumn", "databases.updateRelationshipAttribute")
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
-    table = call.named_table()
+    table = named_table(call)
     cached = table.column(params["key"])
     if cached is None or not cached.is_relationship:
         raise AppwriteError(

@@ -24,6 +24,8 @@ from ..listing import list_models
 from ..permissions import Auth
 from ..registry import Call, handles
 from .dialects import DIALECTS, Dialect
+from .row_operations import change_number, delete, delete_many, insert, update, update_many, upsert, write_many
+from .row_records import open_table
 
 DEFAULT_TTL, MIN_TTL, MAX_TTL = 300, 60, 3600
 MAX_OPERATIONS = 100
@@ -106,11 +108,9 @@ def apply(project, operation: dict, touched: set | None = None) -> Any:
     With `touched` (during a commit), a row not yet changed by this transaction must not have been
     changed by anyone else since the operation was staged.
     """
-    from . import rows  # rows stage through this module; applying goes back through rows
-
     dialect = DIALECTS[operation["service"]]
     auth = auth_of(operation["auth"])
-    table = rows.open_table(project, auth, dialect, operation["databaseId"], operation["tableId"])
+    table = open_table(project, auth, dialect, operation["databaseId"], operation["tableId"])
     action, row_id, data = operation["action"], operation.get("rowId"), operation.get("data")
     since = None
     if touched is not None and action in ("update", "upsert", "delete", "increment", "decrement"):
@@ -119,23 +119,23 @@ def apply(project, operation: dict, touched: set | None = None) -> Any:
     if action == "create":
         if touched is not None:
             touched.add((table.seq, row_id))
-        return rows.insert(project, auth, dialect, table, row_id, data, operation.get("permissions"))
+        return insert(project, auth, dialect, table, row_id, data, operation.get("permissions"))
     if action == "update":
-        return rows.update(project, auth, dialect, table, row_id, data, operation.get("permissions"), since)
+        return update(project, auth, dialect, table, row_id, data, operation.get("permissions"), since)
     if action == "upsert":
-        return rows.upsert(project, auth, dialect, table, row_id, data, operation.get("permissions"), since)
+        return upsert(project, auth, dialect, table, row_id, data, operation.get("permissions"), since)
     if action == "delete":
-        return rows.delete(project, auth, dialect, table, row_id, since)
+        return delete(project, auth, dialect, table, row_id, since)
     if action in ("increment", "decrement"):
         sign = 1 if action == "increment" else -1
         bound = data.get("max" if sign > 0 else "min")
         key = data.get("column", data.get("attribute"))
-        return rows.change_number(project, auth, dialect, table, row_id, key, data.get("value", 1), bound, sign, since)
+        return change_number(project, auth, dialect, table, row_id, key, data.get("value", 1), bound, sign, since)
     if action in ("bulkCreate", "bulkUpsert"):
-        return rows.write_many(project, auth, dialect, table, data, "create" if action == "bulkCreate" else "upsert")
+        return write_many(project, auth, dialect, table, data, "create" if action == "bulkCreate" else "upsert")
     if action == "bulkUpdate":
-        return rows.update_many(project, auth, dialect, table, data.get("data"), data.get("queries"))
-    return rows.delete_many(project, auth, dialect, table, data.get("queries"))
+        return update_many(project, auth, dialect, table, data.get("data"), data.get("queries"))
+    return delete_many(project, auth, dialect, table, data.get("queries"))
 
 
 def replay(project, operations: list[dict], touched: set | None = None) -> list[Any]:
