@@ -1,7 +1,9 @@
 """Build the operation catalog (catalog/operations.json) from the Appwrite server OpenAPI spec.
 
 The spec gives the structure of every SDK method: HTTP route, parameters and their schemas, scopes,
-auth kinds, response model and deprecation. The prose in catalog/prose/ gives what the spec must
+auth kinds, response model and deprecation. The route table of Appwrite 1.9.6
+(catalog/appwrite-spec/routes-1.9.6.json) gives each method's event labels: the events a change
+made by the method is announced with. The prose in catalog/prose/ gives what the spec must
 not: our own summary, description and search keywords for each operation, and our own parameter
 descriptions. The build refuses prose that is missing, too long, or a near copy of upstream text.
 
@@ -25,6 +27,7 @@ from rapidfuzz import fuzz
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SPEC = HERE / "appwrite-spec" / "open-api3-server.json"
+DEFAULT_ROUTES = HERE / "appwrite-spec" / "routes-1.9.6.json"
 DEFAULT_OUT = HERE / "operations.json"
 PROSE_DIR = HERE / "prose"
 
@@ -208,7 +211,15 @@ def param_description(params_prose: dict, op_id: str, name: str) -> str:
     return text
 
 
-def build_entry(path, http_method, op, method, prose: dict, params_prose: dict, upstream_params: dict) -> dict:
+def route_events(routes_path: Path) -> dict[str, list[str]]:
+    """Each SDK method's event labels (`namespace.name` -> labels), from Appwrite's route table."""
+    routes = json.loads(routes_path.read_text(encoding="utf-8"))["routes"]
+    return {f"{sdk['namespace']}.{sdk['name']}": route["events"] for route in routes for sdk in route["sdk"]}
+
+
+def build_entry(
+    path, http_method, op, method, prose: dict, params_prose: dict, upstream_params: dict, events: dict
+) -> dict:
     ext = op["x-appwrite"]
     service = op["tags"][0]
     name = method["name"] if method else ext["method"]
@@ -268,6 +279,7 @@ def build_entry(path, http_method, op, method, prose: dict, params_prose: dict, 
         },
         "keywords": text["keywords"],
         "rate_limit": rate_limit(ext),
+        "events": events.get(op_id, []),
     }
 
 
@@ -309,15 +321,16 @@ def upstream_param_texts(spec: dict) -> dict:
     return texts
 
 
-def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR) -> dict:
+def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Path = DEFAULT_ROUTES) -> dict:
     raw = spec_path.read_bytes()
+    events = route_events(routes_path)
     spec = json.loads(raw)
     prose, params_prose = load_prose(prose_dir)
     upstream_params = upstream_param_texts(spec)
     operations, problems = [], []
     for path, verb, op, method in sdk_methods(spec):
         try:
-            operations.append(build_entry(path, verb, op, method, prose, params_prose, upstream_params))
+            operations.append(build_entry(path, verb, op, method, prose, params_prose, upstream_params, events))
         except CatalogError as exc:
             problems.append(str(exc))
     if problems:

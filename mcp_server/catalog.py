@@ -46,6 +46,8 @@ class Operation:
     input_schema: dict
     keywords: tuple[str, ...]
     rate_limit: dict | None
+    # Appwrite's event labels of the operation's route, e.g. "teams.[teamId].memberships.[membershipId].create".
+    events: tuple[str, ...]
     entry: dict = field(repr=False, compare=False)
 
     @property
@@ -126,6 +128,7 @@ def operation_from_entry(entry: dict) -> Operation:
         input_schema=entry["input_schema"],
         keywords=tuple(entry["keywords"]),
         rate_limit=entry["rate_limit"],
+        events=tuple(entry["events"]),
         entry=entry,
     )
 
