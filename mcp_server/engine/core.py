@@ -18,11 +18,13 @@ from typing import Any
 
 from ..catalog import Catalog, load_catalog
 from ..validation import validate_params
+from .announcements import announce_operation, readers_by_path, resource_before
 
 # Importing the handler modules registers their handlers.
 from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
+from .events import DEFAULT_RETENTION, Retention
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound
@@ -30,7 +32,7 @@ from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import avatars, health, locale  # noqa: F401
 from .project import Project
 from .readers import closed
-from .registry import HANDLERS, Call, Requester
+from .registry import HANDLERS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 
 DEFAULT_PROJECT = "default"
@@ -56,6 +58,7 @@ class Engine:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         catalog: Catalog | None = None,
         allow_private_urls: bool = False,
+        retention: Retention = DEFAULT_RETENTION,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.outbound = Outbound(allow_private=allow_private_urls)
@@ -65,6 +68,8 @@ class Engine:
         self.batched = frozenset(
             op.id for op in self.catalog.operations if op.group in BATCHED_GROUPS and op.access != "read"
         )
+        self.readers = readers_by_path(self.catalog)
+        self.retention = retention
         self.projects: dict[str, Project] = {}
         self.lock = threading.Lock()
         self.closed = False
@@ -75,7 +80,7 @@ class Engine:
                 raise closed()
             project = self.projects.get(project_id)
             if project is None:
-                project = Project(self.data_dir, project_id, self.list_cache_ttl)
+                project = Project(self.data_dir, project_id, self.list_cache_ttl, self.retention)
                 self.projects[project_id] = project
             return project
 
@@ -148,18 +153,33 @@ class Engine:
             )
         state = self.project(project)
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
-        if op.id in self.batched:
-            return state.writes.run(lambda: handler(call))
         if op.access != "read":
-            with state.db.lock:
-                state.refresh()
-                return handler(call)
+            if op.id in self.batched:
+                result = state.writes.run(lambda: self.write(call, handler))
+            else:
+                with state.db.lock:
+                    state.refresh()
+                    with state.db.transaction():
+                        result = self.write(call, handler)
+            if call.failure is not None:
+                raise call.failure
+            return result
         if checked.get("transactionId"):
             with state.db.bounded(self.read_timeout):
                 state.refresh()
                 return handler(call)
         with state.reading(self.read_timeout):
             return handler(call)
+
+    def write(self, call: Call, handler: Handler) -> Any:
+        """Run a write and announce its events, inside the transaction that makes the change (one
+        transaction for the whole call: what a handler changes is kept only if all of it succeeds,
+        unless it answers with `call.failure`)."""
+        call.project.announced = set()
+        before = resource_before(call, self.readers.get(call.op.path)) if call.op.access == "delete" else None
+        result = handler(call)
+        announce_operation(call, result, before)
+        return result
 
     def close(self) -> None:
         """Stop running reads now, let a write under way finish, and close every project; calls after

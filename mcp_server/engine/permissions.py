@@ -184,6 +184,11 @@ def parse_stored(permissions: list[str]) -> list[tuple[str, str]]:
     return [(match["action"], match["role"]) for match in map(_PERMISSION.fullmatch, permissions) if match]
 
 
+def read_roles(permissions: list[str]) -> list[str]:
+    """The roles that stored permissions let read."""
+    return [role for action, role in parse_stored(permissions) if action == "read"]
+
+
 def check_grantable(pairs: list[tuple[str, str]], auth: Auth) -> None:
     """A user may only hand out permissions for roles they hold themselves."""
     if auth.roles is None:

@@ -1,5 +1,5 @@
 """The state of one project in this process: its database, encryption key, schema and list caches,
-and the batches its row writes are committed in.
+the batches its row writes are committed in, and its event stream.
 
 Writes run one at a time under the database's lock on its write connection; reads run beside them,
 each on a read connection of its own (`reading`). The schema cache holds each table with the schema
@@ -19,6 +19,8 @@ from typing import Any
 
 from .batching import WriteBatches
 from .encryption import Cipher
+from .event_stream import EventStream
+from .events import DEFAULT_RETENTION, Retention
 from .list_cache import ListCache
 from .projectdb import ProjectDB, project_path, schema_epoch
 from .registry import prepare_connection
@@ -35,11 +37,17 @@ class View:
 
 
 class Project:
-    def __init__(self, data_dir: Path, project_id: str, list_cache_ttl: float) -> None:
+    def __init__(
+        self, data_dir: Path, project_id: str, list_cache_ttl: float, retention: Retention = DEFAULT_RETENTION
+    ) -> None:
         path = project_path(data_dir, project_id)
         self.id = project_id
         self.cache = ListCache(list_cache_ttl)
-        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.cache.settle)
+        self.events = EventStream(self)
+        self.retention = retention
+        # The event labels the running write has announced (the engine announces the rest of its route's).
+        self.announced: set[str] = set()
+        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
         self.cipher = Cipher(path.parent / "encryption.key")
         # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
         self.tables: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -52,6 +60,12 @@ class Project:
     @property
     def connection(self) -> sqlite3.Connection:
         return self.db.current()
+
+    def settled(self) -> None:
+        """After each outermost transaction (under the write lock): settle the list cache, and wake
+        the event stream's subscribers."""
+        self.cache.settle()
+        self.events.committed()
 
     def refresh(self) -> None:
         """Forget cached lists, and learn the schema epoch, when another process has changed the database

@@ -182,6 +182,20 @@ CREATE TABLE IF NOT EXISTS _targets (
     updated TEXT NOT NULL,
     UNIQUE (provider_type, identifier)
 );
+CREATE TABLE IF NOT EXISTS _events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    names TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    user_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _events_time ON _events (time);
+CREATE TABLE IF NOT EXISTS _event_cursors (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    updated TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS _teams (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,

@@ -35,6 +35,9 @@ class Call:
     request_timestamp: str | None = None
     requester: Requester | None = None
     outbound: Outbound = PUBLIC_ONLY
+    # The error to answer with once what the call changed is committed: a handler that must keep a
+    # record of its own failure (a transaction marked failed) returns, and the engine raises this.
+    failure: Exception | None = None
 
 
 Handler = Callable[[Call], Any]

@@ -29,12 +29,11 @@ def project(engine):
 
 
 @pytest.fixture
-def users(project):
+def users(call):
     """Owner ada, member bob (both in team `crew` once it exists), and outsider cy."""
-    with project.db.transaction() as connection:
-        for user_id, email, name in (("ada", "ada@example.com", "Ada"), ("bob", "bob@example.com", "Bob")):
-            identities.insert_user(connection, user_id, email=email, name=name)
-        identities.insert_user(connection, "cy", email="cy@example.com", phone="+14155550123", name="Cy")
+    for user_id, email, name in (("ada", "ada@example.com", "Ada"), ("bob", "bob@example.com", "Bob")):
+        call("users.create", userId=user_id, email=email, name=name)
+    call("users.create", userId="cy", email="cy@example.com", phone="+14155550123", name="Cy")
     return ("ada", "bob", "cy")
 
 
@@ -324,8 +323,7 @@ def test_inviting_again_replaces_the_secret(project, call, crew, as_user):
 
 def test_an_invitation_by_phone_goes_by_sms(project, call, users, as_user):
     call("teams.create", as_user("ada"), teamId="crew", name="Crew")
-    with project.db.transaction() as connection:
-        identities.insert_user(connection, "phoebe", phone="+14155550199", name="Phoebe")
+    call("users.create", userId="phoebe", phone="+14155550199", name="Phoebe")
     invited = call("teams.createMembership", as_user("ada"), teamId="crew", roles=[], phone="+14155550199", url=URL)
     assert invited["userId"] == "phoebe"
     [message] = messages(project)

@@ -180,7 +180,7 @@ def before_delete(project, dialect: Dialect, table: Table, uid: str, deleting: s
             if spec["onDelete"] == "cascade":
                 for target in targets:
                     if (other.seq, target) not in deleting and rows_exists(connection, other, target):
-                        delete_row(project, ADMIN, dialect, other, target, deleting=deleting)
+                        delete_row(project, ADMIN, dialect, other, target, deleting=deleting, quiet=True)
                 project.cache.invalidate(other.seq)
                 continue
         set_links(connection, table, column, uid, [])

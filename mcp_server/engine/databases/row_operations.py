@@ -15,6 +15,7 @@ from typing import Any
 
 from ..datetimes import normalize_datetime, now_iso
 from ..errors import AppwriteError, invalid_argument
+from ..events import announce
 from ..ids import resolve_id
 from ..permissions import (
     ROW_ACTIONS,
@@ -246,8 +247,12 @@ def duplicate_error(dialect: Dialect, error: sqlite3.IntegrityError, row_id: str
     return AppwriteError(dialect.error("row", "already_exists"), message)
 
 
-def insert(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, data: object, permissions: object) -> dict:
-    """Create one row; runs inside the caller's transaction."""
+def insert(
+    project, auth: Auth, dialect: Dialect, table: Table, row_id: str, data: object, permissions: object,
+    *, quiet: bool = False,
+) -> dict:  # fmt: skip
+    """Create one row; runs inside the caller's transaction. Announced unless `quiet` (a related row
+    written through a relationship is part of the row that names it)."""
     connection = project.connection
     if not may(connection, table, auth, "create"):
         raise unauthorized("create")
@@ -267,7 +272,9 @@ def insert(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, dat
     if links:
         write_links(project, auth, dialect, table, row_id, links, stored)
     project.cache.invalidate(table.seq)
-    return model_by_id(project, auth, dialect, table, row_id)
+    return announced_row(
+        project, auth, dialect, table, "create", model_by_id(project, auth, dialect, table, row_id), quiet
+    )
 
 
 def model_by_id(project, auth: Auth, dialect: Dialect, table: Table, row_id: str) -> dict:
@@ -301,8 +308,12 @@ def update(
     data: object,
     permissions: object,
     since: str | None = None,
+    *,
+    quiet: bool = False,
+    action: str = "update",
 ) -> dict:
-    """Change some columns (and optionally the permissions) of one row; runs inside a transaction."""
+    """Change some columns (and optionally the permissions) of one row; runs inside a transaction.
+    Announced as `action` unless `quiet`."""
     connection = project.connection
     record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
     data = {} if data is None else data
@@ -332,7 +343,9 @@ def update(
     if links:
         write_links(project, auth, dialect, table, row_id, links, json.loads(record["_permissions"]))
     project.cache.invalidate(table.seq)
-    return model_by_id(project, auth, dialect, table, row_id)
+    return announced_row(
+        project, auth, dialect, table, action, model_by_id(project, auth, dialect, table, row_id), quiet
+    )
 
 
 def upsert(
@@ -346,15 +359,17 @@ def upsert(
     since: str | None = None,
 ) -> dict:
     if fetch_record(project.connection, table, row_id) is None:
-        return insert(project, auth, dialect, table, row_id, data if data is not None else {}, permissions)
-    return update(project, auth, dialect, table, row_id, data or {}, permissions, since)
+        model = insert(project, auth, dialect, table, row_id, data if data is not None else {}, permissions, quiet=True)
+        return announced_row(project, auth, dialect, table, "upsert", model)
+    return update(project, auth, dialect, table, row_id, data or {}, permissions, since, action="upsert")
 
 
 def delete(
     project, auth: Auth, dialect: Dialect, table: Table, row_id: str, since: str | None = None,
-    *, deleting: set | None = None,
+    *, deleting: set | None = None, quiet: bool = False,
 ) -> dict:  # fmt: skip
-    """Delete one row, applying its relationships' onDelete rules; returns the deleted row.
+    """Delete one row, applying its relationships' onDelete rules; returns the deleted row, announced
+    unless `quiet` (rows a cascade deletes).
 
     `deleting` holds the rows a cascade is already deleting, so a cycle of cascades ends.
     """
@@ -366,7 +381,7 @@ def delete(
     relationships.before_delete(project, dialect, table, row_id, deleting, delete)
     connection.execute(f"DELETE FROM {table.sql_name} WHERE _seq = ?", (record["_seq"],))
     project.cache.invalidate(table.seq)
-    return snapshot
+    return announced_row(project, auth, dialect, table, "delete", snapshot, quiet)
 
 
 def change_number(
@@ -414,7 +429,7 @@ def change_number(
         (sign * amount, now_iso(), record["_seq"]),
     )
     project.cache.invalidate(table.seq)
-    return model_by_id(project, auth, dialect, table, row_id)
+    return announced_row(project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id))
 
 
 def require_bulk(auth: Auth, dialect: Dialect, table: Table, what: str) -> None:
@@ -516,9 +531,9 @@ def resolve_targets(
             data = {key: value for key, value in item.items() if not key.startswith("$")}
             permissions = item.get("$permissions", inherited)
             if fetch_record(connection, other, target) is None:
-                insert(project, auth, dialect, other, target, data, permissions)
+                insert(project, auth, dialect, other, target, data, permissions, quiet=True)
             elif data:
-                update(project, auth, dialect, other, target, data, item.get("$permissions"))
+                update(project, auth, dialect, other, target, data, item.get("$permissions"), quiet=True)
             targets.append(target)
         else:
             raise AppwriteError(
@@ -543,3 +558,18 @@ def write_links(
                 f'"{column.key}" is one-to-one: the related {dialect.row} is already linked to another {dialect.row}',
             ) from None
         project.cache.invalidate(column.spec["relatedTableSeq"])
+
+
+def row_label(dialect: Dialect, action: str) -> str:
+    """The event label of a row change: databases.[databaseId].tables.[tableId].rows.[rowId].create, …"""
+    return f"databases.[databaseId].{dialect.tables}.[{dialect.table_id}].{dialect.rows}.[{dialect.row_id}].{action}"
+
+
+def announced_row(
+    project, auth: Auth, dialect: Dialect, table: Table, action: str, model: dict, quiet: bool = False
+) -> dict:
+    """Announce one row's change (one event per row, however many a call writes); the row."""
+    if not quiet:
+        ids = {"databaseId": table.database_id, dialect.table_id: table.id, dialect.row_id: model["$id"]}
+        announce(project, auth, row_label(dialect, action), ids, model)
+    return model

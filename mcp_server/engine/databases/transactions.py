@@ -342,8 +342,9 @@ def update_transaction(call: Call) -> dict:
         )
     if failure is not None:
         if failure.type not in ("transaction_conflict",) and failure.code == 409:
-            raise AppwriteError("transaction_conflict", failure.message)
-        raise failure
+            failure = AppwriteError("transaction_conflict", failure.message)
+        call.failure = failure
+        return None
     return get_transaction(call)
 
 

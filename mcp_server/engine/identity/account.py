@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import outbox
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
+from ..events import announce
 from ..ids import new_id, resolve_id, validate_id
 from ..links import check_url, with_query
 from ..listing import list_models
@@ -46,7 +47,7 @@ from .identities import (
     user_model,
 )
 from .passwords import hash_password
-from .users import IDENTITY_ATTRIBUTES, follow_address, identity_model, identity_with_email
+from .users import IDENTITY_ATTRIBUTES, announce_identity_deleted, follow_address, identity_model, identity_with_email
 
 # Token lifetimes (Appwrite's TOKEN_EXPIRATION_*): one-time codes, confirmation links, recovery.
 OTP_SECONDS = 15 * 60
@@ -210,9 +211,7 @@ def create_account(call: Call) -> dict:
         if identity_with_email(connection, email, None):
             raise hidden_account()
         try:
-            user = insert_user(
-                connection, user_id, email=email, password=params["password"], name=params.get("name") or ""
-            )
+            user = insert_user(call, user_id, email=email, password=params["password"], name=params.get("name") or "")
         except AppwriteError as error:
             if error.type != "user_email_already_exists":
                 raise
@@ -383,12 +382,14 @@ def delete_identity(call: Call) -> None:
     identity_id = validate_id(call.params["identityId"], "identityId")
     with call.project.db.transaction() as connection:
         user = caller(connection, call)
-        deleted = connection.execute(
-            "DELETE FROM _identities WHERE id = ? AND user_id = ?", (identity_id, user["id"])
-        ).rowcount
-        if not deleted:
+        record = connection.execute(
+            "SELECT * FROM _identities WHERE id = ? AND user_id = ?", (identity_id, user["id"])
+        ).fetchone()
+        if record is None:
             raise AppwriteError("user_identity_not_found", "The identity could not be found.", 404)
+        connection.execute("DELETE FROM _identities WHERE seq = ?", (record["seq"],))
         log(connection, call, user["id"], "identity.delete")
+        announce_identity_deleted(call, record)
 
 
 @handles("account.createJWT")
@@ -435,7 +436,7 @@ def create_email_password_session(call: Call) -> dict:
 def create_anonymous_session(call: Call) -> dict:
     refuse_when_signed_in(call)
     with call.project.db.transaction() as connection:
-        user = insert_user(connection, new_id())
+        user = insert_user(call, new_id())
         log(connection, call, user["id"], "user.create")
         return start_session(connection, call, user, "anonymous", ["anonymous"])
 
@@ -505,8 +506,13 @@ def delete_session(call: Call) -> None:
 def delete_sessions(call: Call) -> None:
     with call.project.db.transaction() as connection:
         user = caller(connection, call)
+        session = current_session(connection, call)
         connection.execute("DELETE FROM _sessions WHERE user_id = ?", (user["id"],))
         log(connection, call, user["id"], "session.delete")
+        if session is not None:
+            # One event, for the session that asked (as Appwrite announces it).
+            ids = {"userId": user["id"], "sessionId": session["id"]}
+            announce(call.project, call.auth, call.op.events[0], ids, session_model(session, session["id"]))
 
 
 # --- sign-in tokens -------------------------------------------------------------------------------
@@ -519,7 +525,7 @@ def user_for_token(connection: sqlite3.Connection, call: Call, user_id: object, 
         return user
     if column == "email" and identity_with_email(connection, value, None):
         raise hidden_account()
-    user = insert_user(connection, resolve_id(user_id, "userId"), **{column: value})
+    user = insert_user(call, resolve_id(user_id, "userId"), **{column: value})
     add_target(connection, user["id"], "email" if column == "email" else "sms", value)
     log(connection, call, user["id"], "user.create")
     return user

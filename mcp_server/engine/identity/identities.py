@@ -23,8 +23,9 @@ import jwt
 
 from ..datetimes import format_datetime, now_iso
 from ..errors import AppwriteError, invalid_argument
+from ..events import announce, event_roles
 from ..permissions import Auth, user_auth
-from ..registry import Requester
+from ..registry import Call, Requester
 from . import policy
 from .passwords import hash_password, verify_password
 
@@ -86,7 +87,7 @@ def check_phone(value: object, param: str = "phone") -> str:
 
 
 def insert_user(
-    connection: sqlite3.Connection,
+    call: Call,
     user_id: str,
     *,
     email: str | None = None,
@@ -95,8 +96,10 @@ def insert_user(
     name: str = "",
     imported: tuple[str, str, dict] | None = None,
 ) -> sqlite3.Row:
-    """A new user. `password` is plain (checked against the policy, then hashed); `imported` is an
-    existing (hash, algorithm, options) kept as it is. Email and phone must be free."""
+    """A new user, announced as `users.[userId].create` however it came to be (Appwrite announces
+    every user created). `password` is plain (checked against the policy, then hashed); `imported`
+    is an existing (hash, algorithm, options) kept as it is. Email and phone must be free."""
+    connection = call.project.connection
     if not isinstance(name, str) or len(name) > 128:
         raise invalid_argument("Invalid `name` param: expected at most 128 characters")
     email = normalize_email(email) if email is not None else None
@@ -131,7 +134,9 @@ def insert_user(
             now,
         ),
     )
-    return require_user(connection, user_id)
+    user = require_user(connection, user_id)
+    announce(call.project, call.auth, "users.[userId].create", {"userId": user_id}, user_model(connection, user))
+    return user
 
 
 def set_password(connection: sqlite3.Connection, record: sqlite3.Row, password: object) -> sqlite3.Row:
@@ -481,3 +486,15 @@ def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
         "time": record["time"],
         **client_fields(record["user_agent"]),
     }
+
+
+@event_roles("users.")
+def user_event_roles(project, ids: dict[str, str], payload: dict) -> list[str]:
+    """A user's events are theirs to see (Appwrite's realtime gives them the role `user:ID`)."""
+    return [f"user:{ids['userId']}"]
+
+
+@event_roles("teams.")
+def team_event_roles(project, ids: dict[str, str], payload: dict) -> list[str]:
+    """A team's events, and its memberships', are for its members (`team:ID`)."""
+    return [f"team:{ids['teamId']}"]

@@ -351,11 +351,12 @@ def invitee(connection: sqlite3.Connection, user_id: str, email: str, phone: str
     return found
 
 
-def new_invitee(connection: sqlite3.Connection, email: str, phone: str, name: str) -> sqlite3.Row:
+def new_invitee(call: Call, email: str, phone: str, name: str) -> sqlite3.Row:
     """The user Appwrite creates for an address nobody has yet: no password, named after the address."""
+    connection = call.project.connection
     if email and connection.execute("SELECT 1 FROM _identities WHERE lower(provider_email) = ?", (email,)).fetchone():
         raise AppwriteError("user_email_already_exists", "A user with the same email already exists.", 409)
-    return insert_user(connection, new_id(), email=email or None, phone=phone or None, name=name or email)
+    return insert_user(call, new_id(), email=email or None, phone=phone or None, name=name or email)
 
 
 @handles("teams.createMembership")
@@ -378,7 +379,7 @@ def create_membership(call: Call) -> dict:
     with call.project.db.transaction() as connection:
         team = require_team(connection, call.auth, params["teamId"])
         require_owner(call.auth, team["id"], "User is not allowed to send invitations for this team")
-        user = invitee(connection, user_id, email, phone) or new_invitee(connection, email, phone, name)
+        user = invitee(connection, user_id, email, phone) or new_invitee(call, email, phone, name)
         existing = connection.execute(
             "SELECT * FROM _memberships WHERE team_id = ? AND user_id = ?", (team["id"], user["id"])
         ).fetchone()

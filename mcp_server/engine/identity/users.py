@@ -18,6 +18,7 @@ import sqlite3
 from ..datetimes import now_iso
 from ..encryption import PREFIX as ENCRYPTED
 from ..errors import AppwriteError, invalid_argument
+from ..events import announce
 from ..ids import new_id, resolve_id, validate_id
 from ..listing import list_models
 from ..queries import invalid, parse_queries, plan
@@ -146,7 +147,7 @@ def add_user(
     with call.project.db.transaction() as connection:
         if email and identity_with_email(connection, email, None):
             raise email_taken()
-        insert_user(connection, user_id, email=email, phone=phone, password=password, name=name, imported=imported)
+        insert_user(call, user_id, email=email, phone=phone, password=password, name=name, imported=imported)
         for provider_type, identifier in (("email", email), ("sms", phone)):
             if identifier and find_target_by_identifier(connection, provider_type, identifier) is None:
                 insert_target(connection, user_id, new_id(), provider_type, identifier)
@@ -525,6 +526,12 @@ def create_user_token(call: Call) -> dict:
 # --- identities -----------------------------------------------------------------------------------
 
 
+def announce_identity_deleted(call: Call, record: sqlite3.Row) -> None:
+    """The event of a deleted identity: its user's, with the identity as it was."""
+    ids = {"userId": record["user_id"], "identityId": record["id"]}
+    announce(call.project, call.auth, call.op.events[0], ids, identity_model(call.project, record))
+
+
 def identity_model(project, record: sqlite3.Row) -> dict:
     return {
         "$id": record["id"],
@@ -576,6 +583,7 @@ def delete_identity(call: Call) -> None:
             )
         connection.execute("DELETE FROM _identities WHERE seq = ?", (record["seq"],))
         log(call, connection, record["user_id"], "identity.delete")
+        announce_identity_deleted(call, record)
 
 
 # --- logs and memberships -------------------------------------------------------------------------

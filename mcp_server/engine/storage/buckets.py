@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
+from ..events import event_roles
 from ..ids import resolve_id, validate_id
 from ..listing import list_models
 from ..permissions import (
@@ -34,6 +35,7 @@ from ..permissions import (
     granted,
     normalize_permissions,
     parse_permissions,
+    read_roles,
 )
 from ..projectdb import update_record
 from ..registry import Call, handles
@@ -383,3 +385,11 @@ def delete_bucket(call: Call) -> None:
         connection.execute("DELETE FROM _buckets WHERE seq = ?", (bucket.seq,))
         aside(root / bucket.id)
         aside(root / ".uploads" / bucket.id)
+
+
+@event_roles("buckets.[bucketId].files.")
+def file_event_roles(project, ids: dict[str, str], payload: dict) -> list[str]:
+    """Who may see a file's event: the bucket's readers, and with fileSecurity the file's own readers."""
+    bucket = require_bucket(project.connection, ids["bucketId"])
+    permissions = bucket.permissions + (payload.get("$permissions", []) if bucket.file_security else [])
+    return read_roles(permissions)

@@ -1,0 +1,106 @@
+"""An engine that checks the events of every call it runs, as the engine tests use it.
+
+After each call it reads the events the call added to the stream and notes what is wrong:
+- a write whose route has event labels must have added, for each label, events with every name
+  Appwrite makes of it, its ids filled in (`databases.[databaseId].tables.[tableId].create` is
+  announced as `databases.shop.tables.orders.create`, `databases.shop.tables.orders`, …);
+- a read adds no event, and neither does a call that fails (a failed call changes nothing), nor a
+  write staged in a transaction (its events come when the transaction commits).
+Calls made while another call is running are not judged (their events mix). Every operation whose
+events were checked is remembered, so a test can see that every write operation was walked.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from typing import Any
+
+from mcp_server.engine import Engine
+from mcp_server.engine.events import Event, label_patterns, read_after
+from mcp_server.engine.projectdb import project_path
+
+# Operation ids whose announced events were checked in this test session, and whether the session
+# runs every engine test (conftest.py decides).
+WALKED: set[str] = set()
+COMPLETE_RUN = False
+
+
+def label_matches(label: str, name: str) -> bool:
+    """Whether an event name is the label with ids in place of its placeholders."""
+    pattern = re.escape(label)
+    pattern = re.sub(r"\\\[\w+\\\]", r"[^.*]+", pattern)
+    return re.fullmatch(pattern, name) is not None
+
+
+class AuditedEngine(Engine):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.problems: list[str] = []
+        self.running = 0
+        self.counting = threading.Lock()
+        self.connections: dict = {}
+
+    def audit_connection(self, project: str) -> sqlite3.Connection:
+        """A connection of the audit's own to the project's database (the engine's are left alone)."""
+        path = project_path(self.data_dir, project)
+        if path not in self.connections:
+            self.connections[path] = sqlite3.connect(path, check_same_thread=False)
+        return self.connections[path]
+
+    def events_after(self, project: str, seq: int) -> list[Event]:
+        return read_after(self.audit_connection(project), seq, 100_000)
+
+    def last_seq(self, project: str) -> int:
+        self.project(project)
+        return self.audit_connection(project).execute("SELECT COALESCE(MAX(seq), 0) FROM _events").fetchone()[0]
+
+    def close(self) -> None:
+        super().close()
+        for connection in self.connections.values():
+            connection.close()
+
+    def call(self, operation_id: str, params: dict | None = None, *args: Any, **kwargs: Any) -> Any:
+        project = kwargs.get("project") or (args[1] if len(args) > 1 else "default")
+        op = self.catalog.get(operation_id)
+        staged = op is not None and op.group in ("rows", "documents") and bool((params or {}).get("transactionId"))
+        with self.counting:
+            self.running += 1
+            alone = self.running == 1
+        try:
+            before = self.last_seq(project) if op is not None else 0
+            try:
+                result = super().call(operation_id, params, *args, **kwargs)
+            except Exception:
+                self.judge(op, project, before, alone, failed=True, staged=staged)
+                raise
+            self.judge(op, project, before, alone, failed=False, staged=staged)
+            return result
+        finally:
+            with self.counting:
+                self.running -= 1
+
+    def judge(self, op, project: str, before: int, alone: bool, failed: bool, staged: bool) -> None:
+        if op is None or self.closed:
+            return
+        with self.counting:
+            alone = alone and self.running == 1
+        if not alone:
+            return
+        added = self.events_after(project, before)
+        if failed or op.access == "read":
+            if added:
+                why = "failed" if failed else "is a read"
+                self.problems.append(f"{op.id} {why} but announced {[event.name for event in added]}")
+            return
+        if staged:
+            if added:
+                self.problems.append(f"{op.id} was staged in a transaction but announced {[e.name for e in added]}")
+            return
+        names = {name for event in added for name in event.names}
+        for label in op.events:
+            for pattern in label_patterns(label):
+                if not any(label_matches(pattern, name) for name in names):
+                    self.problems.append(f"{op.id} did not announce {pattern} (it announced {[e.name for e in added]})")
+        WALKED.add(op.id)
