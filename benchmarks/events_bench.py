@@ -1,7 +1,7 @@
 """The event stream's cost and speed: single-row creates with and without event recording, and how
 soon an in-process subscriber hears a committed create.
 
-Usage: python benchmarks/events_bench.py [--singles 2000] [--rounds 3] [--before REV] [--notices 1000]
+Usage: python benchmarks/events_bench.py [--singles 3000] [--rounds 5] [--before REV] [--notices 1000]
 
 Creates with and without events are timed in the same run: "without" is the engine of git revision
 REV (by default the last one before the event stream), exported to a temporary folder, and each
@@ -83,6 +83,7 @@ def creates_per_second(source: Path, count: int) -> float:
     result = subprocess.run(
         [sys.executable, "-c", CREATES, str(count)],
         env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
+        cwd=source,
         capture_output=True,
         text=True,
         check=True,
@@ -106,6 +107,7 @@ def subscriber_latencies(count: int) -> list[float]:
             async for event in stream:
                 heard[event.payload["$id"]] = time.perf_counter()
                 if len(heard) == count:
+                    await stream.aclose()
                     return
 
         listener = threading.Thread(target=lambda: loop.run_until_complete(listen()))
@@ -131,8 +133,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--singles", type=int, default=2000, help="single-row creates per engine and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of both engines, interleaved")
+    parser.add_argument("--singles", type=int, default=3000, help="single-row creates per engine and round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of both engines, interleaved")
     parser.add_argument("--before", default=None, help="git revision of the engine without events")
     parser.add_argument("--notices", type=int, default=1000, help="creates whose events a subscriber times")
     args = parser.parse_args()

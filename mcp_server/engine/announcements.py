@@ -71,6 +71,8 @@ def resolve_ids(label: str, call: Call, sources: list[dict]) -> dict[str, str] |
 
 def announce_operation(call: Call, result: Any, before: dict | None) -> None:
     """Announce the labels of the call's route that its handler did not announce itself."""
+    if not call.op.events:
+        return
     sources = [source for source in (result, before) if isinstance(source, dict)]
     payload = result if isinstance(result, dict) else before
     for label in call.op.events:

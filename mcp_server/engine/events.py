@@ -18,21 +18,26 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from .datetimes import format_datetime, now_iso
+from .datetimes import format_datetime
 
+compact = json.JSONEncoder(separators=(",", ":")).encode
 PLACEHOLDER = re.compile(r"\[(\w+)\]")
+STAND_IN = re.compile("\x00(\\d+)\x00")
+# Words Appwrite's mirroring finds inside event names (as text, not as whole segments).
+MIRROR_WORDS = ("tables", "collections", "rows", "documents", "columns", "attributes", "databases")
 COLLECTIONS_TO_TABLES = {"documents": "rows", "collections": "tables", "attributes": "columns"}
 TABLES_TO_COLLECTIONS = {"rows": "documents", "tables": "collections", "columns": "attributes"}
 TABLESDB_TO_DATABASES = {"tablesdb": "databases", "tables": "collections", "rows": "documents", "columns": "attributes"}
 DEFAULT_MAX_AGE_DAYS = 7.0
 DEFAULT_MAX_COUNT = 100_000
 DEFAULT_PRUNE_EVERY = 1000
-
 
 
 @dataclass(frozen=True)
@@ -140,11 +145,31 @@ def fill(pattern: str, ids: dict[str, str], starred: Iterable[str] = ()) -> str:
 
 def event_names(label: str, ids: dict[str, str]) -> list[str]:
     """Every name of one event, in Appwrite's order (its `Event::generateEvents`, with no database
-    given: the names webhooks and functions receive)."""
+    given: the names webhooks and functions receive).
+
+    The names of a label are worked out once, with stand-ins for the ids, and filled in after; ids
+    holding a word that Appwrite's table/collection mirroring looks for inside names are worked out
+    one by one, as Appwrite does."""
     keys = placeholders(label)
     missing = [key for key in keys if not ids.get(key)]
     if missing:
         raise ValueError(f"{label}: no value for {', '.join(missing)}")
+    values = [ids[key] for key in keys]
+    if any(word in value for value in values for word in MIRROR_WORDS):
+        return expand(label, ids)
+    return unique(template.format(*values) for template in templates(label))
+
+
+@lru_cache(maxsize=1024)
+def templates(label: str) -> tuple[str, ...]:
+    """The names of a label as format strings: `databases.{0}.tables.*.rows.{2}.create`, …"""
+    stand_ins = {key: f"\x00{position}\x00" for position, key in enumerate(placeholders(label))}
+    return tuple(STAND_IN.sub(r"{\1}", name) for name in expand(label, stand_ins))
+
+
+def expand(label: str, ids: dict[str, str]) -> list[str]:
+    """Appwrite's Event::generateEvents, step by step."""
+    keys = placeholders(label)
     three = parse_label(label)["sub_sub_resource"] is not None
     names = []
     for pattern in label_patterns(label):
@@ -191,23 +216,18 @@ def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def matches(pattern: str, names: Iterable[str]) -> bool:
-    """Whether an event with these names is one a subscriber to `pattern` hears (exact name match, as
-    Appwrite's webhooks and functions compare: a pattern with `*` matches the name with `*` there)."""
-    return pattern in names
-
-
 def record(
     connection: sqlite3.Connection, label: str, ids: dict[str, str], payload: dict, roles: Iterable[str], user_id: str
 ) -> int:
     """Add one event to the stream, inside the transaction of the change it describes; its sequence number."""
     cursor = connection.execute(
-        "INSERT INTO _events (time, names, payload, roles, user_id) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO _events (time, label, ids, payload, roles, user_id) VALUES (?, ?, ?, ?, ?, ?)",
         (
-            now_iso(),
-            json.dumps(event_names(label, ids)),
-            json.dumps(payload),
-            json.dumps(sorted(set(roles))),
+            time.time_ns() // 1_000_000,
+            label,
+            compact(ids),
+            compact(payload),
+            compact(sorted(set(roles))),
             user_id,
         ),
     )
@@ -215,14 +235,16 @@ def record(
 
 
 def event_from_row(row: sqlite3.Row | tuple) -> Event:
-    seq, time, names, payload, roles, user_id = row
-    return Event(seq, time, tuple(json.loads(names)), json.loads(payload), tuple(json.loads(roles)), user_id)
+    seq, milliseconds, label, ids, payload, roles, user_id = row
+    names = tuple(event_names(label, json.loads(ids)))
+    moment = format_datetime(datetime.fromtimestamp(milliseconds / 1000, UTC))
+    return Event(seq, moment, names, json.loads(payload), tuple(json.loads(roles)), user_id)
 
 
 def read_after(connection: sqlite3.Connection, cursor: int, limit: int = 500) -> list[Event]:
     """Events after sequence number `cursor`, oldest first, at most `limit`."""
     rows = connection.execute(
-        "SELECT seq, time, names, payload, roles, user_id FROM _events WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, time, label, ids, payload, roles, user_id FROM _events WHERE seq > ? ORDER BY seq LIMIT ?",
         (cursor, limit),
     ).fetchall()
     return [event_from_row(tuple(row)) for row in rows]
@@ -234,13 +256,13 @@ def last_seq(connection: sqlite3.Connection) -> int:
 
 
 def prune(connection: sqlite3.Connection, retention: Retention) -> None:
-    """Drop the events beyond the retention limits."""
+    """Drop the events beyond the retention limits. The newest event always stays, so a sequence
+    number is never given twice."""
+    connection.execute("DELETE FROM _events WHERE seq <= (SELECT MAX(seq) FROM _events) - ?", (retention.max_count,))
+    cutoff = time.time_ns() // 1_000_000 - int(retention.max_age_days * 86_400_000)
     connection.execute(
-        "DELETE FROM _events WHERE seq <= (SELECT MAX(seq) FROM _events) - ?", (retention.max_count,)
-    )
-    cutoff = format_datetime(datetime.now(UTC) - timedelta(days=retention.max_age_days))
-    connection.execute(
-        "DELETE FROM _events WHERE time < ? AND seq <= (SELECT COALESCE(MIN(seq), ?) FROM _event_cursors)",
+        "DELETE FROM _events WHERE time < ? AND seq <= (SELECT COALESCE(MIN(seq), ?) FROM _event_cursors) "
+        "AND seq < (SELECT MAX(seq) FROM _events)",
         (cutoff, 1 << 62),
     )
 
@@ -274,6 +296,10 @@ def event_roles(*prefixes: str) -> Callable[[RolesOf], RolesOf]:
     def register(function: RolesOf) -> RolesOf:
         for prefix in prefixes:
             EVENT_ROLES[prefix] = function
+        # The longest prefix is tried first.
+        ordered = sorted(EVENT_ROLES.items(), key=lambda item: len(item[0]), reverse=True)
+        EVENT_ROLES.clear()
+        EVENT_ROLES.update(ordered)
         return function
 
     return register
@@ -281,17 +307,22 @@ def event_roles(*prefixes: str) -> Callable[[RolesOf], RolesOf]:
 
 def roles_for(project: Any, label: str, ids: dict[str, str], payload: dict) -> list[str]:
     """The roles that may see an event (none but keys and the console for unregistered labels)."""
-    for prefix in sorted(EVENT_ROLES, key=len, reverse=True):
+    for prefix, roles in EVENT_ROLES.items():
         if label.startswith(prefix):
-            return EVENT_ROLES[prefix](project, ids, payload)
+            return roles(project, ids, payload)
     return []
 
 
-def announce(project: Any, auth: Any, label: str, ids: dict[str, str], payload: Any) -> None:
-    """Record the event of a change, inside the write transaction that makes the change."""
+def announce(
+    project: Any, auth: Any, label: str, ids: dict[str, str], payload: Any, roles: list[str] | None = None
+) -> None:
+    """Record the event of a change, inside the write transaction that makes the change; `roles`
+    (who may see it) come from the rule registered for the label unless given."""
     connection = project.db.connection
     payload = payload if isinstance(payload, dict) else {}
-    seq = record(connection, label, ids, payload, roles_for(project, label, ids, payload), auth.user_id or "")
+    if roles is None:
+        roles = roles_for(project, label, ids, payload)
+    seq = record(connection, label, ids, payload, roles, auth.user_id or "")
     project.announced.add(label)
     if seq % project.retention.prune_every == 0:
         prune(connection, project.retention)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import AppwriteError, invalid_argument
 
@@ -186,7 +187,12 @@ def parse_stored(permissions: list[str]) -> list[tuple[str, str]]:
 
 def read_roles(permissions: list[str]) -> list[str]:
     """The roles that stored permissions let read."""
-    return [role for action, role in parse_stored(permissions) if action == "read"]
+    return list(roles_reading(tuple(permissions)))
+
+
+@lru_cache(maxsize=4096)
+def roles_reading(permissions: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(role for action, role in parse_stored(list(permissions)) if action == "read")
 
 
 def check_grantable(pairs: list[tuple[str, str]], auth: Auth) -> None:

@@ -183,14 +183,14 @@ CREATE TABLE IF NOT EXISTS _targets (
     UNIQUE (provider_type, identifier)
 );
 CREATE TABLE IF NOT EXISTS _events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    names TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    ids TEXT NOT NULL,
     payload TEXT NOT NULL,
     roles TEXT NOT NULL,
     user_id TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS _events_time ON _events (time);
 CREATE TABLE IF NOT EXISTS _event_cursors (
     name TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,

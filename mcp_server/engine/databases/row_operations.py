@@ -32,7 +32,17 @@ from .column_types import Column, check_value, encode, structure_error
 from .dialects import Dialect
 from .query_sql import resolve, where_clause
 from .relationships import holds_many, related_table, set_links
-from .row_records import MISSING, fetch_record, may, read_access, row_model, row_not_found, select_sql, unauthorized
+from .row_records import (
+    MISSING,
+    fetch_record,
+    may,
+    read_access,
+    row_model,
+    row_not_found,
+    row_readers,
+    select_sql,
+    unauthorized,
+)
 from .schema import Table
 
 MAX_COUNT = 5000
@@ -571,5 +581,5 @@ def announced_row(
     """Announce one row's change (one event per row, however many a call writes); the row."""
     if not quiet:
         ids = {"databaseId": table.database_id, dialect.table_id: table.id, dialect.row_id: model["$id"]}
-        announce(project, auth, row_label(dialect, action), ids, model)
+        announce(project, auth, row_label(dialect, action), ids, model, row_readers(table, model))
     return model

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AppwriteError
-from ..events import event_roles
 from ..permissions import (
     Auth,
     granted,
     read_roles,
 )
 from .column_types import Column, decode
-from .dialects import TABLES_DB, Dialect
+from .dialects import Dialect
 from .schema import Table, cached_table
 
 MISSING = object()
@@ -119,11 +118,7 @@ def row_model(project, table: Table, record: sqlite3.Row, dialect: Dialect, sele
     return model
 
 
-@event_roles(
-    "databases.[databaseId].tables.[tableId].rows.", "databases.[databaseId].collections.[collectionId].documents."
-)
-def row_event_roles(project, ids: dict[str, str], payload: dict) -> list[str]:
+def row_readers(table: Table, model: dict) -> list[str]:
     """Who may see a row's event: the table's readers, and with row security the row's own readers."""
-    table = cached_table(project, ids["databaseId"], ids.get("tableId") or ids["collectionId"], TABLES_DB)
-    permissions = table.permissions + (payload.get("$permissions", []) if table.row_security else [])
-    return read_roles(permissions)
+    readers = read_roles(table.permissions)
+    return readers + read_roles(model["$permissions"]) if table.row_security else readers
