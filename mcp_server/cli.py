@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +34,10 @@ HTTP_ONLY_OPTIONS = {
     "--files-root": "files_root",
 }
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+# `baas-mcp events`: events read per query, and how often --follow looks for new ones (seconds).
+EVENTS_PAGE = 500
+FOLLOW_POLL = 0.2
+MAX_EVENTS_KEPT = 10_000_000
 PRIVATE_URLS_HELP = "let avatars fetch from loopback, private and reserved addresses (refused by default)"
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
@@ -68,6 +73,66 @@ def port_number(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {value}")
     return value
+
+
+def sequence_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an event's sequence number (0 or more), got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an event's sequence number (0 or more), got {value}")
+    return value
+
+
+def events_kept(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}, got {text!r}"
+        ) from None
+    if not 1 <= value <= MAX_EVENTS_KEPT:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}, got {value}")
+    return value
+
+
+def days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days above 0 (at most 3650), got {text!r}") from None
+    if not 0 < value <= 3650:
+        raise argparse.ArgumentTypeError(f"expected a number of days above 0 (at most 3650), got {text}")
+    return value
+
+
+def retention_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--events-max-age",
+        type=days,
+        default=None,
+        metavar="DAYS",
+        help="keep events this many days at most (default 7); the project keeps the setting",
+    )
+    parser.add_argument(
+        "--events-max-count",
+        type=events_kept,
+        default=None,
+        metavar="N",
+        help="keep this many events at most (default 100000); the project keeps the setting",
+    )
+
+
+def retention_of(args: argparse.Namespace):
+    """The event retention the options give (None: each project keeps its own)."""
+    from .engine.events import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_COUNT, Retention
+
+    if args.events_max_age is None and args.events_max_count is None:
+        return None
+    return Retention(
+        max_age_days=args.events_max_age or DEFAULT_MAX_AGE_DAYS, max_count=args.events_max_count or DEFAULT_MAX_COUNT
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-signed", action="store_true", help="with --endpoint: accept a self-signed TLS certificate"
     )
     serve.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    retention_options(serve)
     serve.set_defaults(run=run_serve)
 
     api = commands.add_parser("api", help="serve the embedded engine as an Appwrite-compatible REST API on /v1")
@@ -145,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repeatable; * allows every origin",
     )
     api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    retention_options(api)
     api.set_defaults(run=run_api)
 
     install = commands.add_parser("install", help="add this server to an MCP client's configuration")
@@ -175,6 +242,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print JSON")
     policy.set_defaults(run=run_auth_policy)
     outbox.set_defaults(run=run_outbox)
+
+    events = commands.add_parser("events", help="print the project's event stream (every committed change)")
+    events.add_argument("--follow", action="store_true", help="keep printing events as they are committed")
+    events.add_argument("--last", type=events_kept, default=None, help="start with the last N events")
+    events.add_argument("--after", type=sequence_number, default=None, help="start after this sequence number")
+    events.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only events with this name, e.g. databases.*.tables.*.rows.*.create (repeatable)",
+    )
+    events.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+    events.add_argument("--project", default="default", help="project id (default: default)")
+    events.add_argument("--json", action="store_true", help="print one JSON object per event (JSON Lines)")
+    events.set_defaults(run=run_events)
 
     search = commands.add_parser("search", help="find operations for what you want to do")
     search.add_argument("query", help="what you want to do, in your own words")
@@ -266,8 +349,13 @@ def remote_backend(args: argparse.Namespace):
                 raise UsageError(f"{flag} applies only with --endpoint (or APPWRITE_ENDPOINT)")
         args.project = args.project or "default"
         return None
-    if args.allow_private_urls:
-        raise UsageError("--allow-private-urls applies only to the embedded engine, not with --endpoint")
+    for flag, value in (
+        ("--allow-private-urls", args.allow_private_urls),
+        ("--events-max-age", args.events_max_age),
+        ("--events-max-count", args.events_max_count),
+    ):
+        if value:
+            raise UsageError(f"{flag} applies only to the embedded engine, not with --endpoint")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--endpoint: expected an http(s) URL such as https://cloud.appwrite.io/v1, got {endpoint!r}")
@@ -315,7 +403,7 @@ def run_serve(args: argparse.Namespace) -> int:
     remote = remote_backend(args)
     # Over stdio the caller is the local user, whose files a path may name; over HTTP only --files-root.
     settings = Settings(read_only=args.read_only, local_files=args.transport == "stdio", files_root=args.files_root)
-    engine_options = {"allow_private_urls": args.allow_private_urls}
+    engine_options = {"allow_private_urls": args.allow_private_urls, "retention": retention_of(args)}
     runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote, engine_options)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
@@ -411,7 +499,7 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    app = RestApp(Engine(directory, allow_private_urls=args.allow_private_urls), origins)
+    app = RestApp(Engine(directory, allow_private_urls=args.allow_private_urls, retention=retention_of(args)), origins)
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
@@ -490,6 +578,43 @@ def run_outbox(args: argparse.Namespace) -> int:
         print(f"{message['time']}  {message['channel']} to {message['to']}: {message['subject']}")
         print(textwrap.indent(message["text"], "    "))
     return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    from .engine.events import read_after
+
+    if args.last and args.after is not None:
+        raise UsageError("--last and --after both say where to start: give one of them")
+    db = project_db(args)
+    wanted = frozenset(args.event) or None
+    try:
+        with db.reading() as connection:
+            newest = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM _events").fetchone()[0]
+        cursor = args.after if args.after is not None else max(0, newest - args.last) if args.last else 0
+        while True:
+            with db.reading() as connection:
+                found = read_after(connection, cursor, EVENTS_PAGE)
+            for event in found:
+                cursor = event.seq
+                if wanted is None or not wanted.isdisjoint(event.names):
+                    print_event(event, args)
+            if len(found) == EVENTS_PAGE:
+                continue
+            if not args.follow:
+                return 0
+            time.sleep(FOLLOW_POLL)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        db.close()
+
+
+def print_event(event, args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(event.as_json(args.project)), flush=True)
+        return
+    by = f"  by {event.user_id}" if event.user_id else ""
+    print(f"{event.seq:>6}  {event.time}  {event.name}{by}", flush=True)
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mcp_server.catalog import load_catalog
+from mcp_server.engine import Engine
 from mcp_server.engine.keys import SCOPES as KEY_CHOICES
-from tests.commands import create_key
+from tests.commands import ServeProcess, create_key, start_api_server
 
 COMMAND = Path(sys.executable).with_name("baas-mcp")
 
@@ -114,6 +117,25 @@ def test_describe_text_output():
             ("serve", "--allow-private-urls", "--endpoint", "http://127.0.0.1:9", "--api-key", "k", "--project", "p"),
             "--allow-private-urls applies only to the embedded engine, not with --endpoint",
         ),
+        (
+            (
+                "serve",
+                "--events-max-count",
+                "9",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--api-key",
+                "k",
+                "--project",
+                "p",
+            ),
+            "--events-max-count applies only to the embedded engine, not with --endpoint",
+        ),
+        (("api", "--events-max-count", "0"), "expected a whole number from 1 to 10,000,000, got 0"),
+        (("api", "--events-max-age", "-1"), "expected a number of days above 0 (at most 3650), got -1"),
+        (("api", "--events-max-age", "nan"), "expected a number of days above 0 (at most 3650), got nan"),
+        (("events", "--after", "x"), "expected an event's sequence number (0 or more), got 'x'"),
+        (("events", "--last", "3", "--after", "1"), "--last and --after both say where to start"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args, message):
@@ -213,3 +235,45 @@ def test_call_needs_confirm_to_delete(tmp_path):
 def test_call_bad_params_exit_2(tmp_path, params, message):
     result = call_cli(tmp_path, "tablesDB.list", "--params", params)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_events_prints_the_stream_and_follows_it(tmp_path):
+    data = str(tmp_path)
+    assert (
+        run("call", "teams.create", "--params", '{"teamId": "crew", "name": "Crew"}', "--data-dir", data).returncode
+        == 0
+    )
+    assert (
+        run("call", "teams.updateName", "--params", '{"teamId": "crew", "name": "C"}', "--data-dir", data).returncode
+        == 0
+    )
+    text = run("events", "--data-dir", data)
+    assert text.returncode == 0
+    assert [line.split()[2] for line in text.stdout.splitlines()] == ["teams.crew.create", "teams.crew.update"]
+    last = run("events", "--data-dir", data, "--json", "--last", "1")
+    [event] = [json.loads(line) for line in last.stdout.splitlines()]
+    assert event["seq"] == 2 and event["project"] == "default" and event["roles"] == ["team:crew"]
+    assert "teams.*.update" in event["events"] and event["payload"]["name"] == "C"
+    follower = ServeProcess("--data-dir", data, "--json", "--follow", "--event", "teams.*.create", command="events",
+                            stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        assert json.loads(follower.stdout.next_line())["events"][0] == "teams.crew.create"
+        run("call", "teams.create", "--params", '{"teamId": "late", "name": "Late"}', "--data-dir", data)
+        assert json.loads(follower.stdout.next_line())["events"][0] == "teams.late.create"
+    finally:
+        assert follower.stop(signal.SIGINT) == 0
+
+
+def test_the_event_retention_given_to_the_api_is_kept_by_the_project(tmp_path):
+    server = start_api_server(tmp_path, "--events-max-count", "2", "--events-max-age", "0.5")
+    try:
+        # The server sets it on each project it opens: a first request opens the default project.
+        assert httpx.get(server.url("/v1/locale"), headers={"X-Appwrite-Project": "default"}).status_code == 200
+    finally:
+        server.stop()
+    # Any later process on the data dir (baas-mcp call, serve) prunes with the project's setting.
+    engine = Engine(tmp_path)
+    try:
+        assert (engine.project().retention.max_count, engine.project().retention.max_age_days) == (2, 0.5)
+    finally:
+        engine.close()

@@ -24,7 +24,7 @@ from .announcements import announce_operation, readers_by_path, resource_before
 from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
-from .events import DEFAULT_RETENTION, Retention
+from .events import Retention
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound
@@ -47,7 +47,8 @@ class Engine:
     """All projects under one data directory.
 
     `allow_private_urls` lets the requests operations send (avatars' images and favicons) go to loopback,
-    private and reserved addresses, which are refused otherwise (outbound.py).
+    private and reserved addresses, which are refused otherwise (outbound.py). `retention`, when given,
+    becomes the event retention of every project this engine opens (events.py).
     """
 
     def __init__(
@@ -58,7 +59,7 @@ class Engine:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         catalog: Catalog | None = None,
         allow_private_urls: bool = False,
-        retention: Retention = DEFAULT_RETENTION,
+        retention: Retention | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.outbound = Outbound(allow_private=allow_private_urls)

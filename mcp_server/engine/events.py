@@ -276,7 +276,7 @@ def first_seq(connection: sqlite3.Connection) -> int:
 class Retention:
     """How long events stay: at most `max_count` events, none older than `max_age_days` (a worker's
     cursor keeps the events it has not read from the age limit, never from the count limit); the
-    old ones are pruned once every `prune_every` events."""
+    old ones are pruned once every `prune_every` events. A project keeps its own in its database."""
 
     max_age_days: float = DEFAULT_MAX_AGE_DAYS
     max_count: int = DEFAULT_MAX_COUNT
@@ -284,6 +284,23 @@ class Retention:
 
 
 DEFAULT_RETENTION = Retention()
+RETENTION_KEYS = ("events_max_age_days", "events_max_count")
+
+
+def stored_retention(connection: sqlite3.Connection) -> Retention:
+    """The project's retention, as kept in its database (the defaults until one is set)."""
+    stored = dict(connection.execute("SELECT key, value FROM _meta WHERE key IN (?, ?)", RETENTION_KEYS).fetchall())
+    return Retention(
+        max_age_days=float(stored.get(RETENTION_KEYS[0], DEFAULT_MAX_AGE_DAYS)),
+        max_count=int(stored.get(RETENTION_KEYS[1], DEFAULT_MAX_COUNT)),
+    )
+
+
+def store_retention(connection: sqlite3.Connection, retention: Retention) -> None:
+    connection.executemany(
+        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        zip(RETENTION_KEYS, (repr(retention.max_age_days), str(retention.max_count)), strict=True),
+    )
 
 RolesOf = Callable[[Any, dict[str, str], dict], list[str]]
 # Who may see an event, by the start of its label: a service registers the rule for its resources.

@@ -20,7 +20,7 @@ from typing import Any
 from .batching import WriteBatches
 from .encryption import Cipher
 from .event_stream import EventStream
-from .events import DEFAULT_RETENTION, Retention
+from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
 from .list_cache import ListCache
 from .projectdb import ProjectDB, project_path, schema_epoch
 from .registry import prepare_connection
@@ -38,13 +38,15 @@ class View:
 
 class Project:
     def __init__(
-        self, data_dir: Path, project_id: str, list_cache_ttl: float, retention: Retention = DEFAULT_RETENTION
+        self, data_dir: Path, project_id: str, list_cache_ttl: float, retention: Retention | None = None
     ) -> None:
+        """`retention`, when given, becomes the project's (kept in its database for every process);
+        otherwise the project's own applies."""
         path = project_path(data_dir, project_id)
         self.id = project_id
         self.cache = ListCache(list_cache_ttl)
         self.events = EventStream(self)
-        self.retention = retention
+        self.retention = DEFAULT_RETENTION
         # The event labels the running write has announced (the engine announces the rest of its route's).
         self.announced: set[str] = set()
         self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
@@ -56,6 +58,10 @@ class Project:
         self.seen_version = self.db.data_version()
         self.seen_epoch = schema_epoch(self.db.connection)
         self.writes = WriteBatches(self.db, self.refresh)
+        if retention is not None:
+            with self.db.lock, self.db.transaction() as connection:
+                store_retention(connection, retention)
+        self.retention = retention or stored_retention(self.db.connection)
 
     @property
     def connection(self) -> sqlite3.Connection:
