@@ -15,6 +15,7 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,52 +50,31 @@ class UsageError(Exception):
     """Bad input from the command line; shown as one line, exit code 2."""
 
 
-def positive_limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CLI_LIMIT}, got {text!r}") from None
-    if not 1 <= value <= MAX_CLI_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CLI_LIMIT}, got {value}")
-    return value
+def whole_number(low: int, high: int, expected: str) -> Callable[[str], int]:
+    """An option type: a whole number from `low` to `high`; `expected` says what is wanted."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{expected}, got {value}")
+        return value
+
+    return parse
+
+
+positive_limit = whole_number(1, MAX_CLI_LIMIT, f"expected a whole number from 1 to {MAX_CLI_LIMIT}")
+port_number = whole_number(0, 65535, "expected a port number from 0 to 65535")
+sequence_number = whole_number(0, 2**63 - 1, "expected an event's sequence number (0 or more)")
+events_kept = whole_number(1, MAX_EVENTS_KEPT, f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}")
 
 
 def transport_name(text: str) -> str:
     if text not in TRANSPORTS:
         raise argparse.ArgumentTypeError(f"expected stdio or http (sse is an alias of http), got {text!r}")
     return TRANSPORTS[text]
-
-
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {value}")
-    return value
-
-
-def sequence_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an event's sequence number (0 or more), got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected an event's sequence number (0 or more), got {value}")
-    return value
-
-
-def events_kept(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}, got {text!r}"
-        ) from None
-    if not 1 <= value <= MAX_EVENTS_KEPT:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}, got {value}")
-    return value
 
 
 def days(text: str) -> float:
