@@ -220,31 +220,26 @@ def record(
     connection: sqlite3.Connection, label: str, ids: dict[str, str], payload: dict, roles: Iterable[str], user_id: str
 ) -> int:
     """Add one event to the stream, inside the transaction of the change it describes; its sequence number."""
+    body = compact({"ids": ids, "roles": sorted(set(roles)), "payload": payload})
     cursor = connection.execute(
-        "INSERT INTO _events (time, label, ids, payload, roles, user_id) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            time.time_ns() // 1_000_000,
-            label,
-            compact(ids),
-            compact(payload),
-            compact(sorted(set(roles))),
-            user_id,
-        ),
+        "INSERT INTO _events (time, label, user_id, body) VALUES (?, ?, ?, ?)",
+        (time.time_ns() // 1_000_000, label, user_id, body),
     )
     return cursor.lastrowid
 
 
 def event_from_row(row: sqlite3.Row | tuple) -> Event:
-    seq, milliseconds, label, ids, payload, roles, user_id = row
-    names = tuple(event_names(label, json.loads(ids)))
+    seq, milliseconds, label, user_id, body = row
+    content = json.loads(body)
+    names = tuple(event_names(label, content["ids"]))
     moment = format_datetime(datetime.fromtimestamp(milliseconds / 1000, UTC))
-    return Event(seq, moment, names, json.loads(payload), tuple(json.loads(roles)), user_id)
+    return Event(seq, moment, names, content["payload"], tuple(content["roles"]), user_id)
 
 
 def read_after(connection: sqlite3.Connection, cursor: int, limit: int = 500) -> list[Event]:
     """Events after sequence number `cursor`, oldest first, at most `limit`."""
     rows = connection.execute(
-        "SELECT seq, time, label, ids, payload, roles, user_id FROM _events WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, time, label, user_id, body FROM _events WHERE seq > ? ORDER BY seq LIMIT ?",
         (cursor, limit),
     ).fetchall()
     return [event_from_row(tuple(row)) for row in rows]

@@ -186,10 +186,8 @@ CREATE TABLE IF NOT EXISTS _events (
     seq INTEGER PRIMARY KEY,
     time INTEGER NOT NULL,
     label TEXT NOT NULL,
-    ids TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    roles TEXT NOT NULL,
-    user_id TEXT NOT NULL
+    user_id TEXT NOT NULL,
+    body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS _event_cursors (
     name TEXT PRIMARY KEY,
