@@ -338,3 +338,9 @@ def announce(
     project.announced.add(label)
     if seq % project.retention.prune_every == 0:
         prune(connection, project.retention)
+
+
+def withhold(project: Any, labels: Iterable[str]) -> None:
+    """Announce nothing for these labels in the running write (a chunk of an upload still incomplete,
+    as Appwrite announces a file once all of it is in)."""
+    project.announced.update(labels)

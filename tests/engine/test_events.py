@@ -132,6 +132,19 @@ def test_file_events_are_seen_by_the_bucket_s_readers(engine, call):
     assert set(file.roles) == {"team:crew", "user:cy"}
 
 
+def test_a_chunked_upload_is_announced_once_all_of_it_is_in(engine, call):
+    call("storage.createBucket", bucketId="big", name="Big")
+    chunk = 5 * 1024 * 1024
+    data = bytes(range(256)) * (2 * chunk // 256 + 40)
+    pieces = [(0, chunk - 1), (chunk, 2 * chunk - 1), (2 * chunk, len(data) - 1)]
+    # The last chunk is sent twice (a retry after the upload completed).
+    for start, end in pieces + pieces[-1:]:
+        upload = Upload("big.bin", "application/octet-stream", data[start : end + 1], (start, end, len(data)), "f1")
+        call("storage.createFile", bucketId="big", fileId="f1", file=upload)
+    names = [event.name for event in events(engine)]
+    assert names == ["buckets.big.create", "buckets.big.files.f1.create"]
+
+
 def test_a_failed_write_announces_nothing(engine, call):
     shop(call)
     before = last(engine)

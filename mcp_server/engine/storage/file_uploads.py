@@ -30,6 +30,7 @@ from pathlib import Path
 from ...uploads import Upload, received_file
 from ..datetimes import now_iso
 from ..errors import AppwriteError
+from ..events import withhold
 from ..ids import UNIQUE, new_id, validate_id
 from ..permissions import default_row_permissions, granted
 from ..private_files import make_private_dirs
@@ -275,6 +276,7 @@ def receive_chunk(
         if index == 0:
             raise already_exists(file_id)
         # A chunk sent again after the upload completed (a retry): the file is there.
+        withhold(call.project, call.op.events)
         return file_model(bucket, existing)
     pending = PendingUpload(storage_root(call), bucket, file_id)
     meta = pending.meta()
@@ -297,6 +299,7 @@ def receive_chunk(
     pending.put(index, upload.data)
     received = pending.received()
     if len(received) < chunks:
+        withhold(call.project, call.op.events)
         return pending_model(bucket, file_id, meta, len(received))
     data = pending.assemble(chunks)
     if len(data) != total:
