@@ -122,6 +122,19 @@ def test_account_events_are_the_user_s(engine, call):
     assert renamed.user_id == "bob" and user.user_id == ""
 
 
+def test_ended_sessions_are_announced_with_what_appwrite_sends(engine, call):
+    call("users.create", userId="cy", email="cy@example.com", password="password123")
+    first = call("users.createSession", userId="cy")
+    call("users.createSession", userId="cy")
+    before = last(engine)
+    call("users.deleteSession", userId="cy", sessionId=first["$id"])
+    call("users.deleteSessions", userId="cy")
+    one, every = events(engine, before)
+    assert one.name == f"users.cy.sessions.{first['$id']}.delete" and one.payload["$id"] == first["$id"]
+    assert "users.cy.sessions.delete" in every.names and every.payload["$id"] == "cy"
+    assert one.roles == every.roles == ("user:cy",)
+
+
 def test_file_events_are_seen_by_the_bucket_s_readers(engine, call):
     call("storage.createBucket", bucketId="pics", name="Pics", permissions=['read("team:crew")'], fileSecurity=True)
     upload = Upload("cat.txt", "text/plain", b"meow")

@@ -483,14 +483,18 @@ def delete_session(call: Call) -> None:
         record = require_session(connection, user_id, call.params["sessionId"])
         connection.execute("DELETE FROM _sessions WHERE seq = ?", (record["seq"],))
         log(call, connection, user_id, "session.delete")
+        ids = {"userId": user_id, "sessionId": record["id"]}
+        announce(call.project, call.auth, call.op.events[0], ids, session_model(record))
 
 
 @handles("users.deleteSessions")
 def delete_sessions(call: Call) -> None:
     with call.project.db.transaction() as connection:
-        user_id = require_user(connection, call.params["userId"])["id"]
-        connection.execute("DELETE FROM _sessions WHERE user_id = ?", (user_id,))
-        log(call, connection, user_id, "session.delete")
+        user = require_user(connection, call.params["userId"])
+        connection.execute("DELETE FROM _sessions WHERE user_id = ?", (user["id"],))
+        log(call, connection, user["id"], "session.delete")
+        # The event carries the user whose sessions ended, as Appwrite's does.
+        announce(call.project, call.auth, call.op.events[0], {"userId": user["id"]}, user_model(connection, user))
 
 
 @handles("users.createJWT")
