@@ -22,7 +22,8 @@ from typing import Any
 from ..catalog import Catalog, Operation
 from ..validation import validate_params
 from .errors import AppwriteError
-from .events import announce, placeholders
+from .event_names import placeholders
+from .events import announce
 from .registry import HANDLERS, Call
 
 NOT_AN_ID = frozenset({"unique()", "current"})

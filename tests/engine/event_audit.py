@@ -19,7 +19,8 @@ import threading
 from typing import Any
 
 from mcp_server.engine import Engine
-from mcp_server.engine.events import Event, label_patterns, read_after
+from mcp_server.engine.event_names import label_patterns
+from mcp_server.engine.events import Event, read_after
 from mcp_server.engine.projectdb import project_path
 
 # Operation ids whose announced events were checked in this test session, and whether the session

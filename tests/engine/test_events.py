@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
+from mcp_server.engine.event_names import event_names
 from mcp_server.engine.event_stream import EventReader
-from mcp_server.engine.events import Retention, event_names, read_after
+from mcp_server.engine.events import Retention, read_after
 from mcp_server.engine.identity.identities import session_auth
 from mcp_server.engine.permissions import ADMIN, GUEST
 from mcp_server.engine.registry import HANDLERS
