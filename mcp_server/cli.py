@@ -106,10 +106,10 @@ def retention_options(parser: argparse.ArgumentParser) -> None:
 
 def retention_of(args: argparse.Namespace):
     """The event retention the options give (None: each project keeps its own)."""
-    from .engine.events import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_COUNT, Retention
-
     if args.events_max_age is None and args.events_max_count is None:
         return None
+    from .engine.events import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_COUNT, Retention
+
     return Retention(
         max_age_days=args.events_max_age or DEFAULT_MAX_AGE_DAYS, max_count=args.events_max_count or DEFAULT_MAX_COUNT
     )

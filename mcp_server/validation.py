@@ -208,16 +208,3 @@ def member(path: str, key: str) -> str:
 
 def not_unicode(field: str) -> str:
     return f"{field} is not Unicode text: it holds a lone surrogate ({NOT_UNICODE})"
-
-
-def depth_of(value: object) -> int:
-    """How deep arrays and objects nest in a parsed value (without recursing)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in children)
-    return deepest

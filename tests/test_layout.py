@@ -20,7 +20,13 @@ PACKAGE = Path(mcp_server.__file__).parent
 SERVICES = ("databases", "identity", "storage", "platform")
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
-SHARED = ("mcp_server.search", "mcp_server.catalog", "mcp_server.validation", "mcp_server.uploads")
+SHARED = (
+    "mcp_server.search",
+    "mcp_server.catalog",
+    "mcp_server.validation",
+    "mcp_server.uploads",
+    "mcp_server.nesting",
+)
 # What one service may use of another.
 INTERFACES = {
     "mcp_server.engine.identity.identities",  # who a caller is: users, sessions, tokens, roles
@@ -84,7 +90,7 @@ def test_there_is_no_import_circle():
         state[module] = 1
         for target in sorted(edges[module]):
             if state.get(target) == 1:
-                cycles.append([*trail[trail.index(target):], target])
+                cycles.append([*trail[trail.index(target) :], target])
             elif target not in state:
                 visit(target, [*trail, target])
         state[module] = 2

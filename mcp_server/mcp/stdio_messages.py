@@ -27,7 +27,7 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
-from ..validation import depth_of
+from ..nesting import depth_of
 
 # The most one message may take, on every transport: room for the largest file a bucket takes (30 MB)
 # as a base64 data URL, the way a remote caller sends a file.

@@ -14,7 +14,7 @@ import re
 from urllib.parse import parse_qsl
 
 from ..engine.errors import AppwriteError, invalid_argument
-from ..validation import depth_of
+from ..nesting import depth_of
 
 BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 # How deep arrays and objects may nest in a parameter (JSON or bracketed names): far more than any
