@@ -177,7 +177,8 @@ class Engine:
         transaction for the whole call: what a handler changes is kept only if all of it succeeds,
         unless it answers with `call.failure`)."""
         call.project.announced = set()
-        before = resource_before(call, self.readers.get(call.op.path)) if call.op.access == "delete" else None
+        deleting = call.op.access == "delete" and call.op.events
+        before = resource_before(call, self.readers.get(call.op.path)) if deleting else None
         result = handler(call)
         announce_operation(call, result, before)
         return result
