@@ -10,12 +10,13 @@ reorders, and deprecated operations fall below their replacements.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -63,6 +64,8 @@ PLURALITY_MATCH = 1.15
 DEPRECATED_FACTOR = 0.85
 # The server acts with API-key rights: operations only a signed-in user can call rank a little lower.
 SESSION_ONLY_FACTOR = 0.97
+# The most the fit of verb, object and plurality can multiply a score by.
+MAX_AGREEMENT = VERB_MATCH * OBJECT_MATCH * PLURALITY_MATCH
 # Each word of a method name between verb and object that the query does not mention (createArgon2User
 # for "create a user") makes the operation a more specialised answer than was asked for.
 UNASKED_QUALIFIER_FACTOR = 0.8
@@ -291,17 +294,40 @@ class SearchIndex:
                 + f" Services: {', '.join(sorted(self.catalog.services))}"
             )
         parsed = parse(query, self)
-        eligible = {
+        matched = {
             position: score
-            for position, score in self.score(parsed).items()
+            for position, score in self.matches(parsed).items()
             if (service is None or self.operations[position].service == service)
             and allowed(self.operations[position], scopes, read_only)
             and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
         }
+        eligible = self.best(matched, parsed, limit)
         ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
         if not parsed.legacy:
-            ranked = self.replacements_first(ranked, eligible, limit)
-        return [Hit(self.operations[position], eligible[position]) for position in ranked[:limit]]
+            ranked = self.replacements_first(ranked, matched, limit)
+        return [Hit(self.operations[position], self.scored(position, matched, parsed)) for position in ranked[:limit]]
+
+    def best(self, matched: dict[int, float], parsed: ParsedQuery, limit: int) -> dict[int, float]:
+        """The final scores of the operations that can rank among the first `limit`.
+
+        The fit of verb, object and plurality multiplies a match's score by at most MAX_AGREEMENT, so once
+        a match's own score times that falls below the limit-th final score, no later one can rank."""
+        scores: dict[int, float] = {}
+        floor: list[float] = []
+        queue = [(-score, position) for position, score in matched.items()]
+        heapq.heapify(queue)
+        while queue:
+            _, position = heapq.heappop(queue)
+            if len(floor) >= limit and matched[position] * MAX_AGREEMENT < floor[0]:
+                break
+            scores[position] = matched[position] * self.agreement(position, parsed)
+            heapq.heappush(floor, scores[position])
+            if len(floor) > limit:
+                heapq.heappop(floor)
+        return scores
+
+    def scored(self, position: int, matched: dict[int, float], parsed: ParsedQuery) -> float:
+        return matched[position] * self.agreement(position, parsed)
 
     def chosen_or_asked(self, position: int, parsed: ParsedQuery, scopes: frozenset[str]) -> bool:
         """Whether a key's search shows an operation it may run: one it holds a scope of its own for, or one
@@ -338,22 +364,26 @@ class SearchIndex:
                 place(position)
         return out
 
-    def score(self, parsed: ParsedQuery) -> dict[int, float]:
+    @lru_cache(maxsize=8192)  # noqa: B019 - one index per catalog lives for the whole process
+    def term_matches(self, expansions: tuple[tuple[str, float], ...]) -> tuple[tuple[int, float], ...]:
+        """The operations one query word matches, each with its best value over the word's expansions."""
+        best: dict[int, float] = {}
+        for expansion, factor in expansions:
+            for position, value in self.postings.get(expansion, ()):
+                value *= factor
+                if best.get(position, 0.0) < value:
+                    best[position] = value
+        return tuple(best.items())
+
+    def matches(self, parsed: ParsedQuery) -> dict[int, float]:
+        """Each matching operation's score from the words alone (before how well its verb and object fit)."""
         totals: dict[int, float] = defaultdict(float)
         for term in parsed.terms:
-            best: dict[int, float] = {}
-            for expansion, factor in term.expansions:
-                for position, value in self.postings.get(expansion, ()):
-                    value *= factor
-                    if best.get(position, 0.0) < value:
-                        best[position] = value
-            for position, value in best.items():
+            for position, value in self.term_matches(term.expansions):
                 totals[position] += term.weight * value
         for name in parsed.names:
             for position in self.by_name[name]:
                 totals[position] = (totals.get(position, 0.0) + 1.0) * EXACT_NAME_BOOST
-        for position in list(totals):
-            totals[position] *= self.agreement(position, parsed)
         return totals
 
     def agreement(self, position: int, parsed: ParsedQuery) -> float:
