@@ -1,5 +1,5 @@
 """Handlers for databases and tables (collections), including tables created with inline columns
-and indexes. Columns and indexes on their own are in `table_columns` and `indexes`.
+and indexes. Columns and indexes on their own are in columns.py and indexes.py.
 """
 
 from __future__ import annotations
