@@ -32,7 +32,7 @@ from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import avatars, health, locale  # noqa: F401
 from .project import Project
 from .readers import closed
-from .registry import HANDLERS, Call, Handler, Requester
+from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 
 DEFAULT_PROJECT = "default"
@@ -177,7 +177,7 @@ class Engine:
         transaction for the whole call: what a handler changes is kept only if all of it succeeds,
         unless it answers with `call.failure`)."""
         call.project.announced = set()
-        deleting = call.op.access == "delete" and call.op.events
+        deleting = call.op.access == "delete" and call.op.events and call.op.id not in ANNOUNCING
         before = resource_before(call, self.readers.get(call.op.path)) if deleting else None
         result = handler(call)
         announce_operation(call, result, before)

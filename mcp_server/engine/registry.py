@@ -44,14 +44,21 @@ Handler = Callable[[Call], Any]
 HANDLERS: dict[str, Handler] = {}
 
 
-def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
-    """Register a function as the handler of one or more operation ids."""
+# Operations whose handler announces its route's events itself (with the payload it has at hand).
+ANNOUNCING: set[str] = set()
+
+
+def handles(*operation_ids: str, announces: bool = False) -> Callable[[Handler], Handler]:
+    """Register a function as the handler of one or more operation ids; `announces` when it announces
+    their events itself, so the engine need not read what a delete removes beforehand."""
 
     def register(function: Handler) -> Handler:
         for operation_id in operation_ids:
             if operation_id in HANDLERS:
                 raise RuntimeError(f"{operation_id} has two handlers")
             HANDLERS[operation_id] = function
+            if announces:
+                ANNOUNCING.add(operation_id)
         return function
 
     return register

@@ -187,7 +187,7 @@ def upsert_row(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.deleteRow", "databases.deleteDocument")
+@handles("tablesDB.deleteRow", "databases.deleteDocument", announces=True)
 def delete_row(call: Call) -> None:
     table = table_of(call)
     row_id = call.params[call.dialect.row_id]

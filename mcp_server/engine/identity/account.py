@@ -377,7 +377,7 @@ def list_identities(call: Call) -> dict:
     return {"total": total, "identities": page}
 
 
-@handles("account.deleteIdentity")
+@handles("account.deleteIdentity", announces=True)
 def delete_identity(call: Call) -> None:
     identity_id = validate_id(call.params["identityId"], "identityId")
     with call.project.db.transaction() as connection:
@@ -502,7 +502,7 @@ def delete_session(call: Call) -> None:
         log(connection, call, session["user_id"], "session.delete")
 
 
-@handles("account.deleteSessions")
+@handles("account.deleteSessions", announces=True)
 def delete_sessions(call: Call) -> None:
     with call.project.db.transaction() as connection:
         user = caller(connection, call)

@@ -476,7 +476,7 @@ def create_user_session(call: Call) -> dict:
         return session_model(record, secret=secret)
 
 
-@handles("users.deleteSession")
+@handles("users.deleteSession", announces=True)
 def delete_session(call: Call) -> None:
     with call.project.db.transaction() as connection:
         user_id = require_user(connection, call.params["userId"])["id"]
@@ -487,7 +487,7 @@ def delete_session(call: Call) -> None:
         announce(call.project, call.auth, call.op.events[0], ids, session_model(record))
 
 
-@handles("users.deleteSessions")
+@handles("users.deleteSessions", announces=True)
 def delete_sessions(call: Call) -> None:
     with call.project.db.transaction() as connection:
         user = require_user(connection, call.params["userId"])
@@ -576,7 +576,7 @@ def list_identities(call: Call) -> dict:
     return {"total": total, "identities": page}
 
 
-@handles("users.deleteIdentity")
+@handles("users.deleteIdentity", announces=True)
 def delete_identity(call: Call) -> None:
     identity_id = call.params["identityId"]
     with call.project.db.transaction() as connection:
