@@ -561,7 +561,7 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 
 def run_events(args: argparse.Namespace) -> int:
-    from .engine.events import read_after
+    from .engine.events import last_seq, read_after
 
     if args.last and args.after is not None:
         raise UsageError("--last and --after both say where to start: give one of them")
@@ -569,7 +569,7 @@ def run_events(args: argparse.Namespace) -> int:
     wanted = frozenset(args.event) or None
     try:
         with db.reading() as connection:
-            newest = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM _events").fetchone()[0]
+            newest = last_seq(connection)
         cursor = args.after if args.after is not None else max(0, newest - args.last) if args.last else 0
         while True:
             with db.reading() as connection:

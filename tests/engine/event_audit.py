@@ -20,7 +20,7 @@ from typing import Any
 
 from mcp_server.engine import Engine
 from mcp_server.engine.event_names import label_patterns
-from mcp_server.engine.events import Event, read_after
+from mcp_server.engine.events import Event, last_seq, read_after
 from mcp_server.engine.projectdb import project_path
 
 # Operation ids whose announced events were checked in this test session, and whether the session
@@ -56,7 +56,7 @@ class AuditedEngine(Engine):
 
     def last_seq(self, project: str) -> int:
         self.project(project)
-        return self.audit_connection(project).execute("SELECT COALESCE(MAX(seq), 0) FROM _events").fetchone()[0]
+        return last_seq(self.audit_connection(project))
 
     def close(self) -> None:
         super().close()
