@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from rapidfuzz import fuzz
+from route_table import method_id, route_entry, server_methods
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SPEC = HERE / "appwrite-spec" / "open-api3-server.json"
@@ -211,10 +212,9 @@ def param_description(params_prose: dict, op_id: str, name: str) -> str:
     return text
 
 
-def route_events(routes_path: Path) -> dict[str, list[str]]:
+def route_events(routes: dict) -> dict[str, list[str]]:
     """Each SDK method's event labels (`namespace.name` -> labels), from Appwrite's route table."""
-    routes = json.loads(routes_path.read_text(encoding="utf-8"))["routes"]
-    return {f"{sdk['namespace']}.{sdk['name']}": route["events"] for route in routes for sdk in route["sdk"]}
+    return {method_id(sdk): route["events"] for route in routes["routes"] for sdk in route["sdk"]}
 
 
 def build_entry(
@@ -322,17 +322,28 @@ def upstream_param_texts(spec: dict) -> dict:
 
 
 def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Path = DEFAULT_ROUTES) -> dict:
+    """The 1.8.1 spec's methods (since 1.8), then the server methods Appwrite 1.9.6 added (since 1.9)."""
     raw = spec_path.read_bytes()
-    events = route_events(routes_path)
+    routes_raw = routes_path.read_bytes()
+    routes = json.loads(routes_raw)
+    events = route_events(routes)
     spec = json.loads(raw)
     prose, params_prose = load_prose(prose_dir)
     upstream_params = upstream_param_texts(spec)
     operations, problems = [], []
     for path, verb, op, method in sdk_methods(spec):
         try:
-            operations.append(build_entry(path, verb, op, method, prose, params_prose, upstream_params, events))
+            entry = build_entry(path, verb, op, method, prose, params_prose, upstream_params, events)
+            operations.append(entry | {"since": "1.8"})
         except CatalogError as exc:
             problems.append(str(exc))
+    known = {entry["id"] for entry in operations}
+    for route, method in server_methods(routes):
+        if method_id(method) not in known:
+            try:
+                operations.append(new_entry(route, method, prose, params_prose))
+            except CatalogError as exc:
+                problems.append(str(exc))
     if problems:
         raise CatalogError(f"{len(problems)} operations cannot be built:\n  " + "\n  ".join(problems))
     check_consistency(operations, prose)
@@ -353,10 +364,32 @@ def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Pat
             "title": spec["info"]["title"],
             "version": spec["info"]["version"],
             "sha256": hashlib.sha256(raw).hexdigest(),
+            "routes": "Appwrite 1.9.6 route table",
+            "routes_sha256": hashlib.sha256(routes_raw).hexdigest(),
         },
         "services": services,
         "operations": operations,
     }
+
+
+def new_entry(route: dict, method: dict, prose: dict, params_prose: dict) -> dict:
+    """A server method Appwrite 1.9 added, built from its route (route_table.py) and our prose."""
+    op_id = method_id(method)
+    text = prose_for(prose, op_id, method["name"])
+    if text["summary"].strip().lower() == (method.get("desc") or "").strip().lower():
+        raise CatalogError(f"{op_id}: summary is the upstream summary; write our own")
+    upstream = method.get("description") or ""
+    if not upstream.endswith(".md") and copied(text["description"], " ".join(upstream.split())):
+        raise CatalogError(f"{op_id}: description is a near copy of the upstream text")
+    upstream_params = {param["name"]: " ".join((param.get("description") or "").split()) for param in route["params"]}
+
+    def describe(name: str) -> str:
+        description = param_description(params_prose, op_id, name)
+        if copied(description, upstream_params.get(name, "")):
+            raise CatalogError(f"{op_id}.{name}: parameter description is a near copy of the upstream text")
+        return description
+
+    return route_entry(route, method, text, describe) | {"since": "1.9"}
 
 
 def check_consistency(operations: list[dict], prose: dict) -> None:
