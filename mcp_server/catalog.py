@@ -48,6 +48,8 @@ class Operation:
     rate_limit: dict | None
     # Appwrite's event labels of the operation's route, e.g. "teams.[teamId].memberships.[membershipId].create".
     events: tuple[str, ...]
+    # The Appwrite API version that has it: "1.8", or "1.9" for the methods Appwrite 1.9 added.
+    since: str
     entry: dict = field(repr=False, compare=False)
 
     @property
@@ -129,6 +131,7 @@ def operation_from_entry(entry: dict) -> Operation:
         keywords=tuple(entry["keywords"]),
         rate_limit=entry["rate_limit"],
         events=tuple(entry["events"]),
+        since=entry["since"],
         entry=entry,
     )
 
