@@ -69,6 +69,9 @@ MAX_AGREEMENT = VERB_MATCH * OBJECT_MATCH * PLURALITY_MATCH
 # Each word of a method name between verb and object that the query does not mention (createArgon2User
 # for "create a user") makes the operation a more specialised answer than was asked for.
 UNASKED_QUALIFIER_FACTOR = 0.8
+# An operation of a service Appwrite 1.9 added (project settings, proxy rules, …) when the query does not
+# name the service: such services administer what the older ones use, so they answer fewer needs.
+NEWER_SERVICE_FACTOR = 0.9
 EXACT_NAME_BOOST = 3.0
 
 
@@ -145,6 +148,36 @@ def operation_qualifiers(op: Operation, plain: set[tuple[str, str, str]]) -> fro
     return frozenset(stem(part) for part in parts[1:-1])
 
 
+def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
+    """What makes an operation Appwrite 1.9 added a narrower answer than the 1.8 ones beside it.
+
+    - A service 1.9 added (documentsDB, project, proxy, …) is asked for by name, or by a word standing
+      for it ("schemaless", "vector store"): its name qualifies each of its operations.
+    - An operation 1.9 added to an older service beside one of the same verb and object
+      (createBigIntColumn beside createIntegerColumn) is qualified by the words of its name between them.
+    """
+    older_services = {op.service for op in operations if op.since == "1.8"}
+    older_methods = {op.method for op in operations if op.since == "1.8"}
+    older_shapes = {
+        (op.service, parts[0].lower(), stem(parts[-1].lower()))
+        for op in operations
+        if op.since == "1.8"
+        for parts in [split_camel(op.method)]
+    }
+    qualifiers = []
+    for op in operations:
+        parts = split_camel(op.method)
+        if op.since == "1.8":
+            qualifiers.append(frozenset())
+        elif op.service not in older_services:
+            qualifiers.append(frozenset({stem(op.service.lower())}) if op.method in older_methods else frozenset())
+        elif len(parts) > 2 and (op.service, parts[0].lower(), stem(parts[-1].lower())) in older_shapes:
+            qualifiers.append(frozenset(stem(part.lower()) for part in parts[1:-1]))
+        else:
+            qualifiers.append(frozenset())
+    return qualifiers
+
+
 def acts_on_many(operations: list[Operation]) -> list[bool]:
     """For each operation: does it list, or act in bulk beside a single-item sibling (createRows/createRow)?"""
     shapes = [(op.service, split_camel(op.method)) for op in operations]
@@ -213,8 +246,16 @@ class SearchIndex:
         shared = frozenset().union(*chosen)
         self.own_words = [words - shared for words in subjects]
         plain = plain_operations(self.operations)
-        self.qualifiers = [operation_qualifiers(op, plain) for op in self.operations]
+        self.qualifiers = [
+            operation_qualifiers(op, plain) | newer
+            for op, newer in zip(self.operations, newcomer_qualifiers(self.operations), strict=True)
+        ]
         self.acts_on_many = acts_on_many(self.operations)
+        older_services = {op.service for op in self.operations if op.since == "1.8"}
+        # The service an operation belongs to when Appwrite 1.9 added the service (project, proxy, …).
+        self.newer_service = [
+            stem(op.service.lower()) if op.service not in older_services else None for op in self.operations
+        ]
         self.all_heads = frozenset().union(*self.heads)
         self.resource_terms = frozenset(
             {stem(part.lower()) for op in self.operations for part in split_camel(op.method)[1:]}
@@ -405,6 +446,9 @@ class SearchIndex:
             factor *= SESSION_ONLY_FACTOR
         unasked = len(self.qualifiers[position] - parsed.mentioned)
         factor *= UNASKED_QUALIFIER_FACTOR**unasked
+        service = self.newer_service[position]
+        if service and service not in parsed.mentioned:
+            factor *= NEWER_SERVICE_FACTOR
         return factor
 
 

@@ -91,6 +91,8 @@ theme: dark mode | light mode | color scheme | colour scheme
 self: my account | my own | current user | currently logged in | currently signed in | logged in user
 self: signed in user | logged in users | signed in users | current session | this session
 table: alter table
+documentsdb: document database | documents database | document db | documents db | document store
+vectorsdb: vector database | vectors database | vector db | vector store | vector index
 """
     )
     for phrase in phrases.split("|")
@@ -102,6 +104,8 @@ _PHRASE_STARTS = frozenset(phrase[0] for phrase in PHRASES)
 # for every other member at SYNONYM_WEIGHT; a word may belong to several groups.
 SYNONYM_GROUPS: list[set[str]] = _word_sets(
     """
+documentsdb mongo mongodb nosql schemaless
+vectorsdb embedding embeddings pinecone similarity vector vectors
 doc document entry item record row tuple
 collection table
 attribute column field prop property
