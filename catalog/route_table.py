@@ -38,8 +38,23 @@ def method_params(route: dict, method: dict) -> list[dict]:
     return [param | {"optional": optional.get(param["name"], param.get("optional", False))} for param in chosen]
 
 
+def route_path(route: dict) -> str:
+    """The route's path as the catalog writes it: `/project/oauth2/{providerId}`, without /v1.
+
+    A placeholder with no parameter of its name takes the parameter named like it plus "Id"
+    (1.9.6 declares `/v1/project/oauth2/:provider` with a `providerId` parameter, and the SDKs put
+    `providerId` in the path)."""
+    names = {param["name"] for param in route["params"]}
+
+    def placeholder(match: re.Match) -> str:
+        name = match.group(1)
+        return f"{{{name if name in names or name + 'Id' not in names else name + 'Id'}}}"
+
+    return PATH_PARAM.sub(placeholder, route["path"].removeprefix("/v1"))
+
+
 def locations(route: dict, method: dict, params: list[dict]) -> dict[str, str]:
-    in_path = set(PATH_PARAM.findall(route["path"]))
+    in_path = set(re.findall(r"{(\w+)}", route_path(route)))
     elsewhere = "query" if route["method"] == "GET" else "form" if method.get("type") == "UPLOAD" else "body"
     return {param["name"]: "path" if param["name"] in in_path else elsewhere for param in params}
 
@@ -92,7 +107,7 @@ def route_entry(route: dict, method: dict, text: dict, describe) -> dict:
         "group": method.get("group") or None,
         "summary": text["summary"],
         "description": text["description"],
-        "http": {"method": route["method"], "path": PATH_PARAM.sub(r"{\1}", route["path"].removeprefix("/v1"))},
+        "http": {"method": route["method"], "path": route_path(route)},
         "access": ACCESS[route["method"]],
         "scopes": route["scopes"],
         "auth": [kind for name, kind in AUTH.items() if name in (method.get("auth") or [])],

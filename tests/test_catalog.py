@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
@@ -29,6 +30,34 @@ SERVICES = {
     "tokens",
     "users",
 }
+# The services Appwrite 1.9 added to the server API.
+NEW_SERVICES = {
+    "advisor",
+    "documentsDB",
+    "organization",
+    "ping",
+    "presences",
+    "project",
+    "proxy",
+    "vectorsDB",
+    "webhooks",
+}
+ROUTES_PATH = Path(__file__).resolve().parent.parent / "catalog" / "appwrite-spec" / "routes-1.9.6.json"
+
+
+@pytest.fixture(scope="module")
+def routes() -> dict:
+    return json.loads(ROUTES_PATH.read_text(encoding="utf-8"))
+
+
+def route_method_counts(routes: dict) -> Counter:
+    """Server-platform SDK methods per namespace, counted straight from the 1.9.6 route table."""
+    return Counter(
+        sdk["namespace"]
+        for route in routes["routes"]
+        for sdk in route["sdk"]
+        if "server" in (sdk.get("platforms") or [])
+    )
 
 
 def spec_method_counts(spec: dict) -> Counter:
@@ -40,11 +69,14 @@ def spec_method_counts(spec: dict) -> Counter:
     return counts
 
 
-def test_one_entry_per_sdk_method_of_each_service(catalog, spec):
+def test_one_entry_per_sdk_method_of_each_service(catalog, spec, routes):
+    """Every server method of Appwrite 1.9.6: the 419 of the 1.8.1 spec (since 1.8), and the ones 1.9 added."""
     counts = Counter(op.service for op in catalog.operations)
-    assert counts == spec_method_counts(spec)
-    assert sum(counts.values()) == 419
-    assert set(counts) == SERVICES
+    assert counts == route_method_counts(routes)
+    assert Counter(op.service for op in catalog.operations if op.since == "1.8") == spec_method_counts(spec)
+    assert sum(counts.values()) == 615
+    assert sum(1 for op in catalog.operations if op.since == "1.9") == 196
+    assert set(counts) == SERVICES | NEW_SERVICES
 
 
 def test_ids_are_unique_and_follow_service_dot_method(catalog):
@@ -141,7 +173,7 @@ def test_return_models(catalog):
 
 def test_deprecated_entries_name_a_live_replacement(catalog):
     deprecated = [op for op in catalog.operations if op.deprecated]
-    assert len(deprecated) == 84
+    assert len(deprecated) == 86
     for op in deprecated:
         replacement = catalog.get(op.replacement)
         assert replacement is not None, op.id
@@ -158,8 +190,10 @@ def test_scopes_and_auth_kinds_come_from_the_spec(catalog):
         assert op.scopes and op.auth, op.id
 
 
-def test_prose_is_our_own_and_short(catalog, spec):
-    upstream = {}
+def test_prose_is_our_own_and_short(catalog, spec, routes):
+    upstream = {
+        f"{sdk['namespace']}.{sdk['name']}": sdk.get("desc") or "" for r in routes["routes"] for sdk in r["sdk"]
+    }
     for item in spec["paths"].values():
         for op in item.values():
             for method in op["x-appwrite"].get("methods") or [{"name": op["x-appwrite"]["method"]}]:
@@ -239,7 +273,7 @@ def test_rate_limits_follow_the_spec(catalog, spec):
     }
     assert limited["account.createRecovery"]["limit"] > 0
     assert "users.create" not in limited
-    routes = {(op.http_method, op.path) for op in catalog.operations if op.rate_limit}
+    routes = {(op.http_method, op.path) for op in catalog.operations if op.rate_limit and op.since == "1.8"}
     in_spec = {
         (method.upper(), path)
         for path, methods in spec["paths"].items()

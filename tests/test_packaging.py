@@ -49,7 +49,7 @@ def test_installed_wheel_reads_its_own_catalog_from_any_directory(wheel, tmp_pat
     )
     path, count = result.stdout.split()
     assert path == str(target / "mcp_server" / "operations.json")
-    assert count == "419"
+    assert count == "615"
 
 
 def test_ci_runs_the_readme_test_command(root):
