@@ -212,6 +212,16 @@ def param_description(params_prose: dict, op_id: str, name: str) -> str:
     return text
 
 
+def route_deprecations(routes: dict) -> dict[str, dict]:
+    """The deprecation (since, replacement) of each SDK method Appwrite 1.9.6 deprecates."""
+    return {
+        method_id(sdk): {"since": sdk["deprecated"]["since"], "replacement": sdk["deprecated"]["replaceWith"]}
+        for route in routes["routes"]
+        for sdk in route["sdk"]
+        if sdk.get("deprecated")
+    }
+
+
 def route_events(routes: dict) -> dict[str, list[str]]:
     """Each SDK method's event labels (`namespace.name` -> labels), from Appwrite's route table."""
     return {method_id(sdk): route["events"] for route in routes["routes"] for sdk in route["sdk"]}
@@ -337,6 +347,11 @@ def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Pat
             operations.append(entry | {"since": "1.8"})
         except CatalogError as exc:
             problems.append(str(exc))
+    deprecations = route_deprecations(routes)
+    for entry in operations:
+        # Methods Appwrite 1.9 deprecated (the legacy databases API's newer methods) say so.
+        if entry["deprecated"] is None and entry["id"] in deprecations:
+            entry["deprecated"] = deprecations[entry["id"]]
     known = {entry["id"] for entry in operations}
     for route, method in server_methods(routes):
         if method_id(method) not in known:

@@ -173,7 +173,7 @@ def test_return_models(catalog):
 
 def test_deprecated_entries_name_a_live_replacement(catalog):
     deprecated = [op for op in catalog.operations if op.deprecated]
-    assert len(deprecated) == 86
+    assert len(deprecated) == 100
     for op in deprecated:
         replacement = catalog.get(op.replacement)
         assert replacement is not None, op.id
