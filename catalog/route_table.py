@@ -16,6 +16,9 @@ from validator_schemas import schema_of
 AUTH = {"KEY": "key", "SESSION": "session", "JWT": "jwt"}
 ACCESS = {"GET": "read", "DELETE": "delete", "POST": "write", "PUT": "write", "PATCH": "write"}
 PATH_PARAM = re.compile(r":(\w+)")
+# Methods whose route answers plain text whatever its SDK metadata says (ping: `$response->text('Pong!')`
+# in app/controllers/general.php).
+TEXT_ANSWERS = {"ping.get"}
 
 
 def server_methods(routes: dict) -> Iterator[tuple[dict, dict]]:
@@ -66,6 +69,8 @@ def content_type(route: dict, method: dict, places: dict[str, str]) -> str | Non
 
 
 def returns(method: dict) -> dict:
+    if method_id(method) in TEXT_ANSWERS:
+        return {"status": 200, "model": None, "media": "text/plain"}
     first = (method.get("responses") or [{"code": 200, "modelValue": None}])[0]
     model = first.get("modelValue")
     if isinstance(model, list):
