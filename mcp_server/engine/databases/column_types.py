@@ -45,6 +45,14 @@ class Kind:
     textual: bool = False
     encryptable: bool = False
     arrays: bool = True
+    # Whole numbers (integer, bigint: exact signed 64-bit), and how method names spell the type.
+    whole: bool = False
+    spelled: str | None = None
+
+    @property
+    def method_name(self) -> str:
+        """The type as method names write it: createIntegerColumn, createBigIntColumn."""
+        return self.spelled or self.name.capitalize()
 
 
 KINDS: dict[str, Kind] = {
@@ -55,7 +63,8 @@ KINDS: dict[str, Kind] = {
         Kind("text", "text", "TEXT", max_size=65_535, textual=True, encryptable=True),
         Kind("mediumtext", "mediumtext", "TEXT", max_size=16_777_215, textual=True, encryptable=True),
         Kind("longtext", "longtext", "TEXT", max_size=4_294_967_295, textual=True, encryptable=True),
-        Kind("integer", "integer", "INTEGER", ranged=True),
+        Kind("integer", "integer", "INTEGER", ranged=True, whole=True),
+        Kind("bigint", "bigint", "INTEGER", ranged=True, whole=True, spelled="BigInt"),
         Kind("float", "double", "REAL", ranged=True),
         Kind("boolean", "boolean", "INTEGER"),
         Kind("datetime", "datetime", "TEXT", format="datetime"),
@@ -69,6 +78,7 @@ KINDS: dict[str, Kind] = {
         Kind("relationship", "relationship", "TEXT", arrays=False),
     )
 }
+WHOLE_KINDS = frozenset(name for name, kind in KINDS.items() if kind.whole)
 # Names a column type goes by in createTable's inline definitions.
 INLINE_TYPES = {**{name: name for name in KINDS if name != "relationship"}, "double": "float", "linestring": "line"}
 
@@ -182,10 +192,10 @@ def check_size(size: object, kind: Kind, dialect: Dialect) -> int:
 
 
 def check_range(kind: Kind, low: object, high: object, dialect: Dialect) -> tuple[float, float]:
-    floor, ceiling = (INT64_MIN, INT64_MAX) if kind.name == "integer" else (-FLOAT_MAX, FLOAT_MAX)
+    floor, ceiling = (INT64_MIN, INT64_MAX) if kind.whole else (-FLOAT_MAX, FLOAT_MAX)
     low = floor if low is None else low
     high = ceiling if high is None else high
-    if kind.name == "integer" and not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+    if kind.whole and not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
         raise schema_error(dialect, "value_invalid", "min and max of an integer column must be whole numbers")
     if not floor <= low <= ceiling or not floor <= high <= ceiling:
         raise schema_error(dialect, "value_invalid", f"min and max must lie between {floor} and {ceiling}")
@@ -226,7 +236,7 @@ def value_problem(kind: Kind, spec: dict, value: object) -> tuple[str, str] | No
         limit = spec.get("size") or kind.max_size
         if name in ("string", "varchar", "text", "mediumtext", "longtext") and limit and len(value) > limit:
             return "type", f"Value must be a valid string and no longer than {limit} chars"
-    if name == "integer":
+    if kind.whole:
         if not isinstance(value, int) or isinstance(value, bool):
             return "type", "Value must be a valid integer"
         return range_problem(value, spec)

@@ -33,9 +33,9 @@ from .schema import (
 
 MAX_COLUMNS = 1000
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
-_METHOD = re.compile(r"(create|update)(?P<kind>[A-Z][a-z]+)(Column|Attribute)")
+_METHOD = re.compile(r"(create|update)(?P<kind>[A-Z][A-Za-z]*?)(Column|Attribute)")
 # Stored width of each type, for the table's bytesUsed estimate.
-WIDTHS = {"integer": 8, "float": 8, "boolean": 1, "datetime": 8, "point": 25, "line": 256, "polygon": 256}
+WIDTHS = {"integer": 8, "bigint": 8, "float": 8, "boolean": 1, "datetime": 8, "point": 25, "line": 256, "polygon": 256}
 
 
 def model(column: Column, dialect: Dialect) -> dict:
@@ -146,8 +146,8 @@ def create_inline(
 
 
 @handles(
-    *[f"tablesDB.create{name.capitalize()}Column" for name in KINDS if name not in ("relationship",)],
-    *[f"databases.create{name.capitalize()}Attribute" for name in KINDS if name not in ("relationship",)],
+    *[f"tablesDB.create{kind.method_name}Column" for name, kind in KINDS.items() if name != "relationship"],
+    *[f"databases.create{kind.method_name}Attribute" for name, kind in KINDS.items() if name != "relationship"],
 )
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
@@ -164,8 +164,8 @@ def create_column(call: Call) -> dict:
 
 
 @handles(
-    *[f"tablesDB.update{name.capitalize()}Column" for name in KINDS if name != "relationship"],
-    *[f"databases.update{name.capitalize()}Attribute" for name in KINDS if name != "relationship"],
+    *[f"tablesDB.update{kind.method_name}Column" for name, kind in KINDS.items() if name != "relationship"],
+    *[f"databases.update{kind.method_name}Attribute" for name, kind in KINDS.items() if name != "relationship"],
 )
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
@@ -176,7 +176,7 @@ def update_column(call: Call) -> dict:
         raise AppwriteError(
             dialect.error("column", "type_invalid"),
             f"{dialect.title('column')} '{column.key}' is a {column.kind} {dialect.column}, not {kind}; "
-            f"use update{column.kind.capitalize()}{dialect.column.capitalize()}",
+            f"use update{KINDS[column.kind].method_name}{dialect.column.capitalize()}",
         )
     spec = updated_spec(column, params, dialect)
     new_key = params.get("newKey")

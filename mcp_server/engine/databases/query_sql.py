@@ -20,7 +20,7 @@ from ..errors import AppwriteError
 from ..queries import Query, invalid
 from ..registry import on_connection
 from . import geometry
-from .column_types import INT64_MAX, INT64_MIN, Column
+from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column
 from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
 
@@ -119,7 +119,7 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
         if normalized is None:
             raise bad
         return normalized
-    if kind == "integer":
+    if kind in WHOLE_KINDS:
         if not isinstance(value, int) or isinstance(value, bool) or not INT64_MIN <= value <= INT64_MAX:
             raise bad
         return value

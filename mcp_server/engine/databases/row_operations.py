@@ -28,7 +28,7 @@ from ..permissions import (
 )
 from ..queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
 from . import relationships
-from .column_types import Column, check_value, encode, structure_error
+from .column_types import WHOLE_KINDS, Column, check_value, encode, structure_error
 from .dialects import Dialect
 from .query_sql import resolve, where_clause
 from .relationships import holds_many, related_table, set_links
@@ -415,13 +415,13 @@ def change_number(
             dialect.error("column", "not_found"),
             f"{dialect.title('column')} with the requested key '{key}' could not be found.",
         )
-    if column.kind not in ("integer", "float") or column.array:
+    if (column.kind not in WHOLE_KINDS and column.kind != "float") or column.array:
         raise AppwriteError("attribute_type_invalid", f'{dialect.title("column")} "{key}" is not a number')
-    if column.kind == "integer" and not float(value).is_integer():
+    if column.kind in WHOLE_KINDS and not float(value).is_integer():
         raise invalid_argument(f'Value must be a whole number for integer {dialect.column} "{key}"')
     connection = project.connection
     record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
-    amount = int(value) if column.kind == "integer" else float(value)
+    amount = int(value) if column.kind in WHOLE_KINDS else float(value)
     current = record[column.sql_name] or 0
     result = current + sign * amount
     limit = column.spec["max"] if sign > 0 else column.spec["min"]
