@@ -34,6 +34,7 @@ from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
+from .unimplemented import not_implemented
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -147,11 +148,7 @@ class Engine:
         checked = validate_params(op, params)
         handler = HANDLERS.get(op.id)
         if handler is None:
-            raise AppwriteError(
-                "general_not_implemented",
-                f"{op.id} is not implemented by the baas-mcp embedded engine yet; run it on an Appwrite server "
-                "through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID)",
-            )
+            raise not_implemented(op)
         state = self.project(project)
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
         if op.access != "read":

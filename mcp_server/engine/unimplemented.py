@@ -1,0 +1,32 @@
+"""What an operation the embedded engine does not run answers, and why.
+
+Every operation of the catalog reaches the engine; those without a handler answer Appwrite's
+`general_not_implemented` (405) naming the feature the engine lacks for them, and where they run today.
+"""
+
+from __future__ import annotations
+
+from ..catalog import Operation
+from .errors import AppwriteError
+
+# The feature each service needs that the embedded engine does not have yet.
+MISSING_FEATURES = {
+    "functions": "running function code (runtimes, deployments and executions)",
+    "sites": "building and hosting sites (deployments and their domains)",
+    "proxy": "routing custom domains to functions, sites and the API (proxy rules and their certificates)",
+    "messaging": "sending email, SMS and push messages through providers",
+    "graphql": "the GraphQL endpoint",
+    "presences": "realtime presence (who is online, typing indicators)",
+    "webhooks": "delivering events to webhooks",
+    "documentsDB": "schemaless document databases (DocumentsDB)",
+    "vectorsDB": "vector databases (VectorsDB) and their embeddings",
+}
+
+
+def not_implemented(op: Operation) -> AppwriteError:
+    """The error an operation without a handler answers (every such operation's service is listed above)."""
+    return AppwriteError(
+        "general_not_implemented",
+        f"{op.id} is not available locally: the embedded engine does not support {MISSING_FEATURES[op.service]} yet. Run it on an Appwrite server "
+        "through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID).",
+    )
