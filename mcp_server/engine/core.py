@@ -29,7 +29,7 @@ from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
-from .platform import avatars, health, locale  # noqa: F401
+from .platform import advisor, avatars, health, locale  # noqa: F401
 from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester

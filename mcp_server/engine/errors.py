@@ -23,6 +23,7 @@ ERROR_CODES: dict[str, int] = {
     "user_unauthorized": 401,
     "api_key_expired": 401,
     "key_not_found": 404,
+    "report_not_found": 404,
     "database_not_found": 404,
     "database_already_exists": 409,
     "database_query_order_null": 400,
