@@ -28,5 +28,6 @@ def not_implemented(op: Operation) -> AppwriteError:
     return AppwriteError(
         "general_not_implemented",
         f"{op.id} is not available locally: the embedded engine does not support {MISSING_FEATURES[op.service]} "
-        "yet. Run it on an Appwrite server through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID).",
+        "yet. Run it on an Appwrite server through the HTTP backend "
+        "(baas-mcp serve --endpoint URL --api-key KEY --project ID).",
     )
