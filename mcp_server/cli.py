@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .backends.versions import ApiVersion
 
 MAX_CLI_LIMIT = 100
 DEFAULT_DATA_DIR = ".baas"
@@ -166,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", default=None, help="with --endpoint: the server's API key (env APPWRITE_API_KEY)")
     serve.add_argument(
         "--self-signed", action="store_true", help="with --endpoint: accept a self-signed TLS certificate"
+    )
+    serve.add_argument(
+        "--api-version",
+        default=None,
+        metavar="X.Y",
+        help="with --endpoint: the server's Appwrite version, e.g. 1.8 (default: read from /v1/health/version)",
     )
     serve.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     retention_options(serve)
@@ -324,8 +334,12 @@ def remote_backend(args: argparse.Namespace):
 
     endpoint = args.endpoint or os.environ.get("APPWRITE_ENDPOINT")
     if not endpoint:
-        for flag, value in (("--api-key", args.api_key), ("--self-signed", args.self_signed)):
-            if value:
+        for flag, value in (
+            ("--api-key", args.api_key),
+            ("--self-signed", args.self_signed),
+            ("--api-version", args.api_version),
+        ):
+            if value not in (None, False):
                 raise UsageError(f"{flag} applies only with --endpoint (or APPWRITE_ENDPOINT)")
         args.project = args.project or "default"
         return None
@@ -347,7 +361,19 @@ def remote_backend(args: argparse.Namespace):
         raise UsageError("--endpoint needs --api-key (or APPWRITE_API_KEY): an API key of that Appwrite project")
     if not args.project:
         raise UsageError("--endpoint needs --project (or APPWRITE_PROJECT_ID): the Appwrite project id")
-    return Remote(endpoint, args.project, api_key, verify=not args.self_signed)
+    return Remote(endpoint, args.project, api_key, verify=not args.self_signed, api_version=api_version(args))
+
+
+def api_version(args: argparse.Namespace) -> ApiVersion | None:
+    """The server's Appwrite version as --api-version gives it (None: the backend asks the server)."""
+    from .backends.versions import parse_version
+
+    if args.api_version is None:
+        return None
+    try:
+        return parse_version(args.api_version)
+    except ValueError as error:
+        raise UsageError(f"--api-version: {error}") from None
 
 
 def usable_data_dir(option: str | None, project: str) -> Path:

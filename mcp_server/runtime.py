@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .backends.versions import ApiVersion
     from .catalog import Catalog
     from .engine.projectdb import ProjectDB
     from .mcp.execute import Backend
@@ -27,12 +28,14 @@ logger = logging.getLogger("baas_mcp")
 
 @dataclass(frozen=True)
 class Remote:
-    """An Appwrite-compatible server for the HTTP backend: its /v1 endpoint, project and API key."""
+    """An Appwrite-compatible server for the HTTP backend: its /v1 endpoint, project and API key, and its
+    Appwrite version when given (otherwise the backend reads it from the server)."""
 
     endpoint: str
     project: str
     api_key: str
     verify: bool = True
+    api_version: ApiVersion | None = None
 
 
 class Runtime:
@@ -79,7 +82,15 @@ class Runtime:
 
         remote = self.remote
         downloads = self.data_dir / "downloads"
-        return HttpBackend(remote.endpoint, remote.project, remote.api_key, catalog, downloads, verify=remote.verify)
+        return HttpBackend(
+            remote.endpoint,
+            remote.project,
+            remote.api_key,
+            catalog,
+            downloads,
+            verify=remote.verify,
+            api_version=remote.api_version,
+        )
 
     def warm_up(self) -> None:
         """Start building the tools in the background (once), so the first tool call does not wait for it."""

@@ -32,8 +32,9 @@ class EmbeddedBackend:
             return save(result, self.engine.data_dir / "downloads", operation_id.split(".")[-1])
         return result
 
-    def implemented(self, operation_id: str) -> bool:
-        return self.engine.implemented(operation_id)
+    async def unavailable(self, operation_id: str) -> str | None:
+        """What a search hit says of an operation the engine does not run (it answers general_not_implemented)."""
+        return None if self.engine.implemented(operation_id) else "needs an Appwrite server"
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.engine.close)

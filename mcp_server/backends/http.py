@@ -9,12 +9,19 @@ One pooled AsyncClient serves all calls. Requests time out. TLS is verified unle
 declared self-signed. An operation that is safe to repeat (GET, PUT, DELETE) is retried with
 backoff when the server answers 429 or 503 or cannot be reached. Downloads (file contents,
 avatars) are saved under the downloads directory and answered with their path.
+
+The server's Appwrite version is read once, on first use, from the public `/v1/health/version`
+(unless it was given at start). Operations Appwrite added after that version are shown as
+unavailable and refused without a request. When the version cannot be read (an old or unusual
+server, a proxy, the network) a warning says so and every operation is offered: the server itself
+refuses what it lacks.
 """
 
 from __future__ import annotations
 
 import email.message
 import json
+import logging
 import re
 import ssl
 import time
@@ -30,6 +37,7 @@ from ..catalog import Catalog, Operation
 from ..engine.errors import AppwriteError
 from ..engine.permissions import Auth
 from ..uploads import Media, received_file, save
+from .versions import ApiVersion, lacks, parse_version
 
 RESPONSE_FORMAT = "1.8.0"
 CHUNK_SIZE = 5 * 1024 * 1024
@@ -40,6 +48,11 @@ MAX_RETRY_AFTER_S = 10.0
 JWT_SECONDS = 900
 JWT_REUSE_S = 600
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+VERSION_PATH = "/health/version"
+VERSION_WAIT_S = 5.0
+MAX_VERSION_BODY = 4096
+
+logger = logging.getLogger("baas_mcp")
 
 
 class HttpBackend:
@@ -61,6 +74,7 @@ class HttpBackend:
         verify: bool = True,
         timeout: float = 30.0,
         retry_delay: float = 0.5,
+        api_version: ApiVersion | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.project = project
@@ -73,9 +87,55 @@ class HttpBackend:
         self.client: httpx.AsyncClient | None = None
         # JWTs for acting as users (as_user): user id -> (jwt, when to fetch a new one).
         self.jwts: dict[str, tuple[str, float]] = {}
+        # The server's Appwrite version: given, or read once (None when it could not be read).
+        self.api_version = api_version
+        self.version_known = api_version is not None
+        self.version_lock: anyio.Lock | None = None
 
-    def implemented(self, operation_id: str) -> bool:
-        return True
+    async def unavailable(self, operation_id: str) -> str | None:
+        """Why the server cannot run the operation (Appwrite added it after the server's version), or None."""
+        op = self.catalog.get(operation_id)
+        version = await self.version()
+        if op is None or version is None or not lacks(version, op):
+            return None
+        return f"needs Appwrite {op.since}; the server runs {version}"
+
+    async def version(self) -> ApiVersion | None:
+        """The server's Appwrite version, read from it on first use (None if it could not be read)."""
+        if not self.version_known:
+            if self.version_lock is None:
+                self.version_lock = anyio.Lock()
+            async with self.version_lock:
+                if not self.version_known:
+                    self.api_version = await self.read_version()
+                    self.version_known = True
+        return self.api_version
+
+    async def read_version(self) -> ApiVersion | None:
+        """GET /v1/health/version (public: no key), bounded in time and size; None, with a warning, if it fails."""
+        url = self.endpoint + VERSION_PATH
+        wait = min(self.timeout, VERSION_WAIT_S)
+        body = b""
+        status = 0
+        try:
+            with anyio.fail_after(wait):
+                async with self.http_client().stream("GET", url, timeout=wait) as response:
+                    status = response.status_code
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_VERSION_BODY:
+                            return version_unknown(url, f"its answer is longer than {MAX_VERSION_BODY} bytes")
+        except TimeoutError:
+            return version_unknown(url, f"no answer within {wait:g} s")
+        except httpx.HTTPError as error:
+            return version_unknown(url, str(error) or type(error).__name__)
+        if status != 200:
+            return version_unknown(url, f"it answered {status}")
+        try:
+            text = json.loads(body)["version"]
+            return parse_version(text)
+        except (ValueError, TypeError, KeyError) as error:
+            return version_unknown(url, f"no version in its answer ({error})")
 
     def http_client(self) -> httpx.AsyncClient:
         if self.client is None:
@@ -101,6 +161,12 @@ class HttpBackend:
         op = self.catalog.get(operation_id)
         if op is None:
             raise AppwriteError("general_route_not_found", f"Unknown operation {operation_id!r}")
+        if await self.unavailable(op.id):
+            raise AppwriteError(
+                "general_not_implemented",
+                f"{op.id} was added in Appwrite {op.since} and the server at {self.endpoint} runs Appwrite "
+                f"{self.api_version}; upgrade the server (or, if it is newer, start with --api-version)",
+            )
         credential = await self.credential(as_user)
         url = self.endpoint + fill_path(op, params)
         query = flatten({name: value for name, value in params.items() if op.params.get(name) == "query"})
@@ -207,6 +273,15 @@ class HttpBackend:
         content_type = response.headers.get("content-type", "application/octet-stream")
         filename = disposition_filename(response.headers.get("content-disposition", ""))
         return save(Media(response.content, content_type, filename), self.downloads, op.method)
+
+
+def version_unknown(url: str, reason: str) -> None:
+    logger.warning(
+        "could not read the Appwrite version from %s: %s; every operation is offered and the server refuses what "
+        "it lacks (start with --api-version X.Y to name its version)",
+        url,
+        reason,
+    )
 
 
 def disposition_filename(header: str) -> str:

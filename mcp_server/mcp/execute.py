@@ -30,7 +30,8 @@ class Backend(Protocol):
     async def call(self, operation_id: str, params: dict, auth: Auth, as_user: str | None = None) -> Any:
         """`as_user`: run as that user (their roles and permissions) instead of as `auth`."""
 
-    def implemented(self, operation_id: str) -> bool: ...
+    async def unavailable(self, operation_id: str) -> str | None:
+        """Why this backend cannot run the operation (shown on search hits), or None."""
 
     async def aclose(self) -> None: ...
 

@@ -55,10 +55,10 @@ class Tools:
         if field is not None:
             return argument_error(name, not_unicode(field))
         if name == SEARCH_TOOL["name"]:
-            return self.search(arguments, settings)
+            return await self.search(arguments, settings)
         return await self.execute(arguments, settings)
 
-    def search(self, arguments: dict, settings: Settings) -> ToolResult:
+    async def search(self, arguments: dict, settings: Settings) -> ToolResult:
         query, limit, service = arguments.get("query"), arguments.get("limit", DEFAULT_LIMIT), arguments.get("service")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             return argument_error(
@@ -76,7 +76,7 @@ class Tools:
             )
         except SearchError as error:
             return argument_error("search_operations", str(error))
-        found = [self.hit(hit.op) for hit in hits]
+        found = [await self.hit(hit.op) for hit in hits]
         lines = [
             f"{h['id']} [{h['access']}] {h['summary']}"
             + "".join(f"; {note}" for note in notes(h))
@@ -86,10 +86,11 @@ class Tools:
         text = "\n".join(lines) if lines else "No operation matches; try other words or drop the service filter."
         return ToolResult({"hits": found}, text)
 
-    def hit(self, op) -> dict:
+    async def hit(self, op) -> dict:
         entry = brief(op)
-        if not self.backend.implemented(op.id):
-            entry["unavailable"] = "needs an Appwrite server"
+        reason = await self.backend.unavailable(op.id)
+        if reason:
+            entry["unavailable"] = reason
         return entry
 
     async def execute(self, arguments: dict, settings: Settings) -> ToolResult:

@@ -19,6 +19,7 @@ from mcp import Client
 
 from mcp_server import __version__
 from mcp_server.backends.http import CHUNK_SIZE, MAX_RETRIES, HttpBackend
+from mcp_server.backends.versions import parse_version
 from mcp_server.catalog import Catalog
 from mcp_server.engine.errors import AppwriteError
 from mcp_server.mcp.execute import execute
@@ -33,6 +34,8 @@ PROJECT = "shop-project"
 SECRET = "standard_0123456789abcdef"
 ITEMS = {"databaseId": "shop", "tableId": "items"}
 ROW = {"$id": "apple", "$tableId": "items", "$databaseId": "shop", "title": "Apple", "qty": 3}
+# The scripted servers answer every request alike: the backends are told the server's version.
+SERVER_VERSION = parse_version("1.9.6")
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ async def backend_for(tmp_path: Path, catalog: Catalog):
     made: list[HttpBackend] = []
 
     def make(endpoint: str, **options: Any) -> HttpBackend:
-        options = {"retry_delay": 0.01, "timeout": 5.0} | options
+        options = {"retry_delay": 0.01, "timeout": 5.0, "api_version": SERVER_VERSION} | options
         backend = HttpBackend(endpoint, PROJECT, SECRET, catalog, tmp_path / "downloads", **options)
         made.append(backend)
         return backend
@@ -165,7 +168,9 @@ async def test_no_content_is_none_and_the_tool_says_ok(serve, backend_for, tmp_p
     server = serve(Answer(204))
     backend = backend_for(server.endpoint)
     assert await run(backend, "tablesDB.deleteRow", {**ITEMS, "rowId": "apple"}, confirm=True) is None
-    runtime = Runtime(tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET))
+    runtime = Runtime(
+        tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET, api_version=SERVER_VERSION)
+    )
     try:
         async with Client(build_server(runtime), mode="legacy") as client:
             result = await client.call_tool(
@@ -211,7 +216,9 @@ async def test_the_tool_error_of_a_server_error_names_type_code_and_message(serv
     server = serve(
         appwrite_error(401, "user_unauthorized", "The current user is not authorized to perform the action.")
     )
-    runtime = Runtime(tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET))
+    runtime = Runtime(
+        tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET, api_version=SERVER_VERSION)
+    )
     try:
         async with Client(build_server(runtime), mode="legacy") as client:
             result = await client.call_tool("execute_operation", {"operation": "tablesDB.list"})
@@ -546,7 +553,9 @@ async def call_through_tools(runtime: Runtime, operation: str, params: dict | No
 async def test_a_self_signed_server_is_refused_by_default_with_a_hint(serve, self_signed, tmp_path):
     server = serve(json_answer(201, {"$id": "shop"}), context=self_signed)
     assert server.endpoint.startswith("https://")
-    runtime = Runtime(tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET))
+    runtime = Runtime(
+        tmp_path / "mcp", PROJECT, Settings(), Remote(server.endpoint, PROJECT, SECRET, api_version=SERVER_VERSION)
+    )
     result = await call_through_tools(runtime, "tablesDB.create", {"databaseId": "shop", "name": "Shop"})
     assert result.is_error is True
     error = result.structured_content["error"]
@@ -559,7 +568,7 @@ async def test_a_self_signed_server_is_refused_by_default_with_a_hint(serve, sel
 
 async def test_a_self_signed_server_works_when_declared_so(serve, self_signed, tmp_path):
     server = serve(json_answer(200, {"total": 0, "databases": []}), context=self_signed)
-    remote = Remote(server.endpoint, PROJECT, SECRET, verify=False)
+    remote = Remote(server.endpoint, PROJECT, SECRET, verify=False, api_version=SERVER_VERSION)
     result = await call_through_tools(Runtime(tmp_path / "mcp", PROJECT, Settings(), remote), "tablesDB.list")
     assert result.is_error is not True, result.content[0].text
     assert result.structured_content == {"result": {"total": 0, "databases": []}}

@@ -209,7 +209,7 @@ async def test_a_remote_server_that_is_down_is_a_tool_error_naming_it(tmp_path):
 
 async def test_self_signed_lets_serve_use_a_server_with_a_self_signed_certificate(tmp_path, serve, self_signed):
     server = serve(json_answer(201, {"$id": "shop", "name": "Shop"}), context=self_signed)
-    args = ["--endpoint", server.endpoint, "--project", "proj", "--api-key", "standard_tls"]
+    args = ["--endpoint", server.endpoint, "--project", "proj", "--api-key", "standard_tls", "--api-version", "1.9"]
     async with Client(serve_remote(tmp_path, *args), mode="legacy") as client:
         result = await execute(client, "tablesDB.create", {"databaseId": "shop", "name": "Shop"})
         assert result.is_error is True
@@ -243,6 +243,16 @@ async def test_self_signed_lets_serve_use_a_server_with_a_self_signed_certificat
         (["--endpoint", "http://127.0.0.1:1/v1", "--api-key", "k"], {}, "--endpoint needs --project"),
         (["--api-key", "k"], {}, "--api-key applies only with --endpoint"),
         (["--self-signed"], {}, "--self-signed applies only with --endpoint"),
+        (["--api-version", "1.9"], {}, "--api-version applies only with --endpoint"),
+        (["--api-version", ""], {}, "--api-version applies only with --endpoint"),
+        *(
+            (
+                ["--endpoint", "http://127.0.0.1:1/v1", "--project", "p", "--api-key", "k", "--api-version", version],
+                {},
+                f"--api-version: expected an Appwrite version such as 1.9 or 1.9.6, got {version!r}",
+            )
+            for version in ("", "abc", "1", "v1.9", "1.9.x", "1.9.6.7")
+        ),
         ([], {"APPWRITE_ENDPOINT": "ftp://x", "APPWRITE_API_KEY": "k", "APPWRITE_PROJECT_ID": "p"}, "got 'ftp://x'"),
         ([], {"APPWRITE_ENDPOINT": "http://127.0.0.1:1/v1", "APPWRITE_PROJECT_ID": "p"}, "(or APPWRITE_API_KEY)"),
         ([], {"APPWRITE_ENDPOINT": "http://127.0.0.1:1/v1", "APPWRITE_API_KEY": "k"}, "(or APPWRITE_PROJECT_ID)"),
@@ -255,6 +265,14 @@ async def test_self_signed_lets_serve_use_a_server_with_a_self_signed_certificat
         "no-project",
         "api-key-alone",
         "self-signed-alone",
+        "api-version-alone",
+        "api-version-empty-alone",
+        "api-version-empty",
+        "api-version-letters",
+        "api-version-major-only",
+        "api-version-v-prefix",
+        "api-version-x",
+        "api-version-four-parts",
         "env-ftp",
         "env-no-api-key",
         "env-no-project",
@@ -275,5 +293,5 @@ def test_a_bad_remote_configuration_stops_serve_with_exit_2_and_says_why(tmp_pat
 def test_the_help_names_the_remote_options_and_their_variables():
     result = serve_until_exit("--help")[0]
     assert result.returncode == 0
-    for text in ("--endpoint", "--api-key", "--self-signed", "APPWRITE_ENDPOINT", "APPWRITE_API_KEY"):
+    for text in ("--endpoint", "--api-key", "--self-signed", "--api-version", "APPWRITE_ENDPOINT", "APPWRITE_API_KEY"):
         assert text in result.stdout
