@@ -30,7 +30,7 @@ from ..engine.permissions import Auth
 from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
 from ..uploads import Media, Upload
-from .auth import Credentials, cookie_name, credentials
+from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
@@ -214,12 +214,13 @@ class RestApp:
         # The project, read already (see query_project), is never a parameter.
         if not isinstance(query.pop("project", None), str | None):
             raise invalid_argument("Invalid `project` param: expected a project ID")
+        impersonating = {name: query.pop(name) for name in QUERY_ONLY if name in query}
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
         store = self.key_stores.get(project_id)
         if store is None:  # opening a project's database may wait for a writer: not on the event loop
             store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
-        presented = credentials(store, headers, project_id)
+        presented = credentials(store, headers, project_id, impersonating)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]
@@ -253,7 +254,9 @@ class RestApp:
         session or JWT, count the call against its rate limit (callers without a key), then run it."""
         if presented.used_key is not None:
             store.record_use(presented.used_key)
-        auth = presented.auth or self.engine.identify(project_id, session=presented.session, jwt=presented.jwt)
+        auth = presented.auth or self.engine.identify(
+            project_id, session=presented.session, jwt=presented.jwt, impersonate=presented.impersonate
+        )
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
         result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
