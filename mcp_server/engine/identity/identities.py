@@ -520,6 +520,8 @@ def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
         "userEmail": (user["email"] or "") if user else "",
         "userName": user["name"] if user else "",
         "mode": record["mode"],
+        # Who acted (Appwrite 1.9): the user themselves, or the administration (a key or the local administrator).
+        "userType": "user" if record["mode"] == "user" else "admin",
         "ip": record["ip"],
         "time": record["time"],
         **client_fields(record["user_agent"]),
