@@ -6,7 +6,7 @@ as Appwrite does. Codes are Appwrite's default HTTP status for each type.
 
 from __future__ import annotations
 
-API_VERSION = "1.8.1"
+API_VERSION = "1.9.6"
 
 # Type -> HTTP status, for the types the engine raises (Appwrite's app/config/errors.php).
 ERROR_CODES: dict[str, int] = {

@@ -4,7 +4,8 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. Browser pages may call it from the origins origins.py allows. Two
+traceback ever reaches a response. Answers take the response format the client names
+(response_formats.py). Browser pages may call it from the origins origins.py allows. Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
 Appwrite version served).
 """
@@ -34,6 +35,7 @@ from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
+from .response_formats import in_format
 from .routes import Router, choose
 
 logger = logging.getLogger("baas_mcp.rest")
@@ -238,7 +240,8 @@ class RestApp:
             return media_response(status, result)
         if result is None:
             return Response(204 if status in (200, 204) else status, b"", NO_CONTENT_TYPE, cookies)
-        return json_response(status, result, cookies)
+        answer = in_format(result, op.returns.get("model"), headers.get("x-appwrite-response-format"))
+        return json_response(status, answer, cookies)
 
     def run(
         self,
