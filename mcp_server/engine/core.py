@@ -36,7 +36,7 @@ from .identity.identities import (
 )
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
-from .platform import avatars, health, locale  # noqa: F401
+from .platform import avatars, health, locale, ping  # noqa: F401
 from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
