@@ -5,9 +5,8 @@ the path, the query string and a JSON or multipart body, its caller from the App
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
 traceback ever reaches a response. Answers take the response format the client names
-(response_formats.py). Browser pages may call it from the origins origins.py allows. Two
-public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
-Appwrite version served).
+(response_formats.py). Browser pages may call it from the origins origins.py allows. The one
+public route that is no SDK method is answered here: `/v1/health/version` (the Appwrite version served).
 """
 
 from __future__ import annotations
@@ -199,8 +198,6 @@ class RestApp:
         self, scope, receive, headers: Headers, project_id: str | None, pairs: list[tuple[str, str]]
     ) -> Response:
         path = scope["path"]
-        if path == "/v1/ping":
-            return Response(200, b"Pong!", TEXT_TYPE)
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         if path == "/v1/health/version" and scope["method"] == "GET":
@@ -240,6 +237,8 @@ class RestApp:
             return media_response(status, result)
         if result is None:
             return Response(204 if status in (200, 204) else status, b"", NO_CONTENT_TYPE, cookies)
+        if op.returns.get("media") == "text/plain":
+            return Response(status, str(result).encode(), TEXT_TYPE)
         answer = in_format(result, op.returns.get("model"), headers.get("x-appwrite-response-format"))
         return json_response(status, answer, cookies)
 

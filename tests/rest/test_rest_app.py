@@ -217,10 +217,13 @@ def test_delete_answers_204_without_a_json_body(http):
 
 
 def test_ping(bare):
-    response = bare.get("/ping")
+    response = bare.get("/ping", headers={"X-Appwrite-Project": "default"})
     assert response.status_code == 200
     assert response.text == "Pong!"
     assert response.headers["content-type"].startswith("text/plain")
+    # As in Appwrite, a ping is made in a project: none named is the console's, which is no project here.
+    for headers in ({}, {"X-Appwrite-Project": "console"}, {"X-Appwrite-Project": "nowhere"}):
+        error_of(bare.get("/ping", headers=headers), 404, "project_not_found")
 
 
 @pytest.mark.parametrize("project", [None, "console", "default"])
