@@ -31,7 +31,7 @@ from ..engine.errors import AppwriteError
 from ..engine.permissions import Auth
 from ..uploads import Media, received_file, save
 
-RESPONSE_FORMAT = "1.8.0"
+RESPONSE_FORMAT = "1.9.6"  # the models of the catalog (Appwrite 1.9.6)
 CHUNK_SIZE = 5 * 1024 * 1024
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 503})
