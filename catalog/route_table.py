@@ -153,7 +153,9 @@ def with_route_changes(entry: dict, route: dict, method: dict, describe) -> dict
         if param["name"] not in entry["params"]
     }
     optional = {param["name"]: param["optional"] for param in params}
-    required = [name for name in [*schema["properties"], *added] if not optional.get(name, name not in schema["required"])]
+    required = [
+        name for name in [*schema["properties"], *added] if not optional.get(name, name not in schema["required"])
+    ]
     return entry | {
         "scopes": route["scopes"],
         "params": entry["params"] | {name: places[name] for name in added},
