@@ -798,3 +798,13 @@ def test_target_routes_need_users_scopes(call, ada):
         identifier="ada2@example.com",
     )
     assert created["$id"] == "t1"
+
+
+def test_logs_say_who_acted(engine, call, ada):
+    """Appwrite 1.9's userType: the user themselves, or the administration (keys, the local administrator)."""
+    call("users.updateName", userId="ada", name="Ada L.")
+    secret = call("users.createSession", userId="ada")["secret"]
+    call("account.updateName", engine.identify("default", session=secret), name="Ada")
+    logs = [(log["event"], log["mode"], log["userType"]) for log in call("users.listLogs", userId="ada")["logs"]]
+    assert logs[:2] == [("user.update", "user", "user"), ("session.create", "admin", "admin")]
+    assert ("user.update", "admin", "admin") in logs
