@@ -66,8 +66,12 @@ def check_team(spec: dict, model: dict) -> dict:
     return model
 
 
+# The membership model's fields Appwrite 1.9 added to the 1.8.1 spec's (src/Appwrite/Utopia/Response/Model/Membership.php).
+MEMBERSHIP_1_9 = {"userPhone", "userAccessedAt"}
+
+
 def check_membership(spec: dict, model: dict) -> dict:
-    assert set(model) == set(spec["components"]["schemas"]["membership"]["properties"])
+    assert set(model) == set(spec["components"]["schemas"]["membership"]["properties"]) | MEMBERSHIP_1_9
     Membership.model_validate(model)
     return model
 
