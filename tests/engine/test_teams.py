@@ -66,7 +66,7 @@ def check_team(spec: dict, model: dict) -> dict:
     return model
 
 
-# The membership model's fields Appwrite 1.9 added to the 1.8.1 spec's (src/Appwrite/Utopia/Response/Model/Membership.php).
+# Fields Appwrite 1.9 added to the 1.8.1 spec's membership (1.9.6 src/Appwrite/Utopia/Response/Model/Membership.php).
 MEMBERSHIP_1_9 = {"userPhone", "userAccessedAt"}
 
 
