@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from rapidfuzz import fuzz
-from route_table import method_id, route_entry, server_methods
+from route_table import method_id, route_entry, server_methods, with_route_changes
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SPEC = HERE / "appwrite-spec" / "open-api3-server.json"
@@ -352,9 +352,16 @@ def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Pat
         # Methods Appwrite 1.9 deprecated (the legacy databases API's newer methods) say so.
         if entry["deprecated"] is None and entry["id"] in deprecations:
             entry["deprecated"] = deprecations[entry["id"]]
-    known = {entry["id"] for entry in operations}
+    by_id = {entry["id"]: index for index, entry in enumerate(operations)}
     for route, method in server_methods(routes):
-        if method_id(method) not in known:
+        index = by_id.get(method_id(method))
+        if index is not None:
+            try:
+                describe = route_describer(params_prose, method_id(method), route)
+                operations[index] = with_route_changes(operations[index], route, method, describe)
+            except CatalogError as exc:
+                problems.append(str(exc))
+        else:
             try:
                 operations.append(new_entry(route, method, prose, params_prose))
             except CatalogError as exc:
@@ -396,6 +403,11 @@ def new_entry(route: dict, method: dict, prose: dict, params_prose: dict) -> dic
     upstream = method.get("description") or ""
     if not upstream.endswith(".md") and copied(text["description"], " ".join(upstream.split())):
         raise CatalogError(f"{op_id}: description is a near copy of the upstream text")
+    return route_entry(route, method, text, route_describer(params_prose, op_id, route)) | {"since": "1.9"}
+
+
+def route_describer(params_prose: dict, op_id: str, route: dict):
+    """`describe(name)`: our description of a parameter of a route's method, refused when it copies the route's."""
     upstream_params = {param["name"]: " ".join((param.get("description") or "").split()) for param in route["params"]}
 
     def describe(name: str) -> str:
@@ -404,7 +416,7 @@ def new_entry(route: dict, method: dict, prose: dict, params_prose: dict) -> dic
             raise CatalogError(f"{op_id}.{name}: parameter description is a near copy of the upstream text")
         return description
 
-    return route_entry(route, method, text, describe) | {"since": "1.9"}
+    return describe
 
 
 def check_consistency(operations: list[dict], prose: dict) -> None:

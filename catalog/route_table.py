@@ -1,4 +1,5 @@
-"""Catalog entries from Appwrite 1.9.6's route table, for the server methods the 1.8.1 spec lacks.
+"""Catalog entries from Appwrite 1.9.6's route table, for the server methods the 1.8.1 spec lacks, and
+what 1.9.6 changed on the methods it has (new parameters, scopes).
 
 Each SDK method of a route whose platforms include `server` is one operation. Its structure comes
 from the route (HTTP method and path, scopes, auth, response, deprecation, rate limit, event
@@ -135,4 +136,28 @@ def route_entry(route: dict, method: dict, text: dict, describe) -> dict:
         "keywords": text["keywords"],
         "rate_limit": rate_limit(route),
         "events": route["events"],
+    }
+
+
+def with_route_changes(entry: dict, route: dict, method: dict, describe) -> dict:
+    """A method built from the 1.8.1 spec, brought to its 1.9.6 route: the parameters 1.9 added (with the
+    route's required flags for every parameter the route still has) and the route's scopes (1.9 widened some,
+    e.g. columns.read beside tables.read, and moved the users' target routes from targets.* to users.*).
+    Parameters the route dropped stay, so a 1.8 server can still be sent them."""
+    params = method_params(route, method)
+    places = locations(route, method, params)
+    schema = entry["input_schema"]
+    added = {
+        param["name"]: property_schema(param, describe(param["name"]), places[param["name"]] == "path")
+        for param in params
+        if param["name"] not in entry["params"]
+    }
+    optional = {param["name"]: param["optional"] for param in params}
+    required = [
+        name for name in [*schema["properties"], *added] if not optional.get(name, name not in schema["required"])
+    ]
+    return entry | {
+        "scopes": route["scopes"],
+        "params": entry["params"] | {name: places[name] for name in added},
+        "input_schema": schema | {"properties": schema["properties"] | added, "required": required},
     }

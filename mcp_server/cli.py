@@ -587,11 +587,13 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 
 def run_events(args: argparse.Namespace) -> int:
+    from .engine.encryption import Cipher
     from .engine.events import last_seq, read_after
 
     if args.last and args.after is not None:
         raise UsageError("--last and --after both say where to start: give one of them")
     db = project_db(args)
+    cipher = Cipher(db.path.parent / "encryption.key")
     wanted = frozenset(args.event) or None
     try:
         with db.reading() as connection:
@@ -599,7 +601,7 @@ def run_events(args: argparse.Namespace) -> int:
         cursor = args.after if args.after is not None else max(0, newest - args.last) if args.last else 0
         while True:
             with db.reading() as connection:
-                found = read_after(connection, cursor, EVENTS_PAGE)
+                found = read_after(connection, cursor, EVENTS_PAGE, cipher)
             for event in found:
                 cursor = event.seq
                 if wanted is None or not wanted.isdisjoint(event.names):

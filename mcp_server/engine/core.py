@@ -26,10 +26,17 @@ from .databases.dialects import DIALECTS
 from .errors import AppwriteError
 from .events import Retention
 from .identity import account, mfa, teams, users  # noqa: F401
-from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_user, roles_auth, session_auth
+from .identity.identities import (
+    SECOND_FACTOR_OPERATIONS,
+    impersonated_auth,
+    jwt_auth,
+    require_user,
+    roles_auth,
+    session_auth,
+)
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
-from .platform import advisor, avatars, health, locale  # noqa: F401
+from .platform import advisor, avatars, health, locale, ping  # noqa: F401
 from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
@@ -86,8 +93,16 @@ class Engine:
                 self.projects[project_id] = project
             return project
 
-    def identify(self, project_id: str, *, session: str | None = None, jwt: str | None = None) -> Auth:
-        """The user behind a session value (X-Appwrite-Session or cookie) or an X-Appwrite-JWT.
+    def identify(
+        self,
+        project_id: str,
+        *,
+        session: str | None = None,
+        jwt: str | None = None,
+        impersonate: dict[str, str] | None = None,
+    ) -> Auth:
+        """The user behind a session value (X-Appwrite-Session or cookie) or an X-Appwrite-JWT, or the
+        user they impersonate (`impersonate`: {"id"|"email"|"phone": value}) when they may.
 
         An unknown or ended session is a guest, as in Appwrite; a JWT that does not check out, or a
         blocked user, is an error.
@@ -95,13 +110,15 @@ class Engine:
         state = self.project(project_id)
         with state.reading(self.read_timeout):
             if jwt:
-                return jwt_auth(state, jwt)
-            try:
-                return session_auth(state.connection, session or "")
-            except AppwriteError as error:
-                if error.type == "user_blocked":
-                    raise
-                return GUEST
+                auth = jwt_auth(state, jwt)
+            else:
+                try:
+                    auth = session_auth(state.connection, session or "")
+                except AppwriteError as error:
+                    if error.type == "user_blocked":
+                        raise
+                    return GUEST
+            return impersonated_auth(state.connection, auth, impersonate) if impersonate else auth
 
     def user_auth(self, project_id: str, user_id: str) -> Auth:
         """The Auth of a user by id (their roles, no session): for acting as that user."""

@@ -55,7 +55,7 @@ class EventStream:
     def read(self, cursor: int, limit: int = READ_LIMIT) -> list[Event]:
         """Committed events after `cursor` (a read of its own, beside the writes)."""
         with self.project.db.reading() as connection:
-            return read_after(connection, cursor, limit)
+            return read_after(connection, cursor, limit, self.project.cipher)
 
     def last(self) -> int:
         with self.project.db.reading() as connection:

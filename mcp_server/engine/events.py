@@ -7,6 +7,10 @@ with it, so a rolled-back write has no event and a committed one always has. Who
 comes from the rule its service registered for the label (`event_roles`). Events are read back in
 order by their sequence number (`read_after`), by the in-process stream (event_stream.py) and by
 workers that keep their own cursor; old events are pruned by age and count (`prune`).
+
+An event whose payload may hold values of encrypted columns is kept sealed with the project's cipher
+(`announce(..., sealed=True)`), so those values never reach the database file in plain; reading it back
+takes the cipher.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .datetimes import format_datetime
+from .encryption import PREFIX as SEALED
+from .encryption import Cipher
 from .event_names import event_names
 
 compact = json.JSONEncoder(separators=(",", ":")).encode
@@ -57,10 +63,19 @@ class Event:
 
 
 def record(
-    connection: sqlite3.Connection, label: str, ids: dict[str, str], payload: dict, roles: Iterable[str], user_id: str
+    connection: sqlite3.Connection,
+    label: str,
+    ids: dict[str, str],
+    payload: dict,
+    roles: Iterable[str],
+    user_id: str,
+    cipher: Cipher | None = None,
 ) -> int:
-    """Add one event to the stream, inside the transaction of the change it describes; its sequence number."""
+    """Add one event to the stream, inside the transaction of the change it describes (sealed with `cipher`
+    when one is given); its sequence number."""
     body = compact({"ids": ids, "roles": sorted(set(roles)), "payload": payload})
+    if cipher is not None:
+        body = cipher.encrypt(body)
     cursor = connection.execute(
         "INSERT INTO _events (time, label, user_id, body) VALUES (?, ?, ?, ?)",
         (time.time_ns() // 1_000_000, label, user_id, body),
@@ -68,21 +83,27 @@ def record(
     return cursor.lastrowid
 
 
-def event_from_row(row: sqlite3.Row | tuple) -> Event:
+def event_from_row(row: sqlite3.Row | tuple, cipher: Cipher | None) -> Event:
     seq, milliseconds, label, user_id, body = row
+    if body.startswith(SEALED):
+        if cipher is None:
+            raise ValueError(f"event {seq} is sealed: reading it takes the project's cipher")
+        body = cipher.decrypt(body)
     content = json.loads(body)
     names = tuple(event_names(label, content["ids"]))
     moment = format_datetime(datetime.fromtimestamp(milliseconds / 1000, UTC))
     return Event(seq, moment, names, content["payload"], tuple(content["roles"]), user_id)
 
 
-def read_after(connection: sqlite3.Connection, cursor: int, limit: int = 500) -> list[Event]:
-    """Events after sequence number `cursor`, oldest first, at most `limit`."""
+def read_after(
+    connection: sqlite3.Connection, cursor: int, limit: int = 500, cipher: Cipher | None = None
+) -> list[Event]:
+    """Events after sequence number `cursor`, oldest first, at most `limit` (sealed ones opened with `cipher`)."""
     rows = connection.execute(
         "SELECT seq, time, label, user_id, body FROM _events WHERE seq > ? ORDER BY seq LIMIT ?",
         (cursor, limit),
     ).fetchall()
-    return [event_from_row(tuple(row)) for row in rows]
+    return [event_from_row(tuple(row), cipher) for row in rows]
 
 
 def last_seq(connection: sqlite3.Connection) -> int:
@@ -167,15 +188,21 @@ def roles_for(project: Any, label: str, ids: dict[str, str], payload: dict) -> l
 
 
 def announce(
-    project: Any, auth: Any, label: str, ids: dict[str, str], payload: Any, roles: list[str] | None = None
+    project: Any,
+    auth: Any,
+    label: str,
+    ids: dict[str, str],
+    payload: Any,
+    roles: list[str] | None = None,
+    sealed: bool = False,
 ) -> None:
     """Record the event of a change, inside the write transaction that makes the change; `roles`
-    (who may see it) come from the rule registered for the label unless given."""
+    (who may see it) come from the rule registered for the label unless given; `sealed` keeps it encrypted."""
     connection = project.db.connection
     payload = payload if isinstance(payload, dict) else {}
     if roles is None:
         roles = roles_for(project, label, ids, payload)
-    seq = record(connection, label, ids, payload, roles, auth.user_id or "")
+    seq = record(connection, label, ids, payload, roles, auth.user_id or "", project.cipher if sealed else None)
     project.announced.add(label)
     if seq % project.retention.prune_every == 0:
         prune(connection, project.retention)

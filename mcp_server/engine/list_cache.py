@@ -10,6 +10,11 @@ therefore notes the cache's clock before it starts (`clock`), and its result is 
 of its tables was written to since, nor is being written to now: a write marks its tables when it
 makes its change (`invalidate`) and stamps them with the clock once its transaction has ended
 (`settle`).
+
+KeptLists is the other cache, the one a caller asks for with `ttl` on listRows/listDocuments (Appwrite 1.9):
+an answer is kept for the caller's ttl whatever is written meanwhile (as in Appwrite, row writes do not drop
+it, so it may be that stale); the key holds the schema epoch, so a schema change (and updateTable, with or
+without `purge`) retires it.
 """
 
 from __future__ import annotations
@@ -93,3 +98,27 @@ class ListCache:
             self.clock += 1
             self.cleared = self.clock
             self.entries.clear()
+
+
+class KeptLists:
+    """List answers kept for a caller-chosen time: (when kept, value) by key, the oldest dropped past MAX_ENTRIES."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, ttl: float) -> Any | None:
+        """The answer kept under `key` less than `ttl` seconds ago, if any."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or time.monotonic() - entry[0] >= ttl:
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic(), value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > MAX_ENTRIES:
+                self.entries.popitem(last=False)

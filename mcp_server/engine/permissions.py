@@ -29,6 +29,9 @@ USER_SCOPES = GUEST_SCOPES | frozenset(
     "account teams.read teams.write presences.read presences.write projects.read executions.read "
     "targets.read targets.write subscribers.read subscribers.write assistant.read rules.read".split()
 )
+# Appwrite 1.9 lets a user flagged as impersonator, and whoever they impersonate, read the project's users
+# (to find someone to act as): app/controllers/shared/api.php.
+IMPERSONATOR_SCOPES = USER_SCOPES | {"users.read"}
 
 # Scopes Appwrite gives every API key on top of its own (roles.php, the keys role). Never `public` or
 # `account`: only guests and users hold those, so an operation that needs one cannot be called with a key.
@@ -55,6 +58,8 @@ class Auth:
     # pass a second factor before the session may do anything but finish signing in.
     session_id: str | None = None
     mfa_pending: bool = False
+    # The impersonator acting as this user (Appwrite 1.9's X-Appwrite-Impersonate-User-* headers).
+    impersonator_id: str | None = None
 
     @property
     def bypasses_permissions(self) -> bool:
@@ -82,8 +87,11 @@ def user_auth(
     labels: tuple[str, ...] = (),
     session_id: str | None = None,
     mfa_pending: bool = False,
+    impersonator: bool = False,
+    impersonator_id: str | None = None,
 ) -> Auth:
-    """A signed-in user with the roles Appwrite gives one: any, users, user:ID, team:ID[/role], ..."""
+    """A signed-in user with the roles Appwrite gives one: any, users, user:ID, team:ID[/role], ...;
+    `impersonator` when the user may impersonate others, `impersonator_id` when someone impersonates them."""
     state = "verified" if verified else "unverified"
     roles = {"any", "users", f"users/{state}", f"user:{user_id}", f"user:{user_id}/{state}"}
     for team, team_roles in (teams or {}).items():
@@ -92,12 +100,13 @@ def user_auth(
     roles.update(f"member:{membership}" for membership in memberships)
     roles.update(f"label:{label}" for label in labels)
     return Auth(
-        scopes=USER_SCOPES,
+        scopes=IMPERSONATOR_SCOPES if impersonator or impersonator_id else USER_SCOPES,
         roles=frozenset(roles),
         user_id=user_id,
         label="user",
         session_id=session_id,
         mfa_pending=mfa_pending,
+        impersonator_id=impersonator_id,
     )
 
 

@@ -127,6 +127,8 @@ CREATE TABLE IF NOT EXISTS _users (
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
+-- Users who may impersonate others (Appwrite 1.9's `impersonator` flag).
+CREATE TABLE IF NOT EXISTS _impersonators (user_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS _sessions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,

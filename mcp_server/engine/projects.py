@@ -21,7 +21,7 @@ from .batching import WriteBatches
 from .encryption import Cipher
 from .event_stream import EventStream
 from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
-from .list_cache import ListCache
+from .list_cache import KeptLists, ListCache
 from .projectdb import ProjectDB, project_path, schema_epoch
 from .registry import prepare_connection
 
@@ -45,6 +45,7 @@ class Project:
         path = project_path(data_dir, project_id)
         self.id = project_id
         self.cache = ListCache(list_cache_ttl)
+        self.kept = KeptLists()
         self.events = EventStream(self)
         self.retention = DEFAULT_RETENTION
         # The event labels the running write has announced (the engine announces the rest of its route's).

@@ -4,9 +4,9 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. Browser pages may call it from the origins origins.py allows. Two
-public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
-Appwrite version served).
+traceback ever reaches a response. Answers take the response format the client names
+(response_formats.py). Browser pages may call it from the origins origins.py allows. The one
+public route that is no SDK method is answered here: `/v1/health/version` (the Appwrite version served).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from ..engine.permissions import Auth
 from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
 from ..uploads import Media, Upload
-from .auth import Credentials, cookie_name, credentials
+from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
+from .response_formats import in_format
 from .routes import Router, choose
 
 logger = logging.getLogger("baas_mcp.rest")
@@ -197,8 +198,6 @@ class RestApp:
         self, scope, receive, headers: Headers, project_id: str | None, pairs: list[tuple[str, str]]
     ) -> Response:
         path = scope["path"]
-        if path == "/v1/ping":
-            return Response(200, b"Pong!", TEXT_TYPE)
         if not path.startswith("/v1/"):
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         if path == "/v1/health/version" and scope["method"] == "GET":
@@ -214,12 +213,13 @@ class RestApp:
         # The project, read already (see query_project), is never a parameter.
         if not isinstance(query.pop("project", None), str | None):
             raise invalid_argument("Invalid `project` param: expected a project ID")
+        impersonating = {name: query.pop(name) for name in QUERY_ONLY if name in query}
         self.check_project(project_id)
         # Who is calling: a quick read, so it runs here; recording a key's use is a write, done with the call.
         store = self.key_stores.get(project_id)
         if store is None:  # opening a project's database may wait for a writer: not on the event loop
             store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
-        presented = credentials(store, headers, project_id)
+        presented = credentials(store, headers, project_id, impersonating)
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]
@@ -237,7 +237,10 @@ class RestApp:
             return media_response(status, result)
         if result is None:
             return Response(204 if status in (200, 204) else status, b"", NO_CONTENT_TYPE, cookies)
-        return json_response(status, result, cookies)
+        if op.returns.get("media") == "text/plain":
+            return Response(status, str(result).encode(), TEXT_TYPE)
+        answer = in_format(result, op.returns.get("model"), headers.get("x-appwrite-response-format"))
+        return json_response(status, answer, cookies)
 
     def run(
         self,
@@ -253,7 +256,9 @@ class RestApp:
         session or JWT, count the call against its rate limit (callers without a key), then run it."""
         if presented.used_key is not None:
             store.record_use(presented.used_key)
-        auth = presented.auth or self.engine.identify(project_id, session=presented.session, jwt=presented.jwt)
+        auth = presented.auth or self.engine.identify(
+            project_id, session=presented.session, jwt=presented.jwt, impersonate=presented.impersonate
+        )
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
         result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)

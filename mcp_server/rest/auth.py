@@ -9,6 +9,10 @@
 Sessions and JWTs are looked up with the call, since they need the project's database. Nothing at
 all means a guest: resource permissions decide. A key together with a session or JWT is refused, as
 is a JWT together with a session cookie.
+
+A user flagged as impersonator (users.updateImpersonator) acts as another user named by
+`X-Appwrite-Impersonate-User-Id`, `-Email` or `-Phone`, or by the query parameters `impersonateUserId`,
+`impersonateEmail`, `impersonatePhone` (for links, where headers cannot be set), as in Appwrite 1.9.
 """
 
 from __future__ import annotations
@@ -33,6 +37,27 @@ class Credentials:
     jwt: str | None = None
     # A key whose last use is due to be recorded (a write, done with the call).
     used_key: dict | None = None
+    # The user a session or JWT asks to act as: {"id"|"email"|"phone": value}.
+    impersonate: dict[str, str] | None = None
+
+
+# Who an impersonator asks to act as: the header, else the query parameter (in either spelling Appwrite reads).
+IMPERSONATION = {
+    "id": ("x-appwrite-impersonate-user-id", ("impersonateuserid", "impersonateUserId")),
+    "email": ("x-appwrite-impersonate-user-email", ("impersonateemail", "impersonateEmail")),
+    "phone": ("x-appwrite-impersonate-user-phone", ("impersonatephone", "impersonatePhone")),
+}
+QUERY_ONLY = frozenset(name for _, names in IMPERSONATION.values() for name in names)
+
+
+def impersonation(headers: Headers, query: dict) -> dict[str, str] | None:
+    """The impersonation a request asks for (only a user flagged as impersonator is granted it)."""
+    asked = {}
+    for field, (header, names) in IMPERSONATION.items():
+        value = headers.get(header) or next((query[name] for name in names if query.get(name)), None)
+        if isinstance(value, str) and value:
+            asked[field] = value
+    return asked or None
 
 
 def cookie_name(project_id: str) -> str:
@@ -58,7 +83,7 @@ def session_cookie(headers: Headers, project_id: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def credentials(key_store: keys.KeyStore, headers: Headers, project_id: str) -> Credentials:
+def credentials(key_store: keys.KeyStore, headers: Headers, project_id: str, query: dict) -> Credentials:
     key = headers.get("x-appwrite-key")
     jwt = headers.get("x-appwrite-jwt")
     session = headers.get("x-appwrite-session") or session_cookie(headers, project_id)
@@ -72,7 +97,7 @@ def credentials(key_store: keys.KeyStore, headers: Headers, project_id: str) -> 
     if jwt and session:
         raise AppwriteError("user_jwt_and_cookie_set", "Send either a JWT or a session cookie, not both.", 403)
     if jwt:
-        return Credentials(jwt=jwt)
+        return Credentials(jwt=jwt, impersonate=impersonation(headers, query))
     if session:
-        return Credentials(session=session)
+        return Credentials(session=session, impersonate=impersonation(headers, query))
     return Credentials(auth=GUEST)

@@ -83,7 +83,7 @@ async def test_a_get_carries_the_project_key_and_response_format_and_queries_as_
     assert seen.body == b""
     assert seen.headers["x-appwrite-project"] == PROJECT
     assert seen.headers["x-appwrite-key"] == SECRET
-    assert seen.headers["x-appwrite-response-format"] == "1.8.0"
+    assert seen.headers["x-appwrite-response-format"] == "1.9.6"
     assert seen.headers["user-agent"] == f"baas-mcp/{__version__}"
 
 

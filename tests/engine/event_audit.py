@@ -52,7 +52,7 @@ class AuditedEngine(Engine):
         return self.connections[path]
 
     def events_after(self, project: str, seq: int) -> list[Event]:
-        return read_after(self.audit_connection(project), seq, 100_000)
+        return read_after(self.audit_connection(project), seq, 100_000, self.project(project).cipher)
 
     def last_seq(self, project: str) -> int:
         self.project(project)

@@ -27,19 +27,19 @@ def notes(call):
 def test_created_row_has_every_system_field(call, notes):
     created = call("tablesDB.createRow", **T, rowId="n1", data={"title": "Hello"})
     assert created["$id"] == "n1"
-    assert created["$sequence"] == 1
+    assert created["$sequence"] == "1"  # a string since Appwrite 1.9
     assert created["$tableId"] == "notes" and created["$databaseId"] == "main"
     assert ISO.fullmatch(created["$createdAt"]) and created["$createdAt"] == created["$updatedAt"]
     assert created["$permissions"] == []
     assert created["likes"] == 0 and created["price"] is None
     assert call("tablesDB.getRow", **T, rowId="n1") == created
     second = call("tablesDB.createRow", **T, rowId="unique()", data={"title": "Again"})
-    assert second["$sequence"] == 2 and re.fullmatch(r"[0-9a-f]{20}", second["$id"])
+    assert second["$sequence"] == "2" and re.fullmatch(r"[0-9a-f]{20}", second["$id"])
 
 
 def test_read_only_system_fields_in_data_are_ignored(call, notes):
     created = call("tablesDB.createRow", **T, rowId="n1", data={"title": "x", "$sequence": 99, "$tableId": "other"})
-    assert created["$sequence"] == 1 and created["$tableId"] == "notes"
+    assert created["$sequence"] == "1" and created["$tableId"] == "notes"
 
 
 def test_keys_may_set_timestamps_users_may_not(call, notes):
@@ -98,9 +98,9 @@ def test_update_changes_only_named_columns(call, notes):
 
 def test_upsert_creates_then_updates(call, notes):
     created = call("tablesDB.upsertRow", **T, rowId="n1", data={"title": "first"})
-    assert created["title"] == "first" and created["$sequence"] == 1
+    assert created["title"] == "first" and created["$sequence"] == "1"
     updated = call("tablesDB.upsertRow", **T, rowId="n1", data={"likes": 4})
-    assert updated["title"] == "first" and updated["likes"] == 4 and updated["$sequence"] == 1
+    assert updated["title"] == "first" and updated["likes"] == 4 and updated["$sequence"] == "1"
     assert call("tablesDB.listRows", **T)["total"] == 1
 
 
@@ -217,3 +217,64 @@ def test_data_survives_reopening(tmp_path):
     second = Engine(tmp_path)
     assert second.call("tablesDB.getRow", {**DB, "tableId": "t", "rowId": "r"})["n"] == 7
     second.close()
+
+
+SECRET = "hunter2-very-secret-value"
+
+
+@pytest.mark.parametrize("kind", ["string", "varchar", "text", "mediumtext", "longtext"])
+def test_encrypted_text_columns_never_reach_the_database_files_in_plain(engine, call, kind):
+    call("tablesDB.create", databaseId="main", name="Main")
+    call("tablesDB.createTable", **DB, tableId="vault", name="Vault")
+    sized = {"size": 200} if kind in ("string", "varchar") else {}
+    method = "Varchar" if kind == "varchar" else kind.capitalize()
+    column = call(
+        f"tablesDB.create{method}Column", **DB, tableId="vault", key="secret", required=False, encrypt=True, **sized
+    )
+    assert column["encrypt"] is True and column["type"] == kind
+    assert call("tablesDB.getColumn", **DB, tableId="vault", key="secret")["encrypt"] is True
+    legacy = call(
+        f"databases.create{method}Attribute",
+        **DB,
+        collectionId="vault",
+        key="note",
+        required=False,
+        encrypt=True,
+        **sized,
+    )
+    assert legacy["encrypt"] is True
+    call("tablesDB.createRow", **DB, tableId="vault", rowId="r1", data={"secret": SECRET, "note": SECRET[::-1]})
+    assert call("tablesDB.getRow", **DB, tableId="vault", rowId="r1")["secret"] == SECRET
+    document = call("databases.getDocument", **DB, collectionId="vault", documentId="r1")
+    assert (document["secret"], document["note"]) == (SECRET, SECRET[::-1])
+    refused = error_of(call, "tablesDB.listRows", **DB, tableId="vault", queries=[q("equal", "note", [SECRET[::-1]])])
+    assert (refused.type, refused.message) == (
+        "general_query_invalid",
+        "Invalid query: Cannot query encrypted attribute: note",
+    )
+    # The event stream keeps the row sealed, and gives it back whole to its readers (webhooks, realtime).
+    announced = [event for event in engine.project().events.read(0) if event.payload.get("$id") == "r1"]
+    assert announced and announced[-1].payload["secret"] == SECRET
+    path = engine.project().db.path
+    engine.close()
+    for file in (path, path.with_name(path.name + "-wal")):
+        if file.exists():
+            content = file.read_bytes()
+            assert SECRET.encode() not in content and SECRET[::-1].encode() not in content
+
+
+@pytest.mark.parametrize(("kind", "size"), [("string", 149), ("varchar", 149), ("varchar", 1)])
+def test_encrypted_strings_need_150_characters(call, kind, size):
+    """Appwrite's APP_DATABASE_ENCRYPT_SIZE_MIN (150) holds for sized strings; text types have no size."""
+    call("tablesDB.create", databaseId="main", name="Main")
+    call("tablesDB.createTable", **DB, tableId="vault", name="Vault")
+    method = "Varchar" if kind == "varchar" else "String"
+    error = error_of(
+        call, f"tablesDB.create{method}Column", **DB, tableId="vault", key="s", size=size, required=False, encrypt=True
+    )
+    assert error.type == "general_bad_request" and "minimum size of 150 characters" in error.message
+    assert call(
+        f"tablesDB.create{method}Column", **DB, tableId="vault", key="s", size=150, required=False, encrypt=True
+    )["encrypt"]
+    plain = call("tablesDB.createTextColumn", **DB, tableId="vault", key="t", required=False)
+    assert plain["encrypt"] is False

@@ -277,6 +277,9 @@ def test_content_at_rest_is_compressed_then_encrypted(call, project_dir, compres
             assert len(raw) == len(gzip.compress(TEXT, mtime=0)) + 28
         elif compression == "none":
             assert len(raw) == len(TEXT) + 28
+    # sizeActual (Appwrite 1.9): the bytes stored, after compression and encryption.
+    assert created["sizeActual"] == len(raw) and created["sizeOriginal"] == len(TEXT)
+    assert call("storage.getFile", bucketId="b", fileId="f")["sizeActual"] == len(raw)
     download = call("storage.getFileDownload", bucketId="b", fileId="f")
     assert download.data == TEXT
 

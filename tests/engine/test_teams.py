@@ -66,8 +66,12 @@ def check_team(spec: dict, model: dict) -> dict:
     return model
 
 
+# Fields Appwrite 1.9 added to the 1.8.1 spec's membership (1.9.6 src/Appwrite/Utopia/Response/Model/Membership.php).
+MEMBERSHIP_1_9 = {"userPhone", "userAccessedAt"}
+
+
 def check_membership(spec: dict, model: dict) -> dict:
-    assert set(model) == set(spec["components"]["schemas"]["membership"]["properties"])
+    assert set(model) == set(spec["components"]["schemas"]["membership"]["properties"]) | MEMBERSHIP_1_9
     Membership.model_validate(model)
     return model
 
@@ -472,3 +476,19 @@ def test_membership_responses_are_json(call, crew):
         call("teams.getPrefs", teamId="crew"),
     ):
         assert json.loads(json.dumps(result)) == result
+
+
+def test_memberships_show_the_phone_and_to_servers_the_last_access(call, users, as_user, engine):
+    """Appwrite 1.9: userPhone; userAccessedAt only to keys and administrators getting or listing memberships."""
+    call("teams.create", as_user("ada"), teamId="crew", name="Crew")
+    created = call("teams.createMembership", teamId="crew", roles=["dev"], userId="cy")
+    assert (created["userPhone"], created["userAccessedAt"]) == ("+14155550123", "")
+    call("users.createSession", userId="cy")
+    accessed = call("users.get", userId="cy")["accessedAt"]
+    assert accessed
+    fetched = call("teams.getMembership", teamId="crew", membershipId=created["$id"])
+    assert (fetched["userPhone"], fetched["userAccessedAt"]) == ("+14155550123", accessed)
+    listed = {m["userId"]: m for m in call("teams.listMemberships", teamId="crew")["memberships"]}
+    assert listed["cy"]["userAccessedAt"] == accessed and listed["ada"]["userPhone"] == ""
+    as_member = call("teams.getMembership", as_user("ada"), teamId="crew", membershipId=created["$id"])
+    assert (as_member["userPhone"], as_member["userAccessedAt"]) == ("+14155550123", "")

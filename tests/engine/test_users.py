@@ -23,7 +23,7 @@ from appwrite.models.user_list import UserList
 from argon2 import PasswordHasher
 
 from mcp_server.engine.identity import identities, passwords, policy
-from mcp_server.engine.permissions import GUEST
+from mcp_server.engine.permissions import GUEST, key_auth
 from mcp_server.engine.registry import HANDLERS, Requester
 from tests.engine.conftest import error_of, q
 
@@ -74,7 +74,7 @@ def test_every_users_operation_but_mfa_has_a_handler(catalog):
     ids = {op.id for op in catalog.operations if op.service == "users"}
     mfa = {f"users.{method}" for method in MFA_METHODS}
     assert ids - mfa - set(HANDLERS) == set()
-    assert len(ids - mfa) == 36
+    assert len(ids - mfa) == 37
 
 
 # --- creating and reading users -------------------------------------------------------------------
@@ -715,3 +715,96 @@ def test_delete_cascades(call, project, ada):
 def test_unknown_user(call, operation, params):
     error = error_of(call, operation, userId="nobody", **params)
     assert (error.type, error.code) == ("user_not_found", 404)
+
+
+# --- Appwrite 1.9: impersonators, target scopes ----------------------------------------------------
+
+
+def test_update_impersonator_sets_the_flag(call, ada):
+    assert ada["impersonator"] is False and ada["impersonatorUserId"] is None
+    flagged = call("users.updateImpersonator", userId="ada", impersonator=True)
+    User.model_validate(flagged)
+    assert flagged["impersonator"] is True and flagged["$updatedAt"] >= ada["$updatedAt"]
+    assert call("users.get", userId="ada")["impersonator"] is True
+    assert [user["impersonator"] for user in call("users.list")["users"]] == [True]
+    assert call("users.updateImpersonator", userId="ada", impersonator=False)["impersonator"] is False
+    assert call("users.get", userId="ada")["impersonator"] is False
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"userId": "nobody", "impersonator": True}, "user_not_found"),
+        ({"userId": "ada", "impersonator": "yes"}, "general_argument_invalid"),
+        ({"userId": "ada"}, "general_argument_invalid"),
+        ({"userId": "../ada", "impersonator": True}, "general_argument_invalid"),
+    ],
+)
+def test_update_impersonator_refuses_bad_input(call, ada, params, expected):
+    assert error_of(call, "users.updateImpersonator", **params).type == expected
+    assert call("users.get", userId="ada")["impersonator"] is False
+
+
+def test_an_impersonator_acts_as_another_user(engine, call, ada):
+    call("users.create", userId="bob", email="bob@example.com", phone="+14155550101", name="Bob")
+    secret = call("users.createSession", userId="ada")["secret"]
+    # Not flagged yet: the request stays Ada's, and the users service stays closed to her.
+    plain = engine.identify("default", session=secret, impersonate={"id": "bob"})
+    assert plain.user_id == "ada"
+    assert error_of(call, "users.list", auth=plain).type == "general_unauthorized_scope"
+    call("users.updateImpersonator", userId="ada", impersonator=True)
+    own = engine.identify("default", session=secret)
+    assert call("users.list", auth=own)["total"] == 2  # impersonators may look users up
+    assert call("account.get", auth=own)["impersonatorUserId"] is None
+    for target in ({"id": "bob"}, {"email": "BOB@example.com"}, {"phone": "+14155550101"}):
+        acting = engine.identify("default", session=secret, impersonate=target)
+        me = call("account.get", auth=acting)
+        assert (me["$id"], me["name"], me["impersonatorUserId"]) == ("bob", "Bob", "ada")
+        assert acting.session_id is None and "user:bob" in acting.roles and "user:ada" not in acting.roles
+    # Someone unknown: the request stays the impersonator's own, as in Appwrite.
+    for target in ({"id": "nobody"}, {"email": "nobody@example.com"}, {"phone": "+10000000000"}, {"id": ""}):
+        assert engine.identify("default", session=secret, impersonate=target).user_id == "ada"
+    # Only flagged users impersonate: Bob cannot act as Ada.
+    bob_secret = call("users.createSession", userId="bob")["secret"]
+    assert engine.identify("default", session=bob_secret, impersonate={"id": "ada"}).user_id == "bob"
+
+
+def test_target_routes_need_users_scopes(call, ada):
+    """Appwrite 1.9 moved the users service's target routes from targets.* to users.*; keys may still hold
+    targets.* (the messaging service's scopes)."""
+    targets_only = key_auth(frozenset({"targets.read", "targets.write"}))
+    users_scopes = key_auth(frozenset({"users.read", "users.write"}))
+    denied = error_of(call, "users.listTargets", auth=targets_only, userId="ada")
+    assert denied.type == "general_unauthorized_scope" and "users.read" in denied.message
+    assert (
+        error_of(
+            call,
+            "users.createTarget",
+            auth=targets_only,
+            userId="ada",
+            targetId="t1",
+            providerType="email",
+            identifier="ada@example.com",
+        ).type
+        == "general_unauthorized_scope"
+    )
+    assert call("users.listTargets", auth=users_scopes, userId="ada")["total"] >= 1
+    created = call(
+        "users.createTarget",
+        auth=users_scopes,
+        userId="ada",
+        targetId="t1",
+        providerType="email",
+        identifier="ada2@example.com",
+    )
+    assert created["$id"] == "t1"
+
+
+def test_logs_say_who_acted(engine, call, ada):
+    """Appwrite 1.9's userType: the user themselves, or the administration (keys, the local administrator)."""
+    call("users.updateName", userId="ada", name="Ada L.")
+    secret = call("users.createSession", userId="ada")["secret"]
+    call("account.updateName", engine.identify("default", session=secret), name="Ada")
+    logs = [(log["event"], log["mode"], log["userType"]) for log in call("users.listLogs", userId="ada")["logs"]]
+    assert logs[:2] == [("user.update", "user", "user"), ("session.create", "admin", "admin")]
+    assert ("user.update", "admin", "admin") in logs

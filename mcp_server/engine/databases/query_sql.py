@@ -30,6 +30,7 @@ SPATIAL_METHODS = frozenset(
     "distanceNotEqual distanceGreaterThan distanceLessThan".split()
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+SEQUENCE = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _geo_distance(stored: str | None, other: str, meters: int) -> float | None:
 def resolve(table: Table, attribute: str) -> Target:
     """The storage behind a query attribute, or general_query_invalid when there is none."""
     if attribute in SYSTEM_ATTRIBUTES:
-        kind = {"$sequence": "integer", "$createdAt": "datetime", "$updatedAt": "datetime"}.get(attribute, "string")
+        kind = {"$sequence": "sequence", "$createdAt": "datetime", "$updatedAt": "datetime"}.get(attribute, "string")
         return Target(SYSTEM_ATTRIBUTES[attribute], kind)
     column = table.column(attribute)
     if column is None:
@@ -114,6 +115,11 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
     """A filter value checked against the attribute's type and put in its stored form."""
     bad = AppwriteError("general_query_invalid", f'Invalid query: Query value is invalid for attribute "{attribute}"')
     kind = target.kind
+    if kind == "sequence":
+        # Rows show $sequence as a string since Appwrite 1.9; filters take it as a string of digits or a number.
+        if isinstance(value, str) and SEQUENCE.fullmatch(value):
+            value = int(value)
+        kind = "integer"
     if kind in ("datetime",):
         normalized = normalize_datetime(value) if isinstance(value, str) else None
         if normalized is None:

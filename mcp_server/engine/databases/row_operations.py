@@ -581,5 +581,7 @@ def announced_row(
     """Announce one row's change (one event per row, however many a call writes); the row."""
     if not quiet:
         ids = {"databaseId": table.database_id, dialect.table_id: table.id, dialect.row_id: model["$id"]}
-        announce(project, auth, row_label(dialect, action), ids, model, row_readers(table, model))
+        # Values of encrypted columns, here or in related rows, stay sealed in the event stream too.
+        sealed = any(column.encrypted or column.is_relationship for column in table.columns)
+        announce(project, auth, row_label(dialect, action), ids, model, row_readers(table, model), sealed)
     return model

@@ -104,7 +104,7 @@ def row_model(project, table: Table, record: sqlite3.Row, dialect: Dialect, sele
     """A stored row as the API returns it (relationship columns are filled in by `relationships.attach`)."""
     model: dict[str, Any] = {
         "$id": record["_uid"],
-        "$sequence": record["_seq"],
+        "$sequence": str(record["_seq"]),  # a string since Appwrite 1.9
         dialect.table_key: table.id,
         "$databaseId": table.database_id,
         "$createdAt": record["_created"],

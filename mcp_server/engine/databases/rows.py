@@ -50,13 +50,24 @@ def list_rows(call: Call) -> dict:
             ),
         )
     key = cache_key(call, table)
+    ttl = call.params.get("ttl") or 0
+    # Kept for the caller's ttl (Appwrite 1.9), fresh or not; a new schema (epoch) makes a new key.
+    kept_key = (*key, call.project.epoch()) if ttl else None
+    if kept_key is not None:
+        kept = call.project.kept.get(kept_key, ttl)
+        if kept is not None:
+            return json.loads(kept)
     cached = call.project.cached(key)
     if cached is not None:
-        return json.loads(cached)
-    result = find(
-        call.project, call.auth, call.dialect, table, call.params.get("queries"), call.params.get("total", True)
-    )
-    call.project.remember(key, json.dumps(result), relationships.reachable(call.project.connection, table))
+        result = json.loads(cached)
+    else:
+        result = find(
+            call.project, call.auth, call.dialect, table, call.params.get("queries"), call.params.get("total", True)
+        )
+        cached = json.dumps(result)
+        call.project.remember(key, cached, relationships.reachable(call.project.connection, table))
+    if kept_key is not None:
+        call.project.kept.put(kept_key, cached)
     return result
 
 

@@ -87,11 +87,13 @@ def caller(connection: sqlite3.Connection, call: Call) -> sqlite3.Row:
     return require_user(connection, call.auth.user_id)
 
 
-def account_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
-    """The user as the account service shows them to themselves: no password hash."""
+def account_model(call: Call, connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
+    """The user as the account service shows them to themselves: no password hash, and who impersonates them."""
     model = user_model(connection, record)
     model.pop("hash", None)
     model.pop("hashOptions", None)
+    if record["id"] == call.auth.user_id:
+        model["impersonatorUserId"] = call.auth.impersonator_id
     return model
 
 
@@ -220,13 +222,13 @@ def create_account(call: Call) -> dict:
             ) from None
         add_target(connection, user["id"], "email", user["email"])
         log(connection, call, user["id"], "user.create")
-        return account_model(connection, user)
+        return account_model(call, connection, user)
 
 
 @handles("account.get")
 def get_account(call: Call) -> dict:
     connection = call.project.connection
-    return account_model(connection, caller(connection, call))
+    return account_model(call, connection, caller(connection, call))
 
 
 @handles("account.updateName")
@@ -238,7 +240,7 @@ def update_name(call: Call) -> dict:
         user = caller(connection, call)
         connection.execute("UPDATE _users SET name = ?, updated = ? WHERE id = ?", (name, now_iso(), user["id"]))
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 def check_password(user: sqlite3.Row, password: object) -> None:
@@ -272,7 +274,7 @@ def update_email(call: Call) -> dict:
         )
         give_password_if_none(connection, user, params["password"])
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.updatePhone")
@@ -292,7 +294,7 @@ def update_phone(call: Call) -> dict:
         )
         give_password_if_none(connection, user, params["password"])
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.updatePassword")
@@ -311,7 +313,7 @@ def update_password(call: Call) -> dict:
                 "DELETE FROM _sessions WHERE user_id = ? AND id != ?", (user["id"], call.auth.session_id)
             )
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, user)
+        return account_model(call, connection, user)
 
 
 @handles("account.getPrefs")
@@ -330,7 +332,7 @@ def update_prefs(call: Call) -> dict:
         user = caller(connection, call)
         connection.execute("UPDATE _users SET prefs = ?, updated = ? WHERE id = ?", (text, now_iso(), user["id"]))
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.updateStatus")
@@ -340,7 +342,7 @@ def update_status(call: Call) -> dict:
         user = caller(connection, call)
         connection.execute("UPDATE _users SET status = 0, updated = ? WHERE id = ?", (now_iso(), user["id"]))
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.listLogs")

@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -34,6 +35,8 @@ JWT_SECONDS = 900
 MAX_JWT_SECONDS = 3600
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+[1-9]\d{1,14}")
+# The user model's verdicts on the email address (Appwrite 1.9), null when not worked out.
+EMAIL_VERDICTS = ("emailCanonical", "emailIsFree", "emailIsDisposable", "emailIsCorporate", "emailIsCanonical")
 # Operations a session may still run while its user owes a second factor.
 SECOND_FACTOR_OPERATIONS = frozenset(
     f"account.{method}"
@@ -159,6 +162,10 @@ def password_matches(record: sqlite3.Row, password: object) -> bool:
     return verify_password(password, record["password"], record["hash"], json.loads(record["hash_options"]))
 
 
+def is_impersonator(connection: sqlite3.Connection, user_id: str) -> bool:
+    return connection.execute("SELECT 1 FROM _impersonators WHERE user_id = ?", (user_id,)).fetchone() is not None
+
+
 def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
     """The user as Appwrite shows it; the password hash itself is never part of it."""
     targets = connection.execute("SELECT * FROM _targets WHERE user_id = ? ORDER BY seq", (record["id"],))
@@ -179,6 +186,11 @@ def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
         "prefs": json.loads(record["prefs"]),
         "targets": [target_model(target) for target in targets],
         "accessedAt": record["accessed"],
+        "impersonator": is_impersonator(connection, record["id"]),
+        # Set only while the caller impersonates this user (account_model); the email verdicts of Appwrite 1.9
+        # (canonical form, free, disposable, corporate provider) need its provider lists: never worked out here.
+        "impersonatorUserId": None,
+        **dict.fromkeys(EMAIL_VERDICTS),
     }
     if record["hash"]:
         model["hash"] = record["hash"]
@@ -209,6 +221,8 @@ def roles_auth(
     connection: sqlite3.Connection,
     record: sqlite3.Row,
     session: sqlite3.Row | None = None,
+    *,
+    impersonator_id: str | None = None,
 ) -> Auth:
     """What this user may do: the roles of their labels, verification and confirmed memberships."""
     memberships = connection.execute(
@@ -222,7 +236,31 @@ def roles_auth(
         labels=tuple(json.loads(record["labels"])),
         session_id=session["id"] if session is not None else None,
         mfa_pending=session is not None and owes_second_factor(record, session),
+        impersonator=is_impersonator(connection, record["id"]),
+        impersonator_id=impersonator_id,
     )
+
+
+def impersonated_auth(connection: sqlite3.Connection, impersonator: Auth, target: dict[str, str]) -> Auth:
+    """What an impersonator acts as: the user named by `target` (`id`, `email` or `phone`, the first one given,
+    as Appwrite's X-Appwrite-Impersonate-User-Id/-Email/-Phone), with that user's roles and the impersonator's
+    pending second factor. Unchanged when the caller may not impersonate or no such user exists, as in Appwrite."""
+    if impersonator.user_id is None or not is_impersonator(connection, impersonator.user_id):
+        return impersonator
+    for field in ("id", "email", "phone"):
+        value = target.get(field)
+        if value:
+            found = connection.execute(
+                f"SELECT * FROM _users WHERE {field} = ?",  # field is one of three fixed column names
+                (value.lower() if field == "email" else value,),
+            ).fetchone()
+            break
+    else:
+        return impersonator
+    if found is None:
+        return impersonator
+    acting = roles_auth(connection, found, impersonator_id=impersonator.user_id)
+    return replace(acting, mfa_pending=impersonator.mfa_pending)
 
 
 def second_factors(record: sqlite3.Row) -> dict[str, bool]:
@@ -482,6 +520,8 @@ def log_model(record: sqlite3.Row, user: sqlite3.Row | None) -> dict:
         "userEmail": (user["email"] or "") if user else "",
         "userName": user["name"] if user else "",
         "mode": record["mode"],
+        # Who acted (Appwrite 1.9): the user themselves, or the administration (a key or the local administrator).
+        "userType": "user" if record["mode"] == "user" else "admin",
         "ip": record["ip"],
         "time": record["time"],
         **client_fields(record["user_agent"]),

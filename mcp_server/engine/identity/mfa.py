@@ -126,7 +126,7 @@ def update_account_mfa(call: Call) -> dict:
             factors = [name for name, present in second_factors(user).items() if present and name != "recoveryCode"]
             add_factors(connection, current_session(connection, call), factors, proven=False)
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.createMfaAuthenticator", "account.createMFAAuthenticator")
@@ -160,7 +160,7 @@ def verify_authenticator(call: Call) -> dict:
         connection.execute("UPDATE _users SET totp_verified = 1, updated = ? WHERE id = ?", (now_iso(), user["id"]))
         add_factors(connection, current_session(connection, call), [TOTP], proven=False)
         log(connection, call, user["id"], "user.update")
-        return account_model(connection, require_user(connection, user["id"]))
+        return account_model(call, connection, require_user(connection, user["id"]))
 
 
 @handles("account.deleteMfaAuthenticator", "account.deleteMFAAuthenticator")

@@ -128,7 +128,11 @@ def team_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
     }
 
 
-def membership_model(connection: sqlite3.Connection, record: sqlite3.Row, team_name: str | None = None) -> dict:
+def membership_model(
+    connection: sqlite3.Connection, record: sqlite3.Row, team_name: str | None = None, *, accessed: bool = False
+) -> dict:
+    """A membership as Appwrite 1.9 shows it; the member's last access only when `accessed` (Appwrite shows it
+    to keys and administrators when they get or list memberships, to others not by default)."""
     user = find_user(connection, record["user_id"])
     if team_name is None:
         team = find_team(connection, record["team_id"])
@@ -140,12 +144,14 @@ def membership_model(connection: sqlite3.Connection, record: sqlite3.Row, team_n
         "userId": record["user_id"],
         "userName": user["name"] if user is not None else "",
         "userEmail": (user["email"] or "") if user is not None else "",
+        "userPhone": (user["phone"] or "") if user is not None else "",
         "teamId": record["team_id"],
         "teamName": team_name,
         "invited": record["invited"],
         "joined": record["joined"],
         "confirm": bool(record["confirm"]),
         "mfa": mfa_in_force(user) if user is not None else False,
+        "userAccessedAt": user["accessed"] if accessed and user is not None else "",
         "roles": json.loads(record["roles"]),
     }
 
@@ -311,7 +317,10 @@ def list_memberships(call: Call) -> dict:
     team = require_team(connection, call.auth, call.params["teamId"])
     records = connection.execute("SELECT * FROM _memberships WHERE team_id = ? ORDER BY seq", (team["id"],)).fetchall()
     total, page = list_models(
-        [membership_model(connection, record, team["name"]) for record in records],
+        [
+            membership_model(connection, record, team["name"], accessed=call.auth.bypasses_permissions)
+            for record in records
+        ],
         call.params.get("queries"),
         MEMBERSHIP_ATTRIBUTES,
         search=call.params.get("search"),
@@ -326,7 +335,8 @@ def list_memberships(call: Call) -> dict:
 def get_membership(call: Call) -> dict:
     connection = call.project.connection
     team = require_team(connection, call.auth, call.params["teamId"])
-    return membership_model(connection, require_membership(connection, team, call.params["membershipId"]), team["name"])
+    membership = require_membership(connection, team, call.params["membershipId"])
+    return membership_model(connection, membership, team["name"], accessed=call.auth.bypasses_permissions)
 
 
 def invitee(connection: sqlite3.Connection, user_id: str, email: str, phone: str) -> sqlite3.Row | None:

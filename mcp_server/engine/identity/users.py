@@ -268,7 +268,15 @@ def create_scrypt_modified_user(call: Call) -> dict:
 def delete_user(call: Call) -> None:
     with call.project.db.transaction() as connection:
         user_id = require_user(connection, call.params["userId"])["id"]
-        for table in ("_sessions", "_tokens", "_identities", "_targets", "_memberships", "_challenges"):
+        for table in (
+            "_sessions",
+            "_tokens",
+            "_identities",
+            "_targets",
+            "_memberships",
+            "_challenges",
+            "_impersonators",
+        ):
             connection.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # fixed table names only
         connection.execute("DELETE FROM _users WHERE id = ?", (user_id,))
         log(call, connection, user_id, "user.delete")
@@ -310,6 +318,20 @@ def update_labels(call: Call) -> dict:
                 "from a-z, A-Z and 0-9"
             )
     return update_columns(call, {"labels": json.dumps(list(dict.fromkeys(labels)))}, "user.update")
+
+
+@handles("users.updateImpersonator")
+def update_impersonator(call: Call) -> dict:
+    """Let a user act as other users (X-Appwrite-Impersonate-User-* on their requests), or stop them."""
+    with call.project.db.transaction() as connection:
+        user_id = require_user(connection, call.params["userId"])["id"]
+        if call.params["impersonator"]:
+            connection.execute("INSERT OR IGNORE INTO _impersonators (user_id) VALUES (?)", (user_id,))
+        else:
+            connection.execute("DELETE FROM _impersonators WHERE user_id = ?", (user_id,))
+        connection.execute("UPDATE _users SET updated = ? WHERE id = ?", (now_iso(), user_id))
+        log(call, connection, user_id, "user.update")
+        return fresh_user(connection, user_id)
 
 
 def update_columns(call: Call, values: dict, event: str) -> dict:

@@ -216,6 +216,7 @@ def file_model(bucket: Bucket, record: sqlite3.Row) -> dict:
         "signature": record["signature"],
         "mimeType": record["mime_type"],
         "sizeOriginal": record["size_original"],
+        "sizeActual": record["size_actual"],
         "chunksTotal": record["chunks_total"],
         "chunksUploaded": record["chunks_uploaded"],
         "encryption": bool(record["encryption"]),
