@@ -34,17 +34,6 @@ SCOPES = (
     "databases.read,databases.write,tables.read,tables.write,columns.read,columns.write,indexes.read,indexes.write,"
     "rows.read,rows.write,users.read,users.write,buckets.read,buckets.write,files.read,files.write"
 )
-# What the REST app does not answer in Appwrite 1.9's response format yet (the SDKs ask for 1.9.5): each of these
-# scenarios must fail, and only with its evidence, until it does; then the test says to remove the entry.
-SEQUENCE_AS_NUMBER = "rows carry $sequence as a number (Appwrite 1.8's format); 1.9 answers a string"
-AWAITING_1_9_FORMAT = {
-    ("python", "bigint"): (SEQUENCE_AS_NUMBER + ", which the SDK's Row model refuses", "$sequence"),
-    ("python", "rows"): (SEQUENCE_AS_NUMBER + ", which the SDK's Row model refuses", "$sequence"),
-    ("python", "queries"): (SEQUENCE_AS_NUMBER + ", which the SDK's Row model refuses", "$sequence"),
-    ("python", "storage"): ("files lack sizeActual, which Appwrite 1.9's File model requires", "sizeActual"),
-    ("node", "rows"): (SEQUENCE_AS_NUMBER, 'sequence.type: expected ["string"], got ["number"]'),
-}
-
 
 def run_script(command: list[str], directory: Path, env: dict[str, str]) -> dict:
     """A scenario script's report (what it printed as JSON), with its exit code and stderr."""
@@ -102,12 +91,5 @@ def test_scenario(report, sdk: str, name: str):
     found = report(sdk)["scenarios"].get(name)
     assert found is not None, f"{sdk} did not run {name}"
     problems = [*found["mismatches"], *([found["error"]] if found["error"] else [])]
-    awaited = AWAITING_1_9_FORMAT.get((sdk, name))
-    if awaited is None:
-        assert problems == []
-        assert found["checks"]
-        return
-    reason, evidence = awaited
-    assert problems, f"{sdk} {name} passes now: remove it from AWAITING_1_9_FORMAT"
-    assert all(evidence in problem for problem in problems), problems
-    pytest.xfail(reason)
+    assert problems == []
+    assert found["checks"]
