@@ -255,12 +255,30 @@ def test_encrypted_text_columns_never_reach_the_database_files_in_plain(engine, 
     # The event stream keeps the row sealed, and gives it back whole to its readers (webhooks, realtime).
     announced = [event for event in engine.project().events.read(0) if event.payload.get("$id") == "r1"]
     assert announced and announced[-1].payload["secret"] == SECRET
+    # A write staged in a transaction is kept sealed until it commits, and applies whole.
+    staged_secret = SECRET.upper()
+    pending = call("tablesDB.createTransaction")["$id"]
+    call("tablesDB.createRow", **DB, tableId="vault", rowId="r2", data={"secret": staged_secret}, transactionId=pending)
+    open_transaction = call("tablesDB.createTransaction")["$id"]
+    call(
+        "tablesDB.updateRow",
+        **DB,
+        tableId="vault",
+        rowId="r1",
+        data={"note": staged_secret[::-1]},
+        transactionId=open_transaction,
+    )
+    engine.project().connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert staged_secret.encode() not in engine.project().db.path.read_bytes()
+    call("tablesDB.updateTransaction", transactionId=pending, commit=True)
+    assert call("tablesDB.getRow", **DB, tableId="vault", rowId="r2")["secret"] == staged_secret
     path = engine.project().db.path
     engine.close()
     for file in (path, path.with_name(path.name + "-wal")):
         if file.exists():
             content = file.read_bytes()
-            assert SECRET.encode() not in content and SECRET[::-1].encode() not in content
+            for plain in (SECRET, SECRET[::-1], staged_secret, staged_secret[::-1]):
+                assert plain.encode() not in content
 
 
 @pytest.mark.parametrize(("kind", "size"), [("string", 149), ("varchar", 149), ("varchar", 1)])

@@ -6,7 +6,8 @@ rolled back, so a write that would fail is refused when it is staged, and the re
 row as it would be. Reads with `transactionId` see the staged changes the same way. Committing
 replays every operation in order inside one SQLite transaction: all apply or none. A row changed
 by someone else after an operation on it was staged makes the commit fail with transaction_conflict.
-Transactions expire after their ttl (default 300 s, 60 to 3600).
+Transactions expire after their ttl (default 300 s, 60 to 3600). Staged operations are kept sealed with
+the project's cipher, as they may hold values of encrypted columns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..datetimes import format_datetime, now_iso
+from ..encryption import PREFIX as SEALED
 from ..errors import AppwriteError, invalid_argument
 from ..ids import new_id
 from ..listing import list_models
@@ -71,11 +73,17 @@ def pending(connection: sqlite3.Connection, transaction_id: str, auth: Auth) -> 
     return record
 
 
-def staged(connection: sqlite3.Connection, transaction_seq: int) -> list[dict]:
+def staged(project, connection: sqlite3.Connection, transaction_seq: int) -> list[dict]:
+    """The operations staged on a transaction, in order (unsealed: staged values may be of encrypted columns)."""
     rows = connection.execute(
         "SELECT operation FROM _transaction_operations WHERE transaction_seq = ? ORDER BY position", (transaction_seq,)
     )
-    return [json.loads(row[0]) for row in rows]
+    return [json.loads(unsealed(project, row[0])) for row in rows]
+
+
+def unsealed(project, stored: str) -> str:
+    """A staged operation as JSON; operations staged by older versions were kept unsealed."""
+    return project.cipher.decrypt(stored) if stored.startswith(SEALED) else stored
 
 
 def count(connection: sqlite3.Connection, transaction_seq: int) -> int:
@@ -164,7 +172,7 @@ def preview(call: Call, read: Callable[[], Any]) -> Any:
     if record["status"] != "pending" or record["expires"] < now_iso():
         return read()
     with call.project.db.rolled_back():
-        replay_what_applies(call.project, staged(connection, record["seq"]))
+        replay_what_applies(call.project, staged(call.project, connection, record["seq"]))
         return read()
 
 
@@ -207,7 +215,7 @@ def stage(project, auth: Auth, transaction_id: str, operations: list[dict]) -> l
     """Append operations to a pending transaction after checking that they would apply."""
     with project.db.transaction() as connection:
         record = pending(connection, transaction_id, auth)
-        existing = staged(connection, record["seq"])
+        existing = staged(project, connection, record["seq"])
         if len(existing) + len(operations) > MAX_OPERATIONS:
             raise AppwriteError(
                 "transaction_limit_exceeded",
@@ -219,7 +227,10 @@ def stage(project, auth: Auth, transaction_id: str, operations: list[dict]) -> l
             results = replay(project, operations)
         connection.executemany(
             "INSERT INTO _transaction_operations (transaction_seq, position, operation) VALUES (?, ?, ?)",
-            [(record["seq"], len(existing) + i, json.dumps(op)) for i, op in enumerate(operations)],
+            [
+                (record["seq"], len(existing) + i, project.cipher.encrypt(json.dumps(op)))
+                for i, op in enumerate(operations)
+            ],
         )
         connection.execute("UPDATE _transactions SET updated = ? WHERE seq = ?", (now_iso(), record["seq"]))
     return results
@@ -333,7 +344,7 @@ def update_transaction(call: Call) -> dict:
         if commit:
             try:
                 with project.db.transaction():
-                    replay(project, staged(connection, record["seq"]), touched=set())
+                    replay(project, staged(project, connection, record["seq"]), touched=set())
                 status = "committed"
             except AppwriteError as exc:
                 failure = exc
