@@ -4,7 +4,8 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. Browser pages may call it from the origins origins.py allows. Two
+traceback ever reaches a response. Browser pages may call it from the origins origins.py allows (the
+project's web platforms among them, read through the engine's cache on the worker threads). Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
 Appwrite version served).
 """
@@ -145,6 +146,7 @@ class RestApp:
 
     def __init__(self, engine, origins: OriginPolicy | None = None) -> None:
         self.engine = engine
+        engine.deleted_listeners.append(self.forget_project)
         self.origins = origins or OriginPolicy()
         self.router = Router(engine.catalog)
         # Keys are read on connections of their own, so a check never waits for the engine's writes.
@@ -165,7 +167,7 @@ class RestApp:
         origin = headers.get("origin")
         pairs = query_pairs(scope["query_string"])
         project_id = headers.get("x-appwrite-project") or query_project(pairs)
-        allowed = bool(origin) and self.origins.allows(origin, project_id)
+        allowed = bool(origin) and await self.origin_allowed(origin, project_id)
         cors = cors_headers(origin if allowed else None)
         if scope["method"] == "OPTIONS":
             await Response(204, b"", NO_CONTENT_TYPE).send(send, cors)
@@ -182,6 +184,28 @@ class RestApp:
             logger.exception("%s %s failed", scope["method"], scope["path"])
             response = error_response(AppwriteError("general_unknown", "Server Error", 500))
         await response.send(send, cors)
+
+    async def origin_allowed(self, origin: str, project_id: str | None) -> bool:
+        """Whether the origin may call: by the configured policy, else by the platforms of the project (when it
+        exists; looking never creates one)."""
+        if self.origins.allows(origin, project_id):
+            return True
+        try:
+            self.check_project(project_id)
+        except AppwriteError:
+            return False
+        platforms = await asyncio.get_running_loop().run_in_executor(
+            self.workers, self.engine.platform_origins, project_id
+        )
+        return self.origins.allows(origin, project_id, platforms)
+
+    def forget_project(self, project_id: str) -> None:
+        """A deleted project: its key store closes, and its existence is checked again."""
+        self.known_projects.discard(project_id)
+        with self.key_stores_lock:
+            store = self.key_stores.pop(project_id, None)
+        if store is not None:
+            store.close()
 
     async def lifespan(self, receive, send) -> None:
         while True:
@@ -256,7 +280,9 @@ class RestApp:
         auth = presented.auth or self.engine.identify(project_id, session=presented.session, jwt=presented.jwt)
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
-        result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
+        result = self.engine.call(
+            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol="rest"
+        )
         return result, auth
 
     def version(self, project_id: str | None) -> Response:

@@ -47,9 +47,11 @@ class AuditedEngine(Engine):
     def audit_connection(self, project: str) -> sqlite3.Connection:
         """A connection of the audit's own to the project's database (the engine's are left alone)."""
         path = project_path(self.data_dir, project)
-        if path not in self.connections:
-            self.connections[path] = sqlite3.connect(path, check_same_thread=False)
-        return self.connections[path]
+        # A deleted project's database is a new file once the project is used again.
+        key = (path, path.stat().st_ino)
+        if key not in self.connections:
+            self.connections[key] = sqlite3.connect(path, check_same_thread=False)
+        return self.connections[key]
 
     def events_after(self, project: str, seq: int) -> list[Event]:
         return read_after(self.audit_connection(project), seq, 100_000)
