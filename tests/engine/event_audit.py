@@ -54,6 +54,8 @@ class AuditedEngine(Engine):
         return self.connections[key]
 
     def events_after(self, project: str, seq: int) -> list[Event]:
+        if not project_path(self.data_dir, project).exists():  # the call deleted the project
+            return []
         return read_after(self.audit_connection(project), seq, 100_000)
 
     def last_seq(self, project: str) -> int:
@@ -104,7 +106,7 @@ class AuditedEngine(Engine):
             return
         names = {name for event in added for name in event.names}
         # Labels the engine withheld on purpose (a chunk of an upload still incomplete) announce nothing.
-        withheld = {label for label in self.project(project).announced if not added}
+        withheld = {label for label in self.project(project).announced if not added} if op.events else set()
         for label in op.events:
             if label in withheld:
                 continue
