@@ -27,10 +27,13 @@ from .datetimes import format_datetime, normalize_datetime, now_iso
 from .encryption import Cipher
 from .errors import AppwriteError, invalid_argument
 from .ids import new_id
+from .projectdb import TOMBSTONE
 
 PREFIX = "standard_"
 EPHEMERAL_PREFIX = "ephemeral_"
 SELECT_KEY = "SELECT * FROM _keys WHERE id = ?"
+# A key, and whether its project's deletion is committed (another process may have deleted it under us).
+SELECT_LIVE_KEY = f"SELECT *, EXISTS (SELECT 1 FROM _meta WHERE key = '{TOMBSTONE}') AS deleted FROM _keys WHERE id = ?"
 MAX_NAME = 128
 MAX_SCOPES = 100
 MAX_EXPIRE_DAYS = 36_500
@@ -239,14 +242,15 @@ def refusal() -> AppwriteError:
 
 
 def check(secret: str, read: Callable[[str], sqlite3.Row | None]) -> tuple[dict, bool]:
-    """The key a valid, unexpired standard secret belongs to (read with `read(key_id)`), and whether its
-    last-used time is due to be recorded; unknown, revoked and malformed secrets all get the same refusal."""
+    """The key a valid, unexpired standard secret belongs to (read with `read(key_id)`, as SELECT_LIVE_KEY
+    reads it), and whether its last-used time is due to be recorded; unknown, revoked and malformed secrets,
+    and those of a deleted project, all get the same refusal."""
     if not isinstance(secret, str) or not secret.startswith(PREFIX):
         raise refusal()
     key_id, _, _ = secret[len(PREFIX) :].rpartition("_")
     record = read(key_id) if key_id else None
     stored = record["secret_hash"] if record else digest("")
-    if not hmac.compare_digest(stored, digest(secret)) or record is None:
+    if not hmac.compare_digest(stored, digest(secret)) or record is None or record["deleted"]:
         raise refusal()
     now = now_iso()
     if record["expire"] is not None and record["expire"] <= now:
@@ -270,7 +274,7 @@ def record_use(db, key: dict) -> dict:
 def read_key(db, key_id: str) -> sqlite3.Row | None:
     """The stored key, read on a read connection: never waiting for the engine's writes."""
     with db.readers.lend() as connection:
-        return connection.execute(SELECT_KEY, (key_id,)).fetchone()
+        return connection.execute(SELECT_LIVE_KEY, (key_id,)).fetchone()
 
 
 class KeyStore:
@@ -287,6 +291,8 @@ class KeyStore:
         self.project_id = path.parent.name
         self.cipher = Cipher(path.parent / "encryption.key")
         self.ephemeral_key: bytes | None = None
+        # Whether a check found the project deleted (by another process): the store is of no use any more.
+        self.deleted = False
 
     def check(self, secret: str) -> tuple[dict, bool]:
         """The key a secret stands for, and whether its use is due to be recorded (never for ephemeral keys)."""
@@ -296,7 +302,12 @@ class KeyStore:
                     raise refusal()
                 self.ephemeral_key = signing_key(self.cipher)
             return check_ephemeral(secret[len(EPHEMERAL_PREFIX) :], self.ephemeral_key, self.project_id), False
-        return check(secret, lambda key_id: read_key(self.db, key_id))
+        return check(secret, self.read)
+
+    def read(self, key_id: str) -> sqlite3.Row | None:
+        record = read_key(self.db, key_id)
+        self.deleted = self.deleted or (record is not None and bool(record["deleted"]))
+        return record
 
     def record_use(self, key: dict) -> dict:
         return record_use(self.db, key)

@@ -308,6 +308,15 @@ CREATE TABLE IF NOT EXISTS _mock_numbers (
 """
 
 
+# Set in `_meta` by the committed deletion of the project (project/deletion.py): nothing may use it any more.
+TOMBSTONE = "project.deleted"
+
+
+def tombstoned(connection: sqlite3.Connection) -> bool:
+    """Whether the project's deletion has been committed."""
+    return connection.execute("SELECT 1 FROM _meta WHERE key = ?", (TOMBSTONE,)).fetchone() is not None
+
+
 def update_record(connection: sqlite3.Connection, table: str, seq: int, values: dict[str, object]) -> None:
     """Write `values` (stored column -> value) into record `seq` of the system table `table`. Its `updated`
     time changes only when a value does: as in Appwrite, an update that changes nothing leaves the record

@@ -26,15 +26,8 @@ from .encryption import Cipher
 from .event_stream import EventStream
 from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
 from .list_cache import ListCache
-from .projectdb import ProjectDB, project_path, schema_epoch
+from .projectdb import ProjectDB, project_path, schema_epoch, tombstoned
 from .registry import prepare_connection
-
-TOMBSTONE = "project.deleted"
-
-
-def tombstoned(connection: sqlite3.Connection) -> bool:
-    """Whether the project's deletion has been committed."""
-    return connection.execute("SELECT 1 FROM _meta WHERE key = ?", (TOMBSTONE,)).fetchone() is not None
 
 
 @dataclass

@@ -243,7 +243,12 @@ class RestApp:
         store = self.key_stores.get(project_id)
         if store is None:  # opening a project's database may wait for a writer: not on the event loop
             store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
-        presented = credentials(store, headers, project_id)
+        try:
+            presented = credentials(store, headers, project_id)
+        except AppwriteError:
+            if store.deleted:  # another process deleted the project: what is held of it goes
+                self.forget_project(project_id)
+            raise
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]

@@ -254,3 +254,13 @@ def test_keys_of_a_deleted_project_stop_working(engine):
             keys.authenticate(database, key["secret"])
     finally:
         database.close()
+
+
+def test_a_project_deleted_by_another_process_is_not_used_again(engine):
+    engine.call("users.create", {"userId": "ann", "email": "ann@example.com"}, project="shared")
+    other = Engine(engine.data_dir)
+    try:
+        other.call("project.delete", {}, project="shared")
+    finally:
+        other.close()
+    assert engine.call("users.list", {}, project="shared")["total"] == 0

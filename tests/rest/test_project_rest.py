@@ -173,3 +173,29 @@ def test_the_rest_protocol_switched_off_refuses_guests_only(server):
     finally:
         server.admin("PATCH", "/project/protocols/rest", {"enabled": True})
     assert server.guest("GET", "/locale").status_code == 200
+
+
+def project_request(server: Server, project: str, key: str, method: str = "GET", path: str = "/users"):
+    headers = {"X-Appwrite-Project": project, "X-Appwrite-Key": key}
+    return httpx.request(method, f"{server.endpoint}{path}", headers=headers, timeout=60)
+
+
+def test_deleting_a_project_over_rest_ends_it_and_its_keys(server):
+    key = create_key(server.data_dir, "users.read,project.write", project="third")["secret"]
+    assert project_request(server, "third", key).status_code == 200
+    assert project_request(server, "third", key, "DELETE", "/project").status_code == 204
+    assert not (server.data_dir / "third").exists()
+    gone = project_request(server, "third", key)
+    assert (gone.status_code, gone.json()["type"]) == (404, "project_not_found")
+
+
+def test_a_project_deleted_by_another_process_refuses_its_keys(server):
+    key = create_key(server.data_dir, "users.read", project="other")["secret"]
+    assert project_request(server, "other", key).status_code == 200
+    deleted = baas_mcp("call", "project.delete", "--project", "other", "--data-dir", str(server.data_dir), "--confirm")
+    assert deleted.returncode == 0, deleted.stderr
+    assert not (server.data_dir / "other").exists()
+    first = project_request(server, "other", key)
+    assert first.status_code in (401, 404), first.text
+    then = project_request(server, "other", key)
+    assert (then.status_code, then.json()["type"]) == (404, "project_not_found")

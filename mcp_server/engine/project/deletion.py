@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from ..datetimes import now_iso
-from ..projects import TOMBSTONE
+from ..projectdb import TOMBSTONE
 from ..registry import Call, handles
 
 
