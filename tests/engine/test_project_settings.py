@@ -137,6 +137,10 @@ def test_mock_phones_are_created_read_updated_listed_and_deleted(call):
     call("project.createMockPhone", number="+4915555550", otp="000000")
     listed = call("project.listMockPhones", queries=['{"method":"limit","values":[1]}'])
     assert listed["total"] == 2 and [m["number"] for m in listed["mockNumbers"]] == ["+15555550123"]
+    skipped = call("project.listMockPhones", queries=['{"method":"offset","values":[1]}'])
+    assert [m["number"] for m in skipped["mockNumbers"]] == ["+4915555550"]
+    query = '{"method":"equal","attribute":"otp","values":["000000"]}'
+    assert error_of(call, "project.listMockPhones", queries=[query]).type == "general_query_invalid"
     error = error_of(call, "project.createMockPhone", number="+15555550123", otp="111111")
     assert (error.type, error.code) == ("mock_number_already_exists", 409)
     call("project.deleteMockPhone", number="+15555550123")

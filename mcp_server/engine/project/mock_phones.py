@@ -13,7 +13,7 @@ import sqlite3
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
 from ..identity.identities import mock_otp
-from ..listing import list_models
+from ..queries import invalid, parse_queries, plan
 from ..registry import Call, handles
 
 MAX_MOCK_NUMBERS = 5000
@@ -51,11 +51,15 @@ def require(connection: sqlite3.Connection, number: str) -> sqlite3.Row:
 
 @handles("project.listMockPhones")
 def list_mock_phones(call: Call) -> dict:
+    """Mock numbers in the order they were made; as in Appwrite, only limit and offset queries apply."""
+    queries = parse_queries(call.params.get("queries"))
+    if any(query.method not in ("limit", "offset") for query in queries):
+        raise invalid("Only limit and offset queries are supported for mock phones")
+    query_plan = plan(queries)
     rows = call.project.connection.execute("SELECT * FROM _mock_numbers ORDER BY seq").fetchall()
-    total, page = list_models(
-        [model(row) for row in rows], call.params.get("queries"), set(), count=call.params.get("total", True)
-    )
-    return {"total": total, "mockNumbers": page}
+    end = None if query_plan.limit is None else query_plan.skip + query_plan.limit
+    total = len(rows) if call.params.get("total", True) else 0
+    return {"total": total, "mockNumbers": [model(row) for row in rows[query_plan.skip : end]]}
 
 
 @handles("project.createMockPhone")
