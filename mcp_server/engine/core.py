@@ -93,12 +93,18 @@ class Engine:
             if self.closed:
                 raise closed()
             project = self.projects.get(project_id)
-            if project is not None:
-                # Another process may have deleted it: its commit shows (a quick look, never waiting for a write).
-                project.refresh_if_idle()
-                if project.deleted:
-                    project.close()
-                    project = None
+        if project is not None:
+            # Another process may have deleted it: its commit shows (a quick look, never waiting for a write).
+            project.refresh_if_idle()
+            if not project.deleted:
+                return project
+        with self.lock:
+            if self.closed:
+                raise closed()
+            project = self.projects.get(project_id)
+            if project is not None and project.deleted:
+                project.close()
+                project = None
             if project is None:
                 project = self.open_project(project_id)
                 self.projects[project_id] = project
