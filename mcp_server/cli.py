@@ -726,7 +726,7 @@ def run_keys_create(args: argparse.Namespace) -> int:
                     "$id": key["$id"],
                     "name": key["name"],
                     "scopes": key["scopes"],
-                    "expire": key["expire"],
+                    "expire": key["expire"] or None,
                     "secret": secret,
                 },
                 indent=2,
@@ -748,7 +748,7 @@ def run_keys_list(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if args.json:
-        print(json.dumps(listed, indent=2))
+        print(json.dumps([key_summary(key) for key in listed], indent=2))
         return 0
     if not listed:
         print("no keys; create one with: baas-mcp keys create --name NAME --scopes rows.read,rows.write")
@@ -757,6 +757,16 @@ def run_keys_list(args: argparse.Namespace) -> int:
         used = key["accessedAt"] or "never"
         print(f"{key['$id']}  {key['name']}  scopes: {','.join(key['scopes'])}  expires: {expire}  last used: {used}")
     return 0
+
+
+def key_summary(key: dict) -> dict:
+    """A key as `keys list --json` prints it: never its secret, null for no expiry and for never used."""
+    fields = ("$id", "$createdAt", "$updatedAt", "name", "scopes")
+    return {
+        **{name: key[name] for name in fields},
+        "expire": key["expire"] or None,
+        "accessedAt": key["accessedAt"] or None,
+    }
 
 
 def run_keys_revoke(args: argparse.Namespace) -> int:

@@ -8,11 +8,16 @@ Reads run beside the writes, each on a connection of its own, and stop with data
 `read_timeout` seconds (Appwrite's API gives a database query 15 s). A read inside a transaction
 (`transactionId`) sees the transaction's staged writes, which only the write connection holds: it
 runs there, under the write lock, bounded the same way. Closing the engine stops running reads at once.
+
+Before any of that, a guest's or user's call must get past the project's switches (services and
+sign-in methods switched off: project/switches.py). A committed project.delete closes the project and
+removes its folder (project/deletion.py); `deleted_listeners` are told its id.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +42,17 @@ from .identity.identities import (
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import advisor, avatars, health, locale, ping  # noqa: F401
+from .project import api_keys, mock_phones, settings, variables  # noqa: F401
+from .project.deletion import remove_folder
+from .project.platforms import SETTING as PLATFORM_ORIGINS
+from .project.platforms import read_origins
+from .project.switches import check_switches
 from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 from .unimplemented import not_implemented
+from .web_origins import PlatformOrigins
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -82,16 +93,43 @@ class Engine:
         self.projects: dict[str, Project] = {}
         self.lock = threading.Lock()
         self.closed = False
+        # Called with a project's id once its deletion is done (the REST app forgets what it holds of it).
+        self.deleted_listeners: list[Callable[[str], None]] = []
 
     def project(self, project_id: str = DEFAULT_PROJECT) -> Project:
         with self.lock:
             if self.closed:
                 raise closed()
             project = self.projects.get(project_id)
+        if project is not None:
+            # Another process may have deleted it: its commit shows (a quick look, never waiting for a write).
+            project.refresh_if_idle()
+            if not project.deleted:
+                return project
+        with self.lock:
+            if self.closed:
+                raise closed()
+            project = self.projects.get(project_id)
+            if project is not None and project.deleted:
+                project.close()
+                project = None
             if project is None:
-                project = Project(self.data_dir, project_id, self.list_cache_ttl, self.retention)
+                project = self.open_project(project_id)
                 self.projects[project_id] = project
             return project
+
+    def open_project(self, project_id: str) -> Project:
+        """A project's state; one whose deletion was committed but not finished is removed first."""
+        project = Project(self.data_dir, project_id, self.list_cache_ttl, self.retention)
+        if not project.deleted:
+            return project
+        project.close()
+        remove_folder(project.db.path.parent)
+        return Project(self.data_dir, project_id, self.list_cache_ttl, self.retention)
+
+    def platform_origins(self, project_id: str) -> PlatformOrigins:
+        """The hostnames and app schemes the project's platforms let in (cached until they change)."""
+        return self.project(project_id).setting(PLATFORM_ORIGINS, read_origins)
 
     def identify(
         self,
@@ -141,11 +179,13 @@ class Engine:
         *,
         request_timestamp: str | None = None,
         requester: Requester | None = None,
+        protocol: str | None = None,
     ) -> Any:
         """Run one catalog operation and return its result (a response model, or None for no content).
 
         `request_timestamp` (X-Appwrite-Timestamp) makes a single-row change fail with a conflict when
-        the row was changed after that moment.
+        the row was changed after that moment; `protocol` (rest) is the API the call came in by, which
+        the project may have switched off for guests and users.
         """
         op = self.catalog.get(operation_id)
         if op is None:
@@ -154,6 +194,8 @@ class Engine:
                 "general_route_not_found",
                 f"Unknown operation {operation_id!r}" + (f"; did you mean {', '.join(hint)}?" if hint else ""),
             )
+        state = self.project(project)
+        check_switches(state, op, auth, protocol)
         require_scope(auth, op.scopes, op.id)
         if auth.mfa_pending and op.id not in SECOND_FACTOR_OPERATIONS:
             raise AppwriteError(
@@ -166,7 +208,6 @@ class Engine:
         handler = HANDLERS.get(op.id)
         if handler is None:
             raise not_implemented(op)
-        state = self.project(project)
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
         if op.access != "read":
             if op.id in self.batched:
@@ -176,6 +217,8 @@ class Engine:
                     state.refresh()
                     with state.db.transaction():
                         result = self.write(call, handler)
+            if state.deleted:
+                self.finish_deletion(state)
             if call.failure is not None:
                 raise call.failure
             return result
@@ -196,6 +239,17 @@ class Engine:
         result = handler(call)
         announce_operation(call, result, before)
         return result
+
+    def finish_deletion(self, state: Project) -> None:
+        """Close a project whose deletion was just committed and remove its folder."""
+        with self.lock:
+            if self.projects.get(state.id) is state:
+                del self.projects[state.id]
+        state.db.readers.close()
+        state.close()
+        remove_folder(state.db.path.parent)
+        for listener in self.deleted_listeners:
+            listener(state.id)
 
     def close(self) -> None:
         """Stop running reads now, let a write under way finish, and close every project; calls after

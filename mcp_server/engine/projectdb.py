@@ -281,7 +281,42 @@ CREATE TABLE IF NOT EXISTS _file_tokens (
     created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _file_tokens_file ON _file_tokens (file_seq);
+CREATE TABLE IF NOT EXISTS _platforms (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL DEFAULT '',
+    hostname TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _variables (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    secret INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _mock_numbers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL UNIQUE,
+    otp TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 """
+
+
+# Set in `_meta` by the committed deletion of the project (project/deletion.py): nothing may use it any more.
+TOMBSTONE = "project.deleted"
+
+
+def tombstoned(connection: sqlite3.Connection) -> bool:
+    """Whether the project's deletion has been committed."""
+    return connection.execute("SELECT 1 FROM _meta WHERE key = ?", (TOMBSTONE,)).fetchone() is not None
 
 
 def update_record(connection: sqlite3.Connection, table: str, seq: int, values: dict[str, object]) -> None:
@@ -345,6 +380,7 @@ class ProjectDB:
             self.connection.execute(
                 "INSERT OR IGNORE INTO _meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            self.connection.execute("INSERT OR IGNORE INTO _meta (key, value) VALUES ('created', ?)", (now_iso(),))
 
     def current(self) -> sqlite3.Connection:
         """The connection this thread reads on: its read's, unless it is inside a write transaction."""

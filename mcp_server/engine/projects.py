@@ -1,17 +1,21 @@
 """The state of one project in this process: its database, encryption key, schema and list caches,
-the batches its row writes are committed in, and its event stream.
+the batches its row writes are committed in, its event stream, and its cached settings.
 
 Writes run one at a time under the database's lock on its write connection; reads run beside them,
 each on a read connection of its own (`reading`). The schema cache holds each table with the schema
 epoch it was read at, and a read takes a cached table only from its own snapshot's epoch; list
-results are cached only by reads that saw every commit so far (see list_cache.py).
+results are cached only by reads that saw every commit so far (see list_cache.py). Settings read on
+every request (which services and sign-in methods are on, the origins of its platforms) are cached
+until a write here says it changed them (`settings_changed`) or another process commits. A project
+whose deletion was committed (the tombstone in `_meta`, project/deletion.py) is marked `deleted`, here
+or when another process's commit shows it, and is never used again.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,7 @@ from .encryption import Cipher
 from .event_stream import EventStream
 from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
 from .list_cache import KeptLists, ListCache
-from .projectdb import ProjectDB, project_path, schema_epoch
+from .projectdb import ProjectDB, project_path, schema_epoch, tombstoned
 from .registry import prepare_connection
 
 
@@ -50,6 +54,12 @@ class Project:
         self.retention = DEFAULT_RETENTION
         # The event labels the running write has announced (the engine announces the rest of its route's).
         self.announced: set[str] = set()
+        # Settings by name, read with `setting`; a generation counts their invalidations, so a read that
+        # began before one never stores what it read.
+        self.settings: dict[str, Any] = {}
+        self.settings_generation = 0
+        self.settings_lock = threading.Lock()
+        self.settings_dirty = False
         self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
         self.cipher = Cipher(path.parent / "encryption.key")
         # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
@@ -59,6 +69,7 @@ class Project:
         self.seen_version = self.db.data_version()
         self.seen_epoch = schema_epoch(self.db.connection)
         self.writes = WriteBatches(self.db, self.refresh)
+        self.deleted = tombstoned(self.db.connection)
         if retention is not None:
             with self.db.lock, self.db.transaction() as connection:
                 store_retention(connection, retention)
@@ -73,6 +84,9 @@ class Project:
         the event stream's subscribers."""
         self.cache.settle()
         self.events.committed()
+        if self.settings_dirty:
+            self.settings_dirty = False
+            self.forget_settings()
 
     def refresh(self) -> None:
         """Forget cached lists, and learn the schema epoch, when another process has changed the database
@@ -82,6 +96,8 @@ class Project:
             return
         self.seen_version = version
         self.cache.clear()
+        self.forget_settings()
+        self.deleted = tombstoned(self.db.connection)
         self.seen_epoch = schema_epoch(self.db.connection)
 
     @contextmanager
@@ -139,6 +155,30 @@ class Project:
         self.tables.clear()
         self.cache.clear()
         self.seen_epoch = schema_epoch(self.db.connection)
+
+    def setting(self, name: str, read: Callable[[sqlite3.Connection], Any]) -> Any:
+        """A setting read on every request, from the cache or else with `read` on a read connection
+        (never waiting for writes); another process's commits are noticed first when no write runs."""
+        self.refresh_if_idle()
+        settings = self.settings
+        if name in settings:
+            return settings[name]
+        generation = self.settings_generation
+        with self.db.readers.lend() as connection:
+            value = read(connection)
+        with self.settings_lock:
+            if generation == self.settings_generation:
+                self.settings[name] = value
+        return value
+
+    def settings_changed(self) -> None:
+        """Called by a write that changes cached settings: they are read again once it ends."""
+        self.settings_dirty = True
+
+    def forget_settings(self) -> None:
+        with self.settings_lock:
+            self.settings_generation += 1
+            self.settings = {}
 
     def close(self) -> None:
         self.db.close()

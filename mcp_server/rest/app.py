@@ -5,8 +5,10 @@ the path, the query string and a JSON or multipart body, its caller from the App
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
 traceback ever reaches a response. Answers take the response format the client names
-(response_formats.py). Browser pages may call it from the origins origins.py allows. The one
-public route that is no SDK method is answered here: `/v1/health/version` (the Appwrite version served).
+(response_formats.py). Browser pages may call it from the origins origins.py allows (the
+project's web platforms among them, read through the engine's cache on the worker threads). Two
+public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
+Appwrite version served).
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ class RestApp:
 
     def __init__(self, engine, origins: OriginPolicy | None = None) -> None:
         self.engine = engine
+        engine.deleted_listeners.append(self.forget_project)
         self.origins = origins or OriginPolicy()
         self.router = Router(engine.catalog)
         # Keys are read on connections of their own, so a check never waits for the engine's writes.
@@ -166,7 +169,7 @@ class RestApp:
         origin = headers.get("origin")
         pairs = query_pairs(scope["query_string"])
         project_id = headers.get("x-appwrite-project") or query_project(pairs)
-        allowed = bool(origin) and self.origins.allows(origin, project_id)
+        allowed = bool(origin) and await self.origin_allowed(origin, project_id)
         cors = cors_headers(origin if allowed else None)
         if scope["method"] == "OPTIONS":
             await Response(204, b"", NO_CONTENT_TYPE).send(send, cors)
@@ -183,6 +186,28 @@ class RestApp:
             logger.exception("%s %s failed", scope["method"], scope["path"])
             response = error_response(AppwriteError("general_unknown", "Server Error", 500))
         await response.send(send, cors)
+
+    async def origin_allowed(self, origin: str, project_id: str | None) -> bool:
+        """Whether the origin may call: by the configured policy, else by the platforms of the project (when it
+        exists; looking never creates one)."""
+        if self.origins.allows(origin, project_id):
+            return True
+        try:
+            self.check_project(project_id)
+        except AppwriteError:
+            return False
+        platforms = await asyncio.get_running_loop().run_in_executor(
+            self.workers, self.engine.platform_origins, project_id
+        )
+        return self.origins.allows(origin, project_id, platforms)
+
+    def forget_project(self, project_id: str) -> None:
+        """A deleted project: its key store closes, and its existence is checked again."""
+        self.known_projects.discard(project_id)
+        with self.key_stores_lock:
+            store = self.key_stores.pop(project_id, None)
+        if store is not None:
+            store.close()
 
     async def lifespan(self, receive, send) -> None:
         while True:
@@ -219,7 +244,12 @@ class RestApp:
         store = self.key_stores.get(project_id)
         if store is None:  # opening a project's database may wait for a writer: not on the event loop
             store = await asyncio.get_running_loop().run_in_executor(self.workers, self.key_store, project_id)
-        presented = credentials(store, headers, project_id, impersonating)
+        try:
+            presented = credentials(store, headers, project_id, impersonating)
+        except AppwriteError:
+            if store.deleted:  # another process deleted the project: what is held of it goes
+                self.forget_project(project_id)
+            raise
         body, body_is_text = await read_body(scope, receive, headers)
         op = choose(route, {**query, **body, **path_params})
         properties = op.input_schema["properties"]
@@ -261,7 +291,9 @@ class RestApp:
         )
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
-        result = self.engine.call(op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester)
+        result = self.engine.call(
+            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol="rest"
+        )
         return result, auth
 
     def version(self, project_id: str | None) -> Response:

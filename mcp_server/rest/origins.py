@@ -10,8 +10,11 @@ read the answers either. Allowed here:
 - the origins given with `baas-mcp api --cors-origin` (exact scheme, host and port), or every origin with `*`;
 - the schemes Appwrite allows every project: Expo's `exp` and `appwrite-callback-<project>`.
 
-Appwrite also allows a project's registered platforms; they join the check in `OriginPolicy.allows`, which is
-asked per project, once the engine keeps platforms.
+- the project's platforms, as Appwrite's Origin validator matches them: an http(s) or browser-extension origin
+  whose host (any port) is a web platform's hostname (or an app platform's identifier), `*.example.com` matching
+  every subdomain of example.com and `*` every host; the app schemes of its Apple, Android, Windows and Linux
+  platforms (`appwrite-ios`, …). The engine keeps them (engine/project/platforms.py) and caches them until they
+  change, so a platform counts from the moment it is created until it is deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..engine.errors import AppwriteError
+from ..engine.web_origins import PlatformOrigins
 
 ANY_ORIGIN = "*"
 LOOPBACK_SCHEMES = ("http", "https")
@@ -43,6 +47,10 @@ PLATFORM_NAMES = {
     "ms-browser-extension": "Web (Edge Extension)",
     "tauri": "Web (Tauri)",
 }
+# The schemes whose origins are matched by host against the platforms' hostnames.
+WEB_SCHEMES = frozenset(
+    {"http", "https", "chrome-extension", "moz-extension", "safari-web-extension", "ms-browser-extension", "tauri"}
+)
 
 
 @dataclass(frozen=True)
@@ -98,15 +106,36 @@ class OriginPolicy:
                 )
             self.configured.add(origin)
 
-    def allows(self, origin: str, project_id: str | None) -> bool:
-        """Whether a request from `origin` (an Origin header) may use `project_id`."""
+    def allows(self, origin: str, project_id: str | None, platforms: PlatformOrigins | None = None) -> bool:
+        """Whether a request from `origin` (an Origin header) may use `project_id`, whose platforms are
+        `platforms` (None: not looked at)."""
         if self.any:
             return True
         parsed = Origin.parse(origin)
         if parsed is not None and (parsed.is_loopback() or parsed in self.configured):
             return True
         scheme = scheme_and_host(origin)[0]
-        return scheme == "exp" or (bool(project_id) and scheme == f"appwrite-callback-{project_id}")
+        if scheme == "exp" or (bool(project_id) and scheme == f"appwrite-callback-{project_id}"):
+            return True
+        return platforms is not None and platform_allows(origin, scheme, platforms)
+
+
+def platform_allows(origin: str, scheme: str, platforms: PlatformOrigins) -> bool:
+    """Appwrite's Origin validator over the project's platforms (utopia's Hostname validator for web schemes)."""
+    if scheme not in WEB_SCHEMES:
+        return scheme in platforms.schemes
+    try:
+        host = (urlsplit(origin.strip()).hostname or "").lower()
+    except ValueError:
+        return False
+    if not host or len(host) > 253 or ":" in host:
+        return False
+    for allowed in platforms.hostnames:
+        if host == allowed or allowed == ANY_ORIGIN:
+            return True
+        if allowed.startswith("*") and host.endswith(allowed[1:]):
+            return True
+    return False
 
 
 def scheme_and_host(origin: str) -> tuple[str, str]:

@@ -47,11 +47,20 @@ class AuditedEngine(Engine):
     def audit_connection(self, project: str) -> sqlite3.Connection:
         """A connection of the audit's own to the project's database (the engine's are left alone)."""
         path = project_path(self.data_dir, project)
-        if path not in self.connections:
-            self.connections[path] = sqlite3.connect(path, check_same_thread=False)
-        return self.connections[path]
+        # A deleted project's database is a new file once the project is used again.
+        try:
+            inode = path.stat().st_ino
+        except OSError:  # out of reach for now (a test made its folder unusable): the file is the one open
+            inode = self.connections[path][0]
+        if path not in self.connections or self.connections[path][0] != inode:
+            if path in self.connections:
+                self.connections[path][1].close()
+            self.connections[path] = (inode, sqlite3.connect(path, check_same_thread=False))
+        return self.connections[path][1]
 
     def events_after(self, project: str, seq: int) -> list[Event]:
+        if not project_path(self.data_dir, project).exists():  # the call deleted the project
+            return []
         return read_after(self.audit_connection(project), seq, 100_000, self.project(project).cipher)
 
     def last_seq(self, project: str) -> int:
@@ -60,7 +69,7 @@ class AuditedEngine(Engine):
 
     def close(self) -> None:
         super().close()
-        for connection in self.connections.values():
+        for _, connection in self.connections.values():
             connection.close()
 
     def call(self, operation_id: str, params: dict | None = None, *args: Any, **kwargs: Any) -> Any:
@@ -102,7 +111,7 @@ class AuditedEngine(Engine):
             return
         names = {name for event in added for name in event.names}
         # Labels the engine withheld on purpose (a chunk of an upload still incomplete) announce nothing.
-        withheld = {label for label in self.project(project).announced if not added}
+        withheld = {label for label in self.project(project).announced if not added} if op.events else set()
         for label in op.events:
             if label in withheld:
                 continue

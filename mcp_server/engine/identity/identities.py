@@ -471,6 +471,13 @@ def create_token(
     return connection.execute("SELECT * FROM _tokens WHERE id = ?", (token_id,)).fetchone(), secret
 
 
+def mock_otp(connection: sqlite3.Connection, phone: str) -> str | None:
+    """The fixed code of a mock phone number (project.createMockPhone), or None for a real number: a phone
+    token or verification for a mock number takes its code and sends no SMS, as in Appwrite."""
+    row = connection.execute("SELECT otp FROM _mock_numbers WHERE number = ?", (phone,)).fetchone()
+    return row[0] if row else None
+
+
 def consume_token(connection: sqlite3.Connection, user_id: str, secret: object, kinds: tuple[str, ...]) -> sqlite3.Row:
     """The user's unexpired token of one of `kinds` with this secret, now deleted (a token works once)."""
     marks = ", ".join("?" for _ in kinds)

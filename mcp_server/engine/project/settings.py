@@ -1,0 +1,125 @@
+"""The project's own record: its settings kept in `_meta`, Appwrite's Project model, and project.get and
+project.updateLabels.
+
+The embedded project has no console, team or region: its name is its id, teamId is empty, its region
+is Appwrite's self-hosted `default`, and it is always `active`. Its labels and switches (sign-in
+methods, services, protocols: switches.py) are JSON values in `_meta` under `project.<name>`; every
+change of one moves the project's `$updatedAt`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+from ..datetimes import now_iso
+from ..errors import invalid_argument
+from ..registry import Call, handles
+
+MAX_LABELS = 1000
+LABEL = re.compile(r"[A-Za-z0-9]{1,36}")
+
+# Appwrite's sign-in methods (app/config/auth.php): the id the API takes, the key the project stores.
+AUTH_METHODS = {
+    "email-password": "emailPassword",
+    "magic-url": "usersAuthMagicURL",
+    "email-otp": "emailOtp",
+    "anonymous": "anonymous",
+    "invites": "invites",
+    "jwt": "JWT",
+    "phone": "phone",
+}
+# The services a project may switch off (app/config/services.php, those marked optional), in its order.
+SERVICES = (
+    "account avatars databases tablesdb locale health project storage teams users vcs sites functions proxy "
+    "graphql migrations messaging advisor"
+).split()
+PROTOCOLS = ("rest", "graphql", "websocket")
+SMTP_DEFAULTS = {
+    "smtpEnabled": False,
+    "smtpSenderName": "",
+    "smtpSenderEmail": "",
+    "smtpReplyToName": "",
+    "smtpReplyToEmail": "",
+    "smtpHost": "",
+    "smtpPort": 0,
+    "smtpUsername": "",
+    "smtpPassword": "",
+    "smtpSecure": "",
+}
+# Appwrite's OAuth2 server fields of the Project model (SDK 20.1.0): off in the embedded engine.
+OAUTH2_SERVER = {
+    "oAuth2ServerEnabled": False,
+    "oAuth2ServerAuthorizationUrl": "",
+    "oAuth2ServerScopes": [],
+    "oAuth2ServerAccessTokenDuration": 0,
+    "oAuth2ServerRefreshTokenDuration": 0,
+    "oAuth2ServerPublicAccessTokenDuration": 0,
+    "oAuth2ServerPublicRefreshTokenDuration": 0,
+    "oAuth2ServerConfidentialPkce": False,
+    "oAuth2ServerDiscoveryUrl": "",
+}
+
+
+def read(connection: sqlite3.Connection, name: str, default: Any) -> Any:
+    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (f"project.{name}",)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def store(connection: sqlite3.Connection, name: str, value: Any) -> None:
+    """Set one setting (inside the caller's transaction) and move the project's $updatedAt."""
+    upsert = "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    connection.execute(upsert, (f"project.{name}", json.dumps(value)))
+    connection.execute(upsert, ("project.updated", json.dumps(now_iso())))
+
+
+def switches(values: dict, ids: list[str] | tuple[str, ...], keys: dict | None = None) -> list[dict]:
+    """Appwrite's list of {$id, enabled}: each is on unless switched off."""
+    return [{"$id": name, "enabled": values.get((keys or {}).get(name, name), True) is not False} for name in ids]
+
+
+def project_model(connection: sqlite3.Connection, project_id: str) -> dict:
+    """Appwrite's Project model for the embedded project."""
+    created_row = connection.execute("SELECT value FROM _meta WHERE key = 'created'").fetchone()
+    created = created_row[0] if created_row else ""
+    return {
+        "$id": project_id,
+        "$createdAt": created,
+        "$updatedAt": read(connection, "updated", created),
+        "name": project_id,
+        "teamId": "",
+        "region": "default",
+        "devKeys": [],
+        **SMTP_DEFAULTS,
+        "pingCount": 0,
+        "pingedAt": "",
+        "labels": read(connection, "labels", []),
+        "status": "active",
+        "authMethods": switches(read(connection, "auths", {}), list(AUTH_METHODS), AUTH_METHODS),
+        "services": switches(read(connection, "services", {}), SERVICES),
+        "protocols": switches(read(connection, "protocols", {}), PROTOCOLS),
+        "blocks": [],
+        "consoleAccessedAt": "",
+        "billingLimits": None,
+        **OAUTH2_SERVER,
+    }
+
+
+@handles("project.get")
+def get_project(call: Call) -> dict:
+    return project_model(call.project.connection, call.project.id)
+
+
+@handles("project.updateLabels")
+def update_labels(call: Call) -> dict:
+    labels = call.params["labels"]
+    if len(labels) > MAX_LABELS or not all(isinstance(label, str) and LABEL.fullmatch(label) for label in labels):
+        raise invalid_argument(
+            f"Invalid `labels` param: Value must a valid array no longer than {MAX_LABELS} items and Value must be a "
+            "valid string and at least 1 chars and no longer than 36 chars, of letters and digits only"
+        )
+    connection = call.project.connection
+    store(connection, "labels", list(dict.fromkeys(labels)))
+    return project_model(connection, call.project.id)
