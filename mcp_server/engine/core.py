@@ -30,7 +30,7 @@ from .identity.identities import SECOND_FACTOR_OPERATIONS, jwt_auth, require_use
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import avatars, health, locale  # noqa: F401
-from .project import policies, smtp, templates  # noqa: F401
+from .project import oauth2, policies, smtp, templates  # noqa: F401
 from .projects import Project
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
