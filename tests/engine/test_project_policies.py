@@ -88,7 +88,7 @@ def test_an_unknown_policy_is_refused_by_name(call):
         assert refused.type == "general_argument_invalid" and "policyId" in refused.message
 
 
-def test_updates_answer_as_appwrite_and_change_nothing_on_bad_input(call):
+def test_updates_answer_as_appwrite_and_change_nothing_on_bad_input(engine, call):
     project = call("project.updateSessionLimitPolicy", total=5)
     assert set(project) == PROJECT_FIELDS and project["$id"] == "default"
     strength = call("project.updatePasswordStrengthPolicy", uppercase=True)
@@ -97,6 +97,13 @@ def test_updates_answer_as_appwrite_and_change_nothing_on_bad_input(call):
     assert call("project.updatePasswordStrengthPolicy", min=12)["uppercase"] is True
     call("project.updateSessionLimitPolicy", total=None)
     assert call("project.getPolicy", policyId="session-limit")["total"] == 0
+    assert set(call("project.updatePasswordHistoryPolicy", total=3)) == PROJECT_FIELDS
+    assert call("project.getPolicy", policyId="password-history")["total"] == 3
+    call("project.updatePasswordHistoryPolicy", total=None)
+    call("project.updatePasswordDictionaryPolicy", enabled=True)
+    call("project.updatePasswordPersonalDataPolicy", enabled=True)
+    stored = policy.read(engine.project().connection)
+    assert (stored["passwordHistory"], stored["passwordDictionary"], stored["personalDataCheck"]) == (0, True, True)
     call("project.updateMembershipPrivacyPolicy", userName=True)
     call("project.updateMembershipPrivacyPolicy", userEmail=True)
     privacy = call("project.getPolicy", policyId="membership-privacy")
