@@ -119,6 +119,24 @@ def retention_of(args: argparse.Namespace):
     )
 
 
+# auth-policy's options: the setting each changes (engine/identity/policy.py), its kind, and its help.
+AUTH_POLICY_FLAGS: dict[str, tuple[str, type, str]] = {
+    "--min-length": ("passwordMinLength", int, "shortest password allowed (default 8)"),
+    "--uppercase": ("passwordUppercase", bool, "require an uppercase letter in passwords"),
+    "--lowercase": ("passwordLowercase", bool, "require a lowercase letter in passwords"),
+    "--number": ("passwordNumber", bool, "require a digit in passwords"),
+    "--symbols": ("passwordSymbols", bool, "require a symbol in passwords"),
+    "--history": ("passwordHistory", int, "refuse a password among a user's last N (0-5000; default 0)"),
+    "--dictionary": ("passwordDictionary", bool, "refuse the 30,000 most common passwords"),
+    "--personal-data": ("personalDataCheck", bool, "refuse passwords with the user's name etc."),
+    "--session-duration": ("sessionDuration", int, "seconds a session lasts (5-31536000; default one year)"),
+    "--session-limit": ("maxSessions", int, "sessions a user keeps, oldest ended first (0 = no limit, default)"),
+    "--invalidate-sessions": ("invalidateSessions", bool, "end a user's other sessions when the password changes"),
+    "--session-alerts": ("sessionAlerts", bool, "email users about each new session but their first"),
+    "--user-limit": ("userLimit", int, "most users sign-ups may reach (0 = no limit, default)"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baas-mcp",
@@ -219,11 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--read-only", action="store_true", help="the server offers and runs only reads")
     install.set_defaults(run=run_install)
 
-    policy = commands.add_parser("auth-policy", help="show or change a project's password policy")
-    policy.add_argument("--min-length", type=int, help="shortest password allowed (default 8)")
-    policy.add_argument("--history", type=int, help="refuse a password among a user's last N (0-20; default 0)")
-    policy.add_argument("--dictionary", choices=("on", "off"), help="refuse the 30,000 most common passwords")
-    policy.add_argument("--personal-data", choices=("on", "off"), help="refuse passwords with the user's name etc.")
+    policy = commands.add_parser(
+        "auth-policy", help="show or change a project's auth policy (the project.*Policy operations' settings)"
+    )
+    for flag, (_, kind, words) in AUTH_POLICY_FLAGS.items():
+        if kind is int:
+            policy.add_argument(flag, type=int, help=words)
+        else:
+            policy.add_argument(flag, choices=("on", "off"), help=words)
     outbox = commands.add_parser("outbox", help="show the emails and text messages the engine sent")
     outbox.add_argument("--last", type=positive_limit, default=None, help="only the last N messages")
     for sub in (policy, outbox):
@@ -539,16 +560,11 @@ def run_auth_policy(args: argparse.Namespace) -> int:
     from .engine.errors import AppwriteError
     from .engine.identity import policy
 
-    changes = {
-        name: value
-        for name, value in (
-            ("passwordMinLength", args.min_length),
-            ("passwordHistory", args.history),
-            ("passwordDictionary", None if args.dictionary is None else args.dictionary == "on"),
-            ("personalDataCheck", None if args.personal_data is None else args.personal_data == "on"),
-        )
-        if value is not None
-    }
+    changes = {}
+    for flag, (name, kind, _) in AUTH_POLICY_FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            changes[name] = value if kind is int else value == "on"
     db = project_db(args)
     try:
         current = policy.write(db, changes) if changes else policy.read(db.connection)

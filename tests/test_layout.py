@@ -30,6 +30,7 @@ SHARED = (
 # What one service may use of another.
 INTERFACES = {
     "mcp_server.engine.identity.identities",  # who a caller is: users, sessions, tokens, roles
+    "mcp_server.engine.identity.policy",  # the auth policy store, which the project's policies change
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
 }
 

@@ -42,7 +42,7 @@ from .identity.identities import (
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import advisor, avatars, health, locale, ping  # noqa: F401
-from .project import api_keys, mock_phones, settings, variables  # noqa: F401
+from .project import api_keys, mock_phones, oauth2, policies, settings, smtp, templates, variables  # noqa: F401
 from .project.deletion import remove_folder
 from .project.platforms import SETTING as PLATFORM_ORIGINS
 from .project.platforms import read_origins

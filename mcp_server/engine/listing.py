@@ -128,3 +128,15 @@ def order(models: list[dict], orders: list[Query]) -> list[dict]:
         present.sort(key=lambda m: comparable(m[query.attribute]), reverse=reverse)
         ordered = missing + present if not reverse else present + missing
     return ordered
+
+
+def limit_offset_page(items: list, raw_queries: object, *, count: bool = True) -> tuple[int, list]:
+    """(total, page) of a list whose route takes only limit and offset queries (no default limit), as
+    Appwrite's lists of project settings do; any other query is refused."""
+    queries = parse_queries(raw_queries)
+    for query in queries:
+        if query.method not in ("limit", "offset"):
+            raise invalid(f"{query.method} is not supported here: only limit and offset are")
+    query_plan = plan(queries)
+    end = None if query_plan.limit is None else query_plan.skip + query_plan.limit
+    return (len(items) if count else 0), items[query_plan.skip : end]

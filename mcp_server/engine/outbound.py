@@ -1,4 +1,5 @@
-"""Requests the engine sends to URLs its callers name (avatars' images and favicons): where they may go, and how.
+"""Requests the engine sends to URLs its callers name (avatars' images and favicons), and the SMTP servers
+it connects to (mail.py): where they may go, and how.
 
 A caller's URL may point anywhere, this machine and its network included, so by default a request
 goes to public addresses only. The host is resolved first (every address it has), and a host with any
@@ -111,6 +112,21 @@ class Outbound:
     def permits(self, address: Address) -> bool:
         return self.allow_private or public(address)
 
+    def addresses(self, host: str, port: int, deadline: float, timeout: float, subject: str = "it") -> list[Address]:
+        """Every address of `host`, resolved before `deadline`, once all of them are permitted.
+
+        Raises Failed when the name does not resolve in time, Refused when an address is not permitted.
+        """
+        found = resolve(host, port, deadline - time.monotonic())
+        if not found:
+            raise unreachable(timeout)
+        if not all(self.permits(address) for address in found):
+            raise Refused(
+                f"{subject} leads to a loopback, private or reserved address, which this server does not connect "
+                f"to (unless started with {ALLOW_FLAG})"
+            )
+        return found
+
     def get(self, url: str, *, timeout: float, max_bytes: int, max_redirects: int, headers: dict[str, str]) -> Answer:
         """GET `url`, following up to `max_redirects` redirects, within `timeout` seconds and `max_bytes` bytes.
 
@@ -143,14 +159,7 @@ class Outbound:
         import httpx
 
         host = target.raw_host.decode("ascii")
-        addresses = resolve(host, target.port or SCHEMES[target.scheme], deadline - time.monotonic())
-        if not addresses:
-            raise unreachable(timeout)
-        if not all(self.permits(address) for address in addresses):
-            raise Refused(
-                f"{subject} leads to a loopback, private or reserved address, which this server does not connect "
-                f"to (unless started with {ALLOW_FLAG})"
-            )
+        addresses = self.addresses(host, target.port or SCHEMES[target.scheme], deadline, timeout, subject)
         for address in addresses[:-1]:
             try:
                 return client.send(pinned(client, target, host, address, deadline), stream=True)

@@ -238,10 +238,13 @@ def test_sessions_list_get_update_and_delete(engine, call, ada):
     assert rows.fetchall() == []
 
 
-def test_a_user_keeps_at_most_ten_sessions(engine, call, ada):
+def test_sessions_are_unlimited_until_the_session_limit_policy_ends_the_oldest(engine, call, ada):
     _, first = ada
     for _ in range(10):
         latest, _ = sign_in(engine, call)
+    assert len(call("account.listSessions", latest)["sessions"]) == 11  # Appwrite 1.9's default: no limit
+    call("project.updateSessionLimitPolicy", total=10)
+    latest, _ = sign_in(engine, call)
     sessions = call("account.listSessions", latest)["sessions"]
     assert len(sessions) == 10 and first.session_id not in [s["$id"] for s in sessions]
 

@@ -36,7 +36,7 @@ PROJECT = "default"
 COOKIE = f"a_session_{PROJECT}"
 SCOPES = (
     "users.read,users.write,teams.read,teams.write,sessions.write,databases.read,databases.write,tables.read,"
-    "tables.write,columns.read,columns.write,rows.read,rows.write"
+    "tables.write,columns.read,columns.write,rows.read,rows.write,policies.write"
 )
 DATABASE, TABLE = "matrix", "notes"
 # Each row is readable by exactly one role; the row's id names the role kind.
@@ -131,6 +131,11 @@ def populate(world: World) -> None:
     users.create_argon2_user("arg", "arg@example.com", argon2_hash, name="Arg")
     users.create("una", email="una@example.com", password=PASSWORDS["una"], name="Una")
 
+    # A new Appwrite 1.9 project shows members none of each other's details; this one shows their ids.
+    shown = world.admin.call(
+        "patch", "/project/policies/membership-privacy", {"content-type": "application/json"}, {"userId": True}
+    )
+    assert shown["$id"] == PROJECT
     teams.create("red", "Red")
     teams.create("blue", "Blue")
     for user, team, roles in (("bea", "red", ["editor"]), ("arg", "red", ["viewer"]), ("arg", "blue", [])):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import outbox
@@ -26,15 +27,15 @@ from ..links import check_url, with_query
 from ..listing import list_models
 from ..queries import DEFAULT_LIMIT, invalid, parse_queries, plan
 from ..registry import Call, handles
+from . import policy
 from .identities import (
-    SESSION_DAYS,
     check_phone,
+    client_fields,
     consume_token,
     create_session,
     create_token,
     find_user,
     insert_user,
-    later,
     log_event,
     log_model,
     make_jwt,
@@ -42,6 +43,7 @@ from .identities import (
     normalize_email,
     password_matches,
     require_user,
+    session_expiry,
     session_model,
     set_password,
     token_model,
@@ -54,8 +56,6 @@ from .users import IDENTITY_ATTRIBUTES, announce_identity_deleted, follow_addres
 OTP_SECONDS = 15 * 60
 CONFIRM_SECONDS = 60 * 60
 RECOVERY_SECONDS = 60 * 60
-# A user keeps their newest sessions up to this many (Appwrite's default maxSessions).
-MAX_SESSIONS = 10
 MAX_PREFS = 65535
 # Token kinds, and what signing in with each proves (the session's first factor) and is called.
 GENERIC, EMAIL, PHONE, MAGIC_URL, OAUTH2 = "session", "email", "phone", "magic-url", "oauth2"
@@ -174,15 +174,41 @@ def start_session(
     factors: list[str],
     provider_uid: str = "",
 ) -> dict:
-    """A new session for the user, as the response shows it (with its secret), oldest surplus sessions ended."""
+    """A new session for the user, as the response shows it (with its secret). As the project's policy
+    says: the user is alerted by email, and their oldest sessions beyond the session limit end."""
     record, value = create_session(connection, user["id"], provider, call.requester, factors, provider_uid)
-    connection.execute(
-        "DELETE FROM _sessions WHERE user_id = ? AND seq NOT IN "
-        "(SELECT seq FROM _sessions WHERE user_id = ? ORDER BY seq DESC LIMIT ?)",
-        (user["id"], user["id"], MAX_SESSIONS),
-    )
+    settings = policy.read(connection)
+    if settings["sessionAlerts"]:
+        alert_new_session(connection, call, user, record)
+    if settings["maxSessions"]:
+        connection.execute(
+            "DELETE FROM _sessions WHERE user_id = ? AND seq NOT IN "
+            "(SELECT seq FROM _sessions WHERE user_id = ? ORDER BY seq DESC LIMIT ?)",
+            (user["id"], user["id"], settings["maxSessions"]),
+        )
     log(connection, call, user["id"], "session.create")
     return session_model(record, current=record["id"], secret=value)
+
+
+def alert_new_session(connection: sqlite3.Connection, call: Call, user: sqlite3.Row, session: sqlite3.Row) -> None:
+    """Appwrite's session alert: an email about the new session, unless it is the user's only one or it was
+    opened with a code or link sent to that very address."""
+    factors = json.loads(session["factors"])
+    if not user["email"] or (session["provider"] in ("magic-url", "token") and "email" in factors):
+        return
+    if connection.execute("SELECT count(*) FROM _sessions WHERE user_id = ?", (user["id"],)).fetchone()[0] == 1:
+        return
+    moment = datetime.now(UTC)
+    values = {
+        "user": user["name"],
+        "device": client_fields(session["user_agent"])["clientName"] or "UNKNOWN",
+        "ipAddress": session["ip"],
+        "country": "Unknown",
+        "date": f"{moment:%B} {moment.day}",
+        "time": f"{moment:%H:%M:%S}",
+        "year": f"{moment:%Y}",
+    }
+    send_email(call, "sessionAlert", user["email"], values, {"userId": user["id"], "sessionId": session["id"]})
 
 
 def hidden_account() -> AppwriteError:
@@ -194,8 +220,9 @@ def find_by(connection: sqlite3.Connection, column: str, value: str) -> sqlite3.
     return connection.execute(f"SELECT * FROM _users WHERE {column} = ?", (value,)).fetchone()
 
 
-def send_email(call: Call, to: str, subject: str, text: str, data: dict) -> None:
-    outbox.send(project_dir(call), "email", to, subject, text, data)
+def send_email(call: Call, template_id: str, to: str, values: dict[str, str], data: dict) -> None:
+    """Email the project's `template_id` (email_templates.py), with the project and `values` filled in."""
+    outbox.send_email(call.project, call.outbound, template_id, to, {"project": call.project.id, **values}, data)
 
 
 def send_sms(call: Call, to: str, text: str, data: dict) -> None:
@@ -308,8 +335,8 @@ def update_password(call: Call) -> dict:
                 "user_invalid_credentials", "Invalid credentials: `oldPassword` is not the current password."
             )
         user = set_password(connection, user, params["password"])
-        if call.auth.session_id:
-            # Appwrite's invalidateSessions (on by default): the other sessions end with the old password.
+        if call.auth.session_id and policy.read(connection)["invalidateSessions"]:
+            # The other sessions end with the old password.
             connection.execute(
                 "DELETE FROM _sessions WHERE user_id = ? AND id != ?", (user["id"], call.auth.session_id)
             )
@@ -489,7 +516,7 @@ def update_session(call: Call) -> dict:
         session = require_session(connection, call, call.params["sessionId"])
         connection.execute(
             "UPDATE _sessions SET expire = ?, updated = ? WHERE seq = ?",
-            (later(days=SESSION_DAYS), now_iso(), session["seq"]),
+            (session_expiry(connection), now_iso(), session["seq"]),
         )
         log(connection, call, session["user_id"], "session.update")
         record = connection.execute("SELECT * FROM _sessions WHERE seq = ?", (session["seq"],)).fetchone()
@@ -544,12 +571,8 @@ def create_email_token(call: Call) -> dict:
         user = user_for_token(connection, call, params["userId"], "email", email)
         token, _ = create_token(connection, user["id"], EMAIL, OTP_SECONDS, secret=code, phrase=phrase)
         log(connection, call, user["id"], "session.create")
-    project = call.project.id
-    text = f"Hello {user['name'] or email},\n\nYour {project} sign-in code is {code}. It expires in 15 minutes."
-    if phrase:
-        text += f"\n\nSecurity phrase: {phrase}"
     data = {"userId": user["id"], "secret": code, "expire": token["expire"], "phrase": phrase}
-    send_email(call, email, f"{project} sign-in code", text, data)
+    send_email(call, "otpSession", email, {"user": user["name"] or email, "otp": code, "phrase": phrase}, data)
     return token_response(call, token, code, phrase)
 
 
@@ -567,12 +590,9 @@ def create_magic_url_token(call: Call) -> dict:
     project = call.project.id
     values = {"userId": user["id"], "secret": secret, "expire": token["expire"], "project": project}
     link = with_query(url, values) if url else ""
-    text = f"Hello {user['name'] or email},\n\nSign in to {project} with this link, valid for 1 hour:\n" + (
-        link or f"(no url was given: call account.createSession with userId {user['id']} and secret {secret})"
-    )
-    if phrase:
-        text += f"\n\nSecurity phrase: {phrase}"
-    send_email(call, email, f"{project} sign-in link", text, {**values, "url": link, "phrase": phrase})
+    redirect = link or f"(no url was given: call account.createSession with userId {user['id']} and secret {secret})"
+    filled = {"user": user["name"] or email, "redirect": redirect, "phrase": phrase}
+    send_email(call, "magicSession", email, filled, {**values, "url": link, "phrase": phrase})
     return token_response(call, token, secret, phrase)
 
 
@@ -619,9 +639,8 @@ def create_email_verification(call: Call) -> dict:
         token, _ = create_token(connection, user["id"], VERIFICATION, CONFIRM_SECONDS, secret=secret)
         log(connection, call, user["id"], "verification.create")
     link = with_query(url, {"userId": user["id"], "secret": secret, "expire": token["expire"]})
-    text = f"Hello {user['name'] or user['email']},\n\nConfirm your email address with this link, valid for 1 hour:\n"
     data = {"userId": user["id"], "secret": secret, "expire": token["expire"], "url": link}
-    send_email(call, user["email"], f"{call.project.id} account verification", text + link, data)
+    send_email(call, "verification", user["email"], {"user": user["name"] or user["email"], "redirect": link}, data)
     return token_response(call, token, secret)
 
 
@@ -682,20 +701,22 @@ def create_recovery(call: Call) -> dict:
         token, _ = create_token(connection, user["id"], RECOVERY, RECOVERY_SECONDS, secret=secret)
         log(connection, call, user["id"], "recovery.create")
     link = with_query(url, {"userId": user["id"], "secret": secret, "expire": token["expire"]})
-    text = f"Hello {user['name'] or email},\n\nReset your password with this link, valid for 1 hour:\n{link}"
     data = {"userId": user["id"], "secret": secret, "expire": token["expire"], "url": link}
-    send_email(call, email, f"{call.project.id} password reset", text, data)
+    send_email(call, "recovery", email, {"user": user["name"] or email, "redirect": link}, data)
     return token_response(call, token, secret)
 
 
 @handles("account.updateRecovery")
 def update_recovery(call: Call) -> dict:
-    """A new password from a recovery link; it also proves the email address. Sessions are kept, as in Appwrite."""
+    """A new password from a recovery link; it also proves the email address. With the session invalidation
+    policy on, every session of the user ends, as in Appwrite."""
     params = call.params
     with call.project.db.transaction() as connection:
         user = require_user(connection, str(params["userId"]))
         token = consume_token(connection, user["id"], params["secret"], (RECOVERY,))
         user = set_password(connection, user, params["password"])
+        if policy.read(connection)["invalidateSessions"]:
+            connection.execute("DELETE FROM _sessions WHERE user_id = ?", (user["id"],))
         connection.execute("UPDATE _users SET email_verification = 1 WHERE id = ?", (user["id"],))
         log(connection, call, user["id"], "recovery.update")
         return token_model(token)

@@ -30,7 +30,6 @@ from ..registry import Call, Requester
 from . import policy
 from .passwords import hash_password, verify_password
 
-SESSION_DAYS = 365
 JWT_SECONDS = 900
 MAX_JWT_SECONDS = 3600
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -101,8 +100,11 @@ def insert_user(
 ) -> sqlite3.Row:
     """A new user, announced as `users.[userId].create` however it came to be (Appwrite announces
     every user created). `password` is plain (checked against the policy, then hashed); `imported`
-    is an existing (hash, algorithm, options) kept as it is. Email and phone must be free."""
+    is an existing (hash, algorithm, options) kept as it is. Email and phone must be free. A sign-up
+    (anyone but an API key or the administrator) must fit in the project's user limit."""
     connection = call.project.connection
+    if not call.auth.bypasses_permissions:
+        policy.check_user_limit(connection)
     if not isinstance(name, str) or len(name) > 128:
         raise invalid_argument("Invalid `name` param: expected at most 128 characters")
     email = normalize_email(email) if email is not None else None
@@ -148,7 +150,8 @@ def set_password(connection: sqlite3.Connection, record: sqlite3.Row, password: 
     details = {"id": record["id"], "name": record["name"], "email": record["email"], "phone": record["phone"]}
     policy.check(connection, password, details, history)
     hashed, algorithm, options = hash_password(password)
-    history = [*history, {"hash": hashed, "algorithm": algorithm, "options": options}][-policy.MAX_HISTORY :]
+    history = [*history, {"hash": hashed, "algorithm": algorithm, "options": options}]
+    history = history[-policy.kept_history(connection) :]
     now = now_iso()
     connection.execute(
         "UPDATE _users SET password = ?, hash = ?, hash_options = ?, password_update = ?, password_history = ?, "
@@ -294,7 +297,8 @@ def create_session(
     factors: list[str],
     provider_uid: str = "",
 ) -> tuple[sqlite3.Row, str]:
-    """A new session for the user, and its secret (the only time the secret is available)."""
+    """A new session for the user, and its secret (the only time the secret is available); it lasts as
+    long as the project's session duration policy says."""
     from ..ids import new_id
 
     secret = new_secret()
@@ -313,7 +317,7 @@ def create_session(
             requester.user_agent if requester else "",
             json.dumps(factors),
             now if len(factors) > 1 else "",
-            later(days=SESSION_DAYS),
+            session_expiry(connection),
             now,
             now,
         ),
@@ -321,6 +325,11 @@ def create_session(
     connection.execute("UPDATE _users SET accessed = ? WHERE id = ?", (now, user_id))
     record = connection.execute("SELECT * FROM _sessions WHERE id = ?", (session_id,)).fetchone()
     return record, encode_session(user_id, secret)
+
+
+def session_expiry(connection: sqlite3.Connection) -> str:
+    """When a session created or extended now ends."""
+    return later(seconds=policy.read(connection)["sessionDuration"])
 
 
 def encode_session(user_id: str, secret: str) -> str:

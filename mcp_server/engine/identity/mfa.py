@@ -205,8 +205,7 @@ def create_challenge(call: Call) -> dict:
         log(connection, call, user["id"], "challenge.create")
     data = {"userId": user["id"], "challengeId": challenge_id, "secret": code, "expire": expire}
     if factor == "email":
-        text = f"Hello {user['name'] or user['email']},\n\nYour {call.project.id} verification code is {code}."
-        send_email(call, user["email"], f"{call.project.id} verification code", text, data)
+        send_email(call, "mfaChallenge", user["email"], {"user": user["name"] or user["email"], "otp": code}, data)
     elif factor == "phone":
         send_sms(call, user["phone"], f"{code} is your {call.project.id} verification code.", data)
     return {"$id": challenge_id, "$createdAt": created, "userId": user["id"], "expire": expire}

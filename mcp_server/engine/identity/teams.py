@@ -11,7 +11,8 @@ membership whose secret (kept only as a hash) travels in an email (or SMS) in th
 updateMembershipStatus with that secret confirms it.
 
 A team's `total` is its number of confirmed members. As in Appwrite outside its console project, a
-team may be left without owners.
+team may be left without owners. Members see of each other only the details the project's membership
+privacy policy shows (policy.py); servers see everything.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import re
 import secrets
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import outbox
@@ -30,6 +32,7 @@ from ..links import check_url, with_query
 from ..listing import list_models
 from ..permissions import Auth
 from ..registry import Call, handles
+from . import policy
 from .identities import (
     check_phone,
     digest,
@@ -154,6 +157,27 @@ def membership_model(
         "userAccessedAt": user["accessed"] if accessed and user is not None else "",
         "roles": json.loads(record["roles"]),
     }
+
+
+# Membership fields the membership privacy policy may hide, the setting that shows each, and its hidden value.
+PRIVATE_FIELDS = {
+    "userId": ("membershipsUserId", ""),
+    "userName": ("membershipsUserName", ""),
+    "userEmail": ("membershipsUserEmail", ""),
+    "userPhone": ("membershipsUserPhone", ""),
+    "mfa": ("membershipsMfa", False),
+    "userAccessedAt": ("membershipsUserAccessedAt", ""),
+}
+
+
+def private_view(connection: sqlite3.Connection, auth: Auth) -> Callable[[dict], dict]:
+    """What a caller sees of memberships: servers everything; team members only the details of other
+    members that the project's membership privacy policy shows."""
+    if is_server(auth):
+        return lambda model: model
+    settings = policy.read(connection)
+    hidden = {field: blank for field, (name, blank) in PRIVATE_FIELDS.items() if not settings[name]}
+    return lambda model: {**model, **{field: blank for field, blank in hidden.items() if field in model}}
 
 
 def fresh_membership(connection: sqlite3.Connection, membership_id: str) -> dict:
@@ -328,15 +352,17 @@ def list_memberships(call: Call) -> dict:
         count=call.params.get("total", True),
         noun="membership",
     )
-    return {"total": total, "memberships": page}
+    visible = private_view(connection, call.auth)
+    return {"total": total, "memberships": [visible(model) for model in page]}
 
 
 @handles("teams.getMembership")
 def get_membership(call: Call) -> dict:
     connection = call.project.connection
     team = require_team(connection, call.auth, call.params["teamId"])
-    membership = require_membership(connection, team, call.params["membershipId"])
-    return membership_model(connection, membership, team["name"], accessed=call.auth.bypasses_permissions)
+    record = require_membership(connection, team, call.params["membershipId"])
+    model = membership_model(connection, record, team["name"], accessed=call.auth.bypasses_permissions)
+    return private_view(connection, call.auth)(model)
 
 
 def invitee(connection: sqlite3.Connection, user_id: str, email: str, phone: str) -> sqlite3.Row | None:
@@ -428,15 +454,18 @@ def send_invitation(
     }
     link = with_query(url, values)
     data = {**values, "url": link}
-    project_dir: Path = call.project.db.path.parent
     if user["email"]:
-        greeting = name or user["name"] or user["email"]
-        text = (
-            f"Hello {greeting},\n\nYou have been invited to join the team {team['name']} "
-            f"in {call.project.id}. Follow this link to accept the invitation:\n{link}\n"
-        )
-        outbox.send(project_dir, "email", user["email"], f"Invitation to join {team['name']}", text, data)
+        inviter = find_user(call.project.connection, call.auth.user_id) if call.auth.user_id else None
+        values = {
+            "user": name or user["name"] or user["email"],
+            "team": team["name"],
+            "owner": inviter["name"] if inviter is not None else "",
+            "project": call.project.id,
+            "redirect": link,
+        }
+        outbox.send_email(call.project, call.outbound, "invitation", user["email"], values, data)
     elif user["phone"]:
+        project_dir: Path = call.project.db.path.parent
         outbox.send(project_dir, "sms", user["phone"], "", f"Join the team {team['name']}: {link}", data)
 
 

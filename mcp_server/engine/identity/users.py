@@ -23,6 +23,7 @@ from ..ids import new_id, resolve_id, validate_id
 from ..listing import list_models
 from ..queries import invalid, parse_queries, plan
 from ..registry import Call, handles
+from . import policy
 from .identities import (
     check_phone,
     create_session,
@@ -361,6 +362,8 @@ def update_password(call: Call) -> dict:
             )
         else:
             set_password(connection, record, password)
+        if policy.read(connection)["invalidateSessions"]:
+            connection.execute("DELETE FROM _sessions WHERE user_id = ?", (record["id"],))
         log(call, connection, record["id"], "user.update")
         return fresh_user(connection, record["id"])
 

@@ -14,6 +14,7 @@ import re
 import sqlite3
 from typing import Any
 
+from .. import mail
 from ..datetimes import now_iso
 from ..errors import invalid_argument
 from ..registry import Call, handles
@@ -37,17 +38,17 @@ SERVICES = (
     "graphql migrations messaging advisor"
 ).split()
 PROTOCOLS = ("rest", "graphql", "websocket")
-SMTP_DEFAULTS = {
-    "smtpEnabled": False,
-    "smtpSenderName": "",
-    "smtpSenderEmail": "",
-    "smtpReplyToName": "",
-    "smtpReplyToEmail": "",
-    "smtpHost": "",
-    "smtpPort": 0,
-    "smtpUsername": "",
-    "smtpPassword": "",
-    "smtpSecure": "",
+# The Project model's SMTP fields and the settings (mail.py) they show; the password is never shown.
+SMTP_FIELDS = {
+    "smtpEnabled": "enabled",
+    "smtpSenderName": "senderName",
+    "smtpSenderEmail": "senderEmail",
+    "smtpReplyToName": "replyToName",
+    "smtpReplyToEmail": "replyToEmail",
+    "smtpHost": "host",
+    "smtpPort": "port",
+    "smtpUsername": "username",
+    "smtpSecure": "secure",
 }
 # Appwrite's OAuth2 server fields of the Project model (SDK 20.1.0): off in the embedded engine.
 OAUTH2_SERVER = {
@@ -80,21 +81,25 @@ def switches(values: dict, ids: list[str] | tuple[str, ...], keys: dict | None =
     return [{"$id": name, "enabled": values.get((keys or {}).get(name, name), True) is not False} for name in ids]
 
 
-def project_model(connection: sqlite3.Connection, project_id: str) -> dict:
+def project_model(call: Call) -> dict:
     """Appwrite's Project model for the embedded project."""
+    connection = call.project.connection
     created_row = connection.execute("SELECT value FROM _meta WHERE key = 'created'").fetchone()
     created = created_row[0] if created_row else ""
+    smtp = mail.read(call.project, connection)
+    pings = dict(connection.execute("SELECT key, value FROM _meta WHERE key IN ('ping_count', 'pinged_at')").fetchall())
     return {
-        "$id": project_id,
+        "$id": call.project.id,
         "$createdAt": created,
         "$updatedAt": read(connection, "updated", created),
-        "name": project_id,
+        "name": call.project.id,
         "teamId": "",
         "region": "default",
         "devKeys": [],
-        **SMTP_DEFAULTS,
-        "pingCount": 0,
-        "pingedAt": "",
+        **{field: smtp[name] for field, name in SMTP_FIELDS.items()},
+        "smtpPassword": "",
+        "pingCount": int(pings.get("ping_count", 0)),
+        "pingedAt": pings.get("pinged_at", ""),
         "labels": read(connection, "labels", []),
         "status": "active",
         "authMethods": switches(read(connection, "auths", {}), list(AUTH_METHODS), AUTH_METHODS),
@@ -109,7 +114,7 @@ def project_model(connection: sqlite3.Connection, project_id: str) -> dict:
 
 @handles("project.get")
 def get_project(call: Call) -> dict:
-    return project_model(call.project.connection, call.project.id)
+    return project_model(call)
 
 
 @handles("project.updateLabels")
@@ -122,4 +127,4 @@ def update_labels(call: Call) -> dict:
         )
     connection = call.project.connection
     store(connection, "labels", list(dict.fromkeys(labels)))
-    return project_model(connection, call.project.id)
+    return project_model(call)
