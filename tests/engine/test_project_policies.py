@@ -16,6 +16,7 @@ from mcp_server.engine.identity import policy
 from mcp_server.engine.identity.identities import session_auth
 from mcp_server.engine.permissions import GUEST
 from tests.engine.conftest import error_of, q
+from tests.engine.test_project_settings import PROJECT_FIELDS
 
 PASSWORD = "correct horse 1"
 COMMAND = Path(sys.executable).with_name("baas-mcp")
@@ -40,12 +41,6 @@ DEFAULTS = [
     },
 ]
 # The Project model of Appwrite 1.9 (server src/Appwrite/Utopia/Response/Model/Project.php).
-PROJECT_FIELDS = {
-    "$id", "$createdAt", "$updatedAt", "name", "teamId", "region", "devKeys", "smtpEnabled", "smtpSenderName",
-    "smtpSenderEmail", "smtpReplyToName", "smtpReplyToEmail", "smtpHost", "smtpPort", "smtpUsername", "smtpPassword",
-    "smtpSecure", "pingCount", "pingedAt", "labels", "status", "authMethods", "services", "protocols", "blocks",
-    "consoleAccessedAt",
-}  # fmt: skip
 
 
 def sign_up(call, email: str = "ada@example.com", name: str = "Ada") -> dict:

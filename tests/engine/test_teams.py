@@ -493,4 +493,7 @@ def test_memberships_show_the_phone_and_to_servers_the_last_access(call, users, 
     listed = {m["userId"]: m for m in call("teams.listMemberships", teamId="crew")["memberships"]}
     assert listed["cy"]["userAccessedAt"] == accessed and listed["ada"]["userPhone"] == ""
     as_member = call("teams.getMembership", as_user("ada"), teamId="crew", membershipId=created["$id"])
+    assert (as_member["userPhone"], as_member["userAccessedAt"]) == ("", "")  # a new project's privacy policy
+    call("project.updateMembershipPrivacyPolicy", userPhone=True)
+    as_member = call("teams.getMembership", as_user("ada"), teamId="crew", membershipId=created["$id"])
     assert (as_member["userPhone"], as_member["userAccessedAt"]) == ("+14155550123", "")
