@@ -235,6 +235,10 @@ def text_schema(node: New) -> dict:
     return schema
 
 
+# Appwrite's ProjectId validator: unique(), or lowercase letters, digits and hyphens, not starting with a hyphen.
+PROJECT_ID = {"type": "string", "pattern": f"^(unique\\(\\)|[a-z0-9][a-z0-9-]{{0,{MAX_UID - 1}}})$", "maxLength": MAX_UID}
+
+
 def id_schema(custom: bool) -> dict:
     pattern = f"^(unique\\(\\)|{ID_PATTERN})$" if custom else f"^{ID_PATTERN}$"
     return {"type": "string", "pattern": pattern, "maxLength": MAX_UID if not custom else max(MAX_UID, 8)}
@@ -349,7 +353,7 @@ CLASSES = {
     "Key": lambda node: id_schema(custom=False),
     "CustomId": lambda node: id_schema(custom=True),
     "CompoundUID": lambda node: {"type": "string", "pattern": f"^{ID_PATTERN}:{ID_PATTERN}$"},
-    "ProjectId": lambda node: id_schema(custom=True),
+    "ProjectId": lambda node: PROJECT_ID,
     "Nullable": nullable,
     "Range": range_schema,
     "Integer": integer_schema,

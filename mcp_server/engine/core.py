@@ -39,6 +39,7 @@ from .identity.identities import (
     roles_auth,
     session_auth,
 )
+from .organization import projects as organization_projects  # noqa: F401
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import advisor, avatars, health, locale, ping  # noqa: F401
@@ -47,9 +48,10 @@ from .project.deletion import remove_folder
 from .project.platforms import SETTING as PLATFORM_ORIGINS
 from .project.platforms import read_origins
 from .project.switches import check_switches
+from .projectdb import project_path
 from .projects import Project
 from .readers import closed
-from .registry import ANNOUNCING, HANDLERS, Call, Handler, Requester
+from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 from .unimplemented import not_implemented
 from .web_origins import PlatformOrigins
@@ -209,6 +211,9 @@ class Engine:
         if handler is None:
             raise not_implemented(op)
         call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
+        if op.id in OWN_TRANSACTIONS:
+            call.engine = self
+            return handler(call)
         if op.access != "read":
             if op.id in self.batched:
                 result = state.writes.run(lambda: self.write(call, handler))
@@ -239,6 +244,26 @@ class Engine:
         result = handler(call)
         announce_operation(call, result, before)
         return result
+
+    def project_ids(self) -> list[str]:
+        """The projects in the data dir (`default` always exists), in order of id."""
+        found = {"default"}
+        if self.data_dir.is_dir():
+            for folder in self.data_dir.iterdir():
+                try:
+                    if project_path(self.data_dir, folder.name).exists():
+                        found.add(folder.name)
+                except ValueError:  # not a project's folder (a deleted one set aside, other files)
+                    continue
+        return sorted(found)
+
+    def change(self, project_id: str, function: Callable[[Project], Any]) -> Any:
+        """Run `function(project)` as one write transaction of a project (as a write operation runs)."""
+        state = self.project(project_id)
+        with state.db.lock:
+            state.refresh()
+            with state.db.transaction():
+                return function(state)
 
     def finish_deletion(self, state: Project) -> None:
         """Close a project whose deletion was just committed and remove its folder."""

@@ -29,6 +29,8 @@ ERROR_CODES: dict[str, int] = {
     "general_api_disabled": 403,
     "user_auth_method_unsupported": 501,
     "project_not_found": 404,
+    "project_already_exists": 409,
+    "project_reserved_project": 400,
     "platform_not_found": 404,
     "platform_method_unsupported": 400,
     "platform_already_exists": 409,

@@ -35,6 +35,8 @@ class Call:
     request_timestamp: str | None = None
     requester: Requester | None = None
     outbound: Outbound = PUBLIC_ONLY
+    # The engine, for the operations that act on its projects rather than in one (OWN_TRANSACTIONS).
+    engine: Any = None
     # The error to answer with once what the call changed is committed: a handler that must keep a
     # record of its own failure (a transaction marked failed) returns, and the engine raises this.
     failure: Exception | None = None
@@ -46,11 +48,17 @@ HANDLERS: dict[str, Handler] = {}
 
 # Operations whose handler announces its route's events itself (with the payload it has at hand).
 ANNOUNCING: set[str] = set()
+# Operations that act on the engine's projects (create, rename, delete one) rather than in the caller's: the
+# engine runs them outside the caller's project transaction, and they open the transactions they need.
+OWN_TRANSACTIONS: set[str] = set()
 
 
-def handles(*operation_ids: str, announces: bool = False) -> Callable[[Handler], Handler]:
+def handles(
+    *operation_ids: str, announces: bool = False, own_transactions: bool = False
+) -> Callable[[Handler], Handler]:
     """Register a function as the handler of one or more operation ids; `announces` when it announces
-    their events itself, so the engine need not read what a delete removes beforehand."""
+    their events itself, so the engine need not read what a delete removes beforehand; `own_transactions`
+    when it acts on the engine's projects (see OWN_TRANSACTIONS)."""
 
     def register(function: Handler) -> Handler:
         for operation_id in operation_ids:
@@ -59,6 +67,8 @@ def handles(*operation_ids: str, announces: bool = False) -> Callable[[Handler],
             HANDLERS[operation_id] = function
             if announces:
                 ANNOUNCING.add(operation_id)
+            if own_transactions:
+                OWN_TRANSACTIONS.add(operation_id)
         return function
 
     return register

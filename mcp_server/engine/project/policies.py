@@ -104,6 +104,6 @@ def update_policy(call: Call) -> dict:
         if value is not None:
             changes[name] = value
     settings = policy.store(call.project.connection, changes)
-    result = policy_model(item, settings) if item.answers_policy else project_model(call)
+    result = policy_model(item, settings) if item.answers_policy else project_model(call.project)
     announce(call.project, call.auth, EVENT, {"projectId": call.project.id, "policy": item.id}, result)
     return result

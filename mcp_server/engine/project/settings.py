@@ -1,7 +1,8 @@
 """The project's own record: its settings kept in `_meta`, Appwrite's Project model, and project.get and
 project.updateLabels.
 
-The embedded project has no console, team or region: its name is its id, teamId is empty, its region
+The embedded project has no console, team or region: its name is its id unless
+organization.createProject or updateProject named it, teamId is empty, its region
 is Appwrite's self-hosted `default`, and it is always `active`. Its labels and switches (sign-in
 methods, services, protocols: switches.py) are JSON values in `_meta` under `project.<name>`; every
 change of one moves the project's `$updatedAt`.
@@ -81,18 +82,19 @@ def switches(values: dict, ids: list[str] | tuple[str, ...], keys: dict | None =
     return [{"$id": name, "enabled": values.get((keys or {}).get(name, name), True) is not False} for name in ids]
 
 
-def project_model(call: Call) -> dict:
-    """Appwrite's Project model for the embedded project."""
-    connection = call.project.connection
+def project_model(project: Any) -> dict:
+    """Appwrite's Project model for one of the engine's projects (its name as set by
+    organization.createProject or updateProject, else its id)."""
+    connection = project.connection
     created_row = connection.execute("SELECT value FROM _meta WHERE key = 'created'").fetchone()
     created = created_row[0] if created_row else ""
-    smtp = mail.read(call.project, connection)
+    smtp = mail.read(project, connection)
     pings = dict(connection.execute("SELECT key, value FROM _meta WHERE key IN ('ping_count', 'pinged_at')").fetchall())
     return {
-        "$id": call.project.id,
+        "$id": project.id,
         "$createdAt": created,
         "$updatedAt": read(connection, "updated", created),
-        "name": call.project.id,
+        "name": read(connection, "name", project.id),
         "teamId": "",
         "region": "default",
         "devKeys": [],
@@ -114,7 +116,7 @@ def project_model(call: Call) -> dict:
 
 @handles("project.get")
 def get_project(call: Call) -> dict:
-    return project_model(call)
+    return project_model(call.project)
 
 
 @handles("project.updateLabels")
@@ -127,4 +129,4 @@ def update_labels(call: Call) -> dict:
         )
     connection = call.project.connection
     store(connection, "labels", list(dict.fromkeys(labels)))
-    return project_model(call)
+    return project_model(call.project)

@@ -67,7 +67,7 @@ def update_smtp(call: Call) -> dict:
             if settings["enabled"]:
                 raise smtp_failure(error) from None
     mail.store(call.project, call.project.connection, settings)
-    return project_model(call)
+    return project_model(call.project)
 
 
 @handles("project.createSMTPTest")

@@ -110,7 +110,7 @@ def switch(call: Call, setting: str, param: str, choices, key: str | None = None
     values[key or chosen] = call.params["enabled"]
     store(connection, setting, values)
     call.project.settings_changed()
-    return project_model(call)
+    return project_model(call.project)
 
 
 @handles("project.updateAuthMethod")
