@@ -16,8 +16,11 @@ from typing import Protocol
 
 from .vocabulary import (
     CLAUSE_MARKERS,
+    CONTENT_VERBS,
     DETERMINERS,
+    ITEM_TERMS,
     LEGACY_MARKERS,
+    PHRASE_TERMS,
     PREPOSITIONS,
     QUANTIFIERS,
     SINGULAR_MARKERS,
@@ -41,6 +44,8 @@ LITERAL_WORDS = 2
 IDENTIFIER_WEIGHT = 0.35
 # A word the API does not know counts as a moderately informative mention of a row.
 DATA_EXPANSIONS = (("row", 1.0),)
+# How much a noun for the app's own records (an order, a blog post) counts, as itself and as a row.
+DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 
@@ -176,6 +181,29 @@ def role_weight(token: Token, container: bool, clause: bool) -> float:
     return weight * CLAUSE_WEIGHT if clause else weight
 
 
+def merged(*expansions: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    """Expansions put together, each term at its highest value."""
+    best: dict[str, float] = {}
+    for term, value in (pair for group in expansions for pair in group):
+        best[term] = max(value, best.get(term, 0.0))
+    return tuple(best.items())
+
+
+def phrase_ends(sequence: list[Token], position: int) -> bool:
+    """Whether the word at `position` is the last of its phrase, the noun the words before it qualify."""
+    if position + 1 == len(sequence):
+        return True
+    following = sequence[position + 1]
+    return following.initial or following.kind != "plain" or following.word in PREPOSITIONS | CLAUSE_MARKERS
+
+
+def app_data(term: str, lexicon: Lexicon) -> bool:
+    """Whether a known word names the app's own records rather than anything the API manages: an order, a
+    blog post, a payment are rows (or documents), though the catalog's prose mentions them. A word the
+    vocabulary joins a phrase into ("my account" -> self) names a concept of the API instead."""
+    return term not in PHRASE_TERMS and lexicon.resource_terms.isdisjoint({term, *SYNONYMS.get(term, ())})
+
+
 def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     """Read a (validated) query: weighted terms, verb classes, object terms, plurality, legacy intent."""
     terms: list[QueryTerm] = []
@@ -195,7 +223,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         literal = token.kind != "plain" or token.identifier
         # A noun right before an id or number names one record: "order ord_789", "article 42".
         named = not literal and position + 1 < len(sequence) and sequence[position + 1].value
-        plural = plural or word in QUANTIFIERS
+        # A quantifier inside a describing clause counts that clause's nouns, not the object.
+        plural = plural or (word in QUANTIFIERS and not clause)
         legacy = legacy or word in LEGACY_MARKERS
         singular = singular or word in SINGULAR_MARKERS or named
         # "that" right after the verb points at the object ("delete that row"); after a noun it
@@ -211,9 +240,12 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if resolved is None or (named and resolved[0] not in data_words):
             # A word the API does not know names the app's own data: orders, tickets, invoices.
             terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
+            if phrase_open and not literal and not container:
+                objects |= ITEM_TERMS
             phrase_open = False
             continue
         term, factor = resolved
+        data = False
         # The first verb sets the action, unless a later clause starts with a command verb
         # ("the writes are staged - commit the transaction").
         if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
@@ -223,15 +255,24 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
             # execution) keeps it; the words after it say what goes in, not what is made.
             implied = term not in CLASS_VERBS and not objects.isdisjoint(lexicon.all_heads)
             container, phrase_open, commanded, phrase_nouns = False, not implied, token.initial, 0
+            if term in CONTENT_VERBS:
+                objects, container, phrase_open, plural = set(ITEM_TERMS), True, False, True
         elif phrase_open and not literal and not container:
             objects |= {term, *SYNONYMS.get(term, ())}
             phrase_nouns += 1
+            if phrase_ends(sequence, position) and app_data(term, lexicon):
+                objects |= ITEM_TERMS
+                data = True
         if not (literal or container or clause):
             if is_plural(word):
                 plural = True
             elif term in lexicon.resource_terms:
                 singular_noun = True
         found = lexicon.expansions(term, factor)
+        if data:
+            # A noun for the app's records stands for a row; the catalog's prose names such nouns only as
+            # examples, so the word itself tells less about the operation.
+            found = merged(*(lexicon.expansions(each, DATA_NOUN_WEIGHT * factor) for each in (term, "row")))
         if found:
             terms.append(QueryTerm(word, found, weight))
     singular = (singular or singular_noun) and not plural

@@ -61,6 +61,7 @@ relationship: foreign key | foreign keys
 id: primary key
 rls: row level security | row security | document security | file security
 enable: turn on | switch on
+destroy: tear down | tears down | tearing down | torn down | take down | shut down | get rid of
 disable: turn off | switch off
 rollback: roll back | rolled back
 lookup: look up
@@ -110,7 +111,7 @@ doc document entry item record row tuple
 collection table
 attribute column field prop property
 database datastore db
-index indexes indices
+index indexes indices unique
 unique uniqueness duplicate duplicates distinct dedupe
 association join link linked reference references relation relationship
 atomic commit rollback transaction tx txn
@@ -191,6 +192,8 @@ favicon icon logo
 capture screenshot snapshot
 flag flags
 gql graphql
+callback hook webhook webhooks
+offline online presence
 expiring presigned share sharing temporary
 """
 )
@@ -201,15 +204,16 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep
+create: start store subscribe trigger upload write save remember keep record
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
 update: activate adjust alter ban block change commit deactivate demote disable edit enable
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
+update: accept approve confirm
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
-delete: terminate truncate unlink unsubscribe wipe
+delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
 increment: bump inc increase increment plus
 decrement: decrease decrement deduct lower minus reduce subtract
@@ -240,7 +244,9 @@ QUANTIFIERS = frozenset(
 )
 SINGULAR_MARKERS = frozenset("id single one specific particular given certain this".split())
 # Words that open a clause describing the object ("a bucket that only accepts PDFs").
-CLAUSE_MARKERS = frozenset("that which so because when whenever while once if unless until where".split())
+CLAUSE_MARKERS = frozenset(
+    "that which so because when whenever while once if unless until where but except including".split()
+)
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
@@ -324,3 +330,9 @@ def _verbs_of_stems() -> dict[str, frozenset[str]]:
 
 # The verb classes each stemmed word can stand for ("increase" an counter, or a limit).
 VERB_OF_STEM: dict[str, frozenset[str]] = _verbs_of_stems()
+# Verbs whose object is a container they act inside: "empty the carts table" deletes its rows, not the table.
+CONTENT_VERBS = frozenset(stem(verb) for verb in ("empty", "truncate"))
+# What tables and collections hold: the object of a content verb, and what the app's own nouns stand for.
+ITEM_TERMS = frozenset({"row", "document"})
+# The terms phrases are joined into: each names a concept of the API ("my account" -> self).
+PHRASE_TERMS = frozenset(stem(word) for word in PHRASES.values())
