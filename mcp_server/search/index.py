@@ -25,7 +25,6 @@ from ..catalog import Catalog, Operation, allowed, load_catalog
 from ..engine.permissions import IMPLICIT_KEY_SCOPES
 from .intent import ParsedQuery, parse
 from .vocabulary import (
-    ITEM_TERMS,
     RETRIEVAL,
     SYNONYM_WEIGHT,
     SYNONYMS,
@@ -61,9 +60,6 @@ TYPO_WEIGHT = 0.85
 VERB_MATCH = 1.35
 RETRIEVAL_NEAR_MATCH = 1.1
 OBJECT_MATCH = 1.4
-# The query acts on the app's records and mentions nothing the operation's name is about ("store a blog post"
-# wants no column, though a column's prose names blog posts as an example).
-UNNAMED_OBJECT_FACTOR = 0.8
 PLURALITY_MATCH = 1.15
 DEPRECATED_FACTOR = 0.85
 # The server acts with API-key rights: operations only a signed-in user can call rank a little lower.
@@ -245,7 +241,7 @@ class SearchIndex:
         # offered to a key only when the query asks for them: it names their service (or a synonym of it: "is
         # the database up" asks for health), or says a word of their name no other operation's name has.
         every_key = [set(op.scopes) <= IMPLICIT_KEY_SCOPES for op in self.operations]
-        self.subjects = subjects = [operation_subjects(op) for op in self.operations]
+        subjects = [operation_subjects(op) for op in self.operations]
         chosen = [words for words, implicit in zip(subjects, every_key, strict=True) if not implicit]
         shared = frozenset().union(*chosen)
         self.own_words = [words - shared for words in subjects]
@@ -441,8 +437,6 @@ class SearchIndex:
             factor *= RETRIEVAL_NEAR_MATCH
         if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
             factor *= OBJECT_MATCH
-        elif parsed.objects >= ITEM_TERMS and self.subjects[position].isdisjoint(parsed.mentioned):
-            factor *= UNNAMED_OBJECT_FACTOR
         many = self.acts_on_many[position]
         if (parsed.plural and not parsed.singular) == many and (many or parsed.singular):
             factor *= PLURALITY_MATCH

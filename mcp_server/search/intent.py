@@ -23,6 +23,7 @@ from .vocabulary import (
     PHRASE_TERMS,
     PREPOSITIONS,
     QUANTIFIERS,
+    QUESTION_STARTS,
     SINGULAR_MARKERS,
     STOPWORDS,
     SYNONYMS,
@@ -39,7 +40,7 @@ from .vocabulary import (
 CONTAINER_WEIGHT = 0.7
 CLAUSE_WEIGHT = 0.5
 # Quoted text names values; bracketed asides explain. Either shares its weight between its words.
-LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8}
+LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8, "address": 0.7}
 LITERAL_WORDS = 2
 IDENTIFIER_WEIGHT = 0.35
 # A word the API does not know counts as a moderately informative mention of a row.
@@ -51,6 +52,13 @@ CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 
 _BOUNDARY = re.compile(r"[.;:!?,\u2014\u2013]+|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
+# Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
+_ADDRESS = re.compile(
+    r"(https?://\S+)|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|((?<![\w.@])(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|app|co|ai|cloud|site|xyz|me|info|biz)\b(?:/\S*)?)",
+    re.IGNORECASE,
+)
+_ADDRESS_WORDS = ("url", "email", "domain")
 _LITERAL = re.compile(r"""((?<![A-Za-z0-9])(?:"[^"]*"|'[^']*'|`[^`]*`)(?![A-Za-z0-9])|\([^)]*\)|\[[^\]]*\])""")
 
 
@@ -116,18 +124,41 @@ class ParsedQuery:
 
 
 def segments(query: str) -> list[tuple[str, str]]:
-    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside."""
+    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside, and
+    addresses, each given as the word for its kind (url, email, domain)."""
     out = []
     for piece in _LITERAL.split(query):
         if not piece:
             continue
         if piece[0] in "\"'`":
             # Several quoted words are a phrase (a button label, a feature); one is a value or name.
-            kind = "phrase" if len(piece[1:-1].split()) > 1 else "quoted"
+            out.append((piece[1:-1], "phrase" if len(piece[1:-1].split()) > 1 else "quoted"))
+        elif piece[0] in "([":
+            out.append((piece[1:-1], "aside"))
         else:
-            kind = "aside" if piece[0] in "([" else "plain"
-        out.append((piece if kind == "plain" else piece[1:-1], kind))
+            out.extend(addresses(piece))
     return out
+
+
+def host_words(address: str) -> list[str]:
+    """The names in an address's host, which may name a service (WordPress.com, hooks.example.com -> hooks)."""
+    if "@" in address and "://" not in address:
+        return []  # an email address's host is the sender's own domain
+    host = address.split("://")[-1].split("/")[0]
+    return [label for label in host.split(".")[:-1] if label.lower() not in ("www", "example")]
+
+
+def addresses(text: str) -> list[tuple[str, str]]:
+    """Plain text cut around the web addresses, host names and email addresses in it; each becomes the word for
+    its kind and the names in its host."""
+    out = []
+    start = 0
+    for match in _ADDRESS.finditer(text):
+        out.append((text[start : match.start()], "plain"))
+        out.append((" ".join([_ADDRESS_WORDS[match.lastindex - 1], *host_words(match.group())]), "address"))
+        start = match.end()
+    out.append((text[start:], "plain"))
+    return [(piece, kind) for piece, kind in out if piece.strip()]
 
 
 def tokens(query: str, lexicon: Lexicon) -> list[Token]:
@@ -138,11 +169,11 @@ def tokens(query: str, lexicon: Lexicon) -> list[Token]:
         pieces = _BOUNDARY.split(segment) if kind == "plain" else [segment]
         for number, piece in enumerate(pieces):
             found = segment_tokens(piece, kind, lexicon)
-            if kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece):
+            if kind == "address" or (kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece)):
                 found.append(Token("", kind, value=True))  # a quoted id such as 'T-881'
             # A quoted value or bracketed list shares one weight between its words.
             words_in = sum(1 for token in found if token.word)
-            share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside") else 1.0
+            share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside", "address") else 1.0
             starts = kind == "plain" and (number > 0 or not out)
             out.extend(
                 Token(t.word, t.kind, t.identifier, t.value, share, initial=starts and i == 0)
@@ -214,6 +245,9 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
     sequence = [token for token in tokens(query, lexicon) if token.word or token.value]
+    if sequence and sequence[0].word in QUESTION_STARTS:
+        # A yes/no question asks to read a state ("is the limit enabled", "did the transaction commit").
+        verbs = frozenset({"get"})
     for position, token in enumerate(sequence):
         word = token.word
         if token.initial:
@@ -240,7 +274,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if resolved is None or (named and resolved[0] not in data_words):
             # A word the API does not know names the app's own data: orders, tickets, invoices.
             terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
-            if phrase_open and not literal and not container:
+            if phrase_open and not literal and not container and phrase_ends(sequence, position):
                 objects |= ITEM_TERMS
             phrase_open = False
             continue

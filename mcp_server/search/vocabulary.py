@@ -100,6 +100,9 @@ vectorsdb: vector database | vectors database | vector db | vector store | vecto
 }
 MAX_PHRASE = max(len(p) for p in PHRASES)
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in PHRASES)
+# Particles a two-word verb may be split from by a short object: "log users out", "switch it off".
+SEPARABLE_PARTICLES = frozenset("out off down".split())
+MAX_PARTICLE_GAP = 2
 
 # Groups of words that name the same thing for a developer, one group per line. Every member stands
 # for every other member at SYNONYM_WEIGHT; a word may belong to several groups.
@@ -153,7 +156,7 @@ option options preference preferences prefs setting settings theme
 ban banned block blocked deactivate status suspend unban unblock
 bearer idtoken jwt
 code magic otp passwordless token
-apple discord facebook github gitlab google identity linkedin microsoft oauth oauth2 social sso twitter
+identity oauth oauth2 social sso
 admin backend server service superuser moderator moderators staff
 current currently me mine my myself own self
 alert announcement broadcast campaign message notification notify
@@ -192,6 +195,7 @@ favicon icon logo
 capture screenshot snapshot
 flag flags
 gql graphql
+auto automatic automatically
 callback hook webhook webhooks
 offline online presence
 expiring presigned share sharing temporary
@@ -211,7 +215,7 @@ get: preview read retrieve see show view what which
 update: activate adjust alter ban block change commit deactivate demote disable edit enable
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
-update: accept approve confirm
+update: accept approve confirm stop prevent forbid disallow
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
@@ -247,6 +251,8 @@ SINGULAR_MARKERS = frozenset("id single one specific particular given certain th
 CLAUSE_MARKERS = frozenset(
     "that which so because when whenever while once if unless until where but except including".split()
 )
+# Words that open a yes/no question, which asks to read a state rather than to act.
+QUESTION_STARTS = frozenset("is are was were does did has have".split())
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
@@ -277,24 +283,45 @@ def compounds(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text) if has_camel(token)]
 
 
+def separated_particle(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """A two-word verb split by its object ("log users out", "turn it off"): its word and the particle's place."""
+    for gap in range(1, MAX_PARTICLE_GAP + 1):
+        j = i + gap + 1
+        if j < len(tokens) and tokens[j] in SEPARABLE_PARTICLES:
+            joined = PHRASES.get((tokens[i], tokens[j]))
+            return (joined, j) if joined else None
+    return None
+
+
 def join_phrases(tokens: list[str]) -> list[str]:
     out: list[str] = []
+    tokens = list(tokens)
     i = 0
     while i < len(tokens):
-        if tokens[i] in _PHRASE_STARTS:
-            for size in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
-                joined = PHRASES.get(tuple(tokens[i : i + size]))
-                if joined:
-                    out.append(joined)
-                    i += size
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
+        size = phrase_length(tokens, i)
+        split = separated_particle(tokens, i) if tokens[i] in _PHRASE_STARTS and not size else None
+        if size:
+            out.append(PHRASES[tuple(tokens[i : i + size])])
+            i += size
+        elif split:
+            word, particle = split
+            out.append(word)
+            del tokens[particle]
+            i += 1
         else:
             out.append(tokens[i])
             i += 1
     return out
+
+
+def phrase_length(tokens: list[str], i: int) -> int:
+    """How many words the longest phrase starting at `i` spans (0 for none)."""
+    if tokens[i] not in _PHRASE_STARTS:
+        return 0
+    for size in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
+        if tuple(tokens[i : i + size]) in PHRASES:
+            return size
+    return 0
 
 
 @cache
