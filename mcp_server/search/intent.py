@@ -50,7 +50,7 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 
-_BOUNDARY = re.compile(r"[.;:!?,\u2014\u2013]+|\s-\s")
+_BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
 # Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
 _ADDRESS = re.compile(
@@ -228,6 +228,12 @@ def phrase_ends(sequence: list[Token], position: int) -> bool:
     return following.initial or following.kind != "plain" or following.word in PREPOSITIONS | CLAUSE_MARKERS
 
 
+def names_data(sequence: list[Token], position: int, objects: set[str], lexicon: Lexicon) -> bool:
+    """Whether the object phrase's last word may name the app's records: not after a noun of the API
+    ("CREATE TABLE invoices" names a table)."""
+    return phrase_ends(sequence, position) and lexicon.resource_terms.isdisjoint(objects)
+
+
 def app_data(term: str, lexicon: Lexicon) -> bool:
     """Whether a known word names the app's own records rather than anything the API manages: an order, a
     blog post, a payment are rows (or documents), though the catalog's prose mentions them. A word the
@@ -274,7 +280,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if resolved is None or (named and resolved[0] not in data_words):
             # A word the API does not know names the app's own data: orders, tickets, invoices.
             terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
-            if phrase_open and not literal and not container and phrase_ends(sequence, position):
+            if phrase_open and not literal and not container and names_data(sequence, position, objects, lexicon):
                 objects |= ITEM_TERMS
             phrase_open = False
             continue
@@ -294,7 +300,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         elif phrase_open and not literal and not container:
             objects |= {term, *SYNONYMS.get(term, ())}
             phrase_nouns += 1
-            if phrase_ends(sequence, position) and app_data(term, lexicon):
+            if names_data(sequence, position, objects - {term}, lexicon) and app_data(term, lexicon):
                 objects |= ITEM_TERMS
                 data = True
         if not (literal or container or clause):

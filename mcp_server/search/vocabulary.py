@@ -90,7 +90,7 @@ boolean: yes no | yes or no | true or false | on off
 unique: no two | no duplicates | no duplicate | not duplicated
 theme: dark mode | light mode | color scheme | colour scheme
 self: my account | my own | current user | currently logged in | currently signed in | logged in user
-self: signed in user | logged in users | signed in users | current session | this session
+self: signed in user | logged in users | signed in users
 table: alter table
 documentsdb: document database | documents database | document db | documents db | document store
 vectorsdb: vector database | vectors database | vector db | vector store | vector index
@@ -208,14 +208,14 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep record
+create: start store subscribe trigger upload write save remember keep record set
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
 update: activate adjust alter ban block change commit deactivate demote disable edit enable
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
-update: accept approve confirm stop prevent forbid disallow
+update: accept approve confirm stop prevent forbid disallow complete finish finalize
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
@@ -249,7 +249,7 @@ QUANTIFIERS = frozenset(
 SINGULAR_MARKERS = frozenset("id single one specific particular given certain this".split())
 # Words that open a clause describing the object ("a bucket that only accepts PDFs").
 CLAUSE_MARKERS = frozenset(
-    "that which so because when whenever while once if unless until where but except including".split()
+    "that which so because when whenever while once if unless until where but except including after before".split()
 )
 # Words that open a yes/no question, which asks to read a state rather than to act.
 QUESTION_STARTS = frozenset("is are was were does did has have".split())
