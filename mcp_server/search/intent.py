@@ -145,6 +145,7 @@ def host_words(address: str) -> list[str]:
     if "@" in address and "://" not in address:
         return []  # an email address's host is the sender's own domain
     host = address.split("://")[-1].split("/")[0]
+    # www names nothing; example.com is the domain reserved for examples (RFC 2606).
     return [label for label in host.split(".")[:-1] if label.lower() not in ("www", "example")]
 
 
@@ -170,7 +171,7 @@ def tokens(query: str, lexicon: Lexicon) -> list[Token]:
         for number, piece in enumerate(pieces):
             found = segment_tokens(piece, kind, lexicon)
             if kind == "address" or (kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece)):
-                found.append(Token("", kind, value=True))  # a quoted id such as 'T-881'
+                found.append(Token("", kind, value=True))  # an address, or a quoted id such as 'T-881'
             # A quoted value or bracketed list shares one weight between its words.
             words_in = sum(1 for token in found if token.word)
             share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside", "address") else 1.0
