@@ -93,6 +93,10 @@ def test_held_out_needs_recall(index, holdout_cases):
         # A provider's name is no synonym of another provider's.
         ("disable GitHub login", "project.updateOAuth2GitHub"),
         ("get current session", "account.getSession"),
+        # "Point … at" aims a domain; "point" before a noun of the API is the geometry.
+        ("point shop.example.com at my site", "proxy.createSiteRule"),
+        ("point my domain at the function", "proxy.createFunctionRule"),
+        ("point column to the stores table", "tablesDB.createPointColumn"),
     ],
 )
 def test_how_needs_are_read(index, query, first):

@@ -15,6 +15,9 @@ from functools import cached_property
 from typing import Protocol
 
 from .vocabulary import (
+    AIMED,
+    AIMING_TARGETS,
+    AIMING_VERBS,
     CLAUSE_MARKERS,
     CONTENT_VERBS,
     DETERMINERS,
@@ -242,6 +245,20 @@ def app_data(term: str, lexicon: Lexicon) -> bool:
     return term not in PHRASE_TERMS and lexicon.resource_terms.isdisjoint({term, *SYNONYMS.get(term, ())})
 
 
+def aims(sequence: list[Token], position: int, lexicon: Lexicon) -> bool:
+    """Whether the word at `position` aims what follows at a target later in its clause ("point X at Y"); before
+    a noun of the API it names a kind of that noun instead ("point column to the table")."""
+    following = sequence[position + 1 : position + 2]
+    if following and following[0].kind == "plain" and stem(following[0].word) in lexicon.all_heads:
+        return False
+    for token in sequence[position + 1 :]:
+        if token.initial:
+            return False
+        if token.kind == "plain" and token.word in AIMING_TARGETS:
+            return True
+    return False
+
+
 def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     """Read a (validated) query: weighted terms, verb classes, object terms, plurality, legacy intent."""
     terms: list[QueryTerm] = []
@@ -262,6 +279,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if not word:
             continue
         literal = token.kind != "plain" or token.identifier
+        if not literal and not verbs and word in AIMING_VERBS and aims(sequence, position, lexicon):
+            word = AIMED
         # A noun right before an id or number names one record: "order ord_789", "article 42".
         named = not literal and position + 1 < len(sequence) and sequence[position + 1].value
         # A quantifier inside a describing clause counts that clause's nouns, not the object.

@@ -112,6 +112,7 @@ documentsdb mongo mongodb nosql schemaless
 vectorsdb embedding embeddings pinecone similarity vector vectors
 doc document entry item record row tuple
 collection table
+domain hostname rule
 attribute column field prop property
 database datastore db
 index indexes indices unique
@@ -208,7 +209,7 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep record set
+create: start store subscribe trigger upload write save remember keep record set map
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
@@ -253,6 +254,11 @@ CLAUSE_MARKERS = frozenset(
 )
 # Words that open a yes/no question, which asks to read a state rather than to act.
 QUESTION_STARTS = frozenset("is are was were does did has have".split())
+# Verbs that aim their object at a target ("point shop.example.com at my site", "aim the domain to the API") map
+# one thing to another; the noun "point" (a coordinate) is meant only without such a target.
+AIMING_VERBS = frozenset("point points pointing aim".split())
+AIMING_TARGETS = frozenset("at to towards".split())
+AIMED = "map"
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
