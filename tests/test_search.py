@@ -97,6 +97,13 @@ def test_held_out_needs_recall(index, holdout_cases):
         ("point shop.example.com at my site", "proxy.createSiteRule"),
         ("point my domain at the function", "proxy.createFunctionRule"),
         ("point column to the stores table", "tablesDB.createPointColumn"),
+        # Changing a registered thing is its update, not the create beside it.
+        ("change the bundle id of the registered iPhone app", "project.updateApplePlatform"),
+        # The whole container, not what it holds.
+        ("drop the entire vector database including its collections", "vectorsDB.delete"),
+        # A clause that sets the scene says no action; "new" inside a sentence describes.
+        ("after email login, verify the one-time code to complete the MFA challenge", "account.updateMFAChallenge"),
+        ("the user entered the new password on the reset page", "account.updateRecovery"),
     ],
 )
 def test_how_needs_are_read(index, query, first):

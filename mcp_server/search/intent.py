@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Protocol
 
 from .vocabulary import (
+    ADJECTIVE_VERBS,
     AIMED,
     AIMING_TARGETS,
     AIMING_VERBS,
@@ -29,6 +30,7 @@ from .vocabulary import (
     QUESTION_STARTS,
     SINGULAR_MARKERS,
     STOPWORDS,
+    SUBORDINATORS,
     SYNONYMS,
     UPDATE_MARKERS,
     VERB_CLASSES,
@@ -272,9 +274,13 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     if sequence and sequence[0].word in QUESTION_STARTS:
         # A yes/no question asks to read a state ("is the limit enabled", "did the transaction commit").
         verbs = frozenset({"get"})
+    # A sentence that opens with "after/when/if …," sets the scene (its words count: they say when); the
+    # clause after it says what to do.
+    scene = bool(sequence) and sequence[0].word in SUBORDINATORS and any(token.initial for token in sequence[1:])
     for position, token in enumerate(sequence):
         word = token.word
         if token.initial:
+            scene = scene and position == 0
             container = clause = phrase_open = False
         if not word:
             continue
@@ -308,7 +314,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         data = False
         # The first verb sets the action, unless a later clause starts with a command verb
         # ("the writes are staged - commit the transaction").
-        if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
+        acts = term in VERB_OF_STEM and (token.initial or term not in ADJECTIVE_VERBS)
+        if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an

@@ -86,6 +86,7 @@ admin: server side | server-side | from the server | from my backend | from the 
 admin: back office | backoffice | admin panel | admin dashboard | admin side | support staff | support agent
 admin: internal tool | my server | our server | backend worker
 enum: one of | only one of | must be one of | either of
+integer: whole number | whole numbers
 boolean: yes no | yes or no | true or false | on off
 unique: no two | no duplicates | no duplicate | not duplicated
 theme: dark mode | light mode | color scheme | colour scheme
@@ -124,7 +125,7 @@ condition criteria filter find lookup query search select where
 order ordering sort sorted
 batch bulk many mass multiple several
 count tally total
-bigint int int32 int64 integer number smallint whole
+bigint int int32 int64 integer number smallint
 decimal decimals double float fraction numeric real
 bool boolean checkbox false flag toggle true
 date datetime time timestamp timestamptz
@@ -234,11 +235,13 @@ could did do does doesn't doing don't done else had has have having he her here 
 i'm if into is isn't it it's its just let lets like may might must need needs now ok okay one only
 onto or our out over please really shall she should so some something still sure than that the their
 them then there these they thing things this those too us use used using very via want wants was way
-we we'll we're were when who whom whose why will with would yet you your all every each
+we we'll we're were when who whom whose why will with would yet you your all every each entire whole
 """.split()
 )
 # Words that may stand between a verb and its object without ending the object phrase.
-DETERMINERS = frozenset("a an the this that these those all every each my our your their its his her some any".split())
+DETERMINERS = frozenset(
+    "a an the this that these those all every each my our your their its his her some any entire whole".split()
+)
 # Prepositions open a phrase that names where the object lives ("... to the notes table").
 PREPOSITIONS = frozenset(
     "across at between for from in inside into of on onto per to under with within without".split()
@@ -252,6 +255,11 @@ SINGULAR_MARKERS = frozenset("id single one specific particular given certain th
 CLAUSE_MARKERS = frozenset(
     "that which so because when whenever while once if unless until where but except including after before".split()
 )
+# Words of a verb class that set the action only when they open a clause ("new API key"); elsewhere they
+# describe a noun ("the user submitted the new password").
+ADJECTIVE_VERBS = frozenset({"new"})
+# Words that open a sentence's scene-setting clause ("after a password change, sign users out").
+SUBORDINATORS = frozenset("after before when whenever once if unless until while".split())
 # Words that open a yes/no question, which asks to read a state rather than to act.
 QUESTION_STARTS = frozenset("is are was were does did has have".split())
 # Verbs that aim their object at a target ("point shop.example.com at my site", "aim the domain to the API") map
