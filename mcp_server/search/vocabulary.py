@@ -59,7 +59,8 @@ manytoone: many to one | belongs to
 manytomany: many to many
 relationship: foreign key | foreign keys
 id: primary key
-rls: row level security | row security | document security | file security | document level security | row level permissions
+rls: row level security | row security | document security | file security
+rls: document level security | row level permissions
 enable: turn on | switch on
 destroy: tear down | tears down | tearing down | torn down | take down | shut down | get rid of
 disable: turn off | switch off
