@@ -52,6 +52,16 @@ def agent_cases() -> list[dict]:
     return eval_cases("search-agents.jsonl")
 
 
+@pytest.fixture(scope="session")
+def newer_service_cases() -> list[dict]:
+    return eval_cases("search-1.9.jsonl")
+
+
+@pytest.fixture(scope="session")
+def holdout_cases() -> list[dict]:
+    return eval_cases("search-holdout.jsonl")
+
+
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory):
     """`baas-mcp api` over a data dir of its own, shared by one test module: (its /v1 URL, the data dir)."""

@@ -39,7 +39,13 @@ from .vocabulary import (
 
 MAX_QUERY_LENGTH = 1000
 # What operations named only by a verb (tablesDB.create, account.get) act on.
-SERVICE_OBJECTS = {"tablesDB": ("database",), "databases": ("database",), "account": ("account", "user")}
+SERVICE_OBJECTS = {
+    "tablesDB": ("database",),
+    "databases": ("database",),
+    "documentsDB": ("database", "documentsdb"),
+    "vectorsDB": ("database", "vectorsdb"),
+    "account": ("account", "user"),
+}
 
 # Field weights: how much a term tells about an operation, by where it appears.
 NAME_WEIGHT = 3.0
@@ -72,6 +78,11 @@ UNASKED_QUALIFIER_FACTOR = 0.8
 # An operation of a service Appwrite 1.9 added (project settings, proxy rules, …) when the query does not
 # name the service: such services administer what the older ones use, so they answer fewer needs.
 NEWER_SERVICE_FACTOR = 0.9
+# A create (or update) whose verb the query does not say while a sibling acting on the same thing with the
+# other verb exists (createApplePlatform beside updateApplePlatform, for "change the app's bundle id"): the
+# sibling is what was asked for.
+SIBLING_VERB_FACTOR = 0.8
+WRITE_VERBS = frozenset({"create", "update"})
 EXACT_NAME_BOOST = 3.0
 
 
@@ -178,6 +189,16 @@ def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
     return qualifiers
 
 
+def sibling_verbs(operations: list[Operation]) -> list[frozenset[str]]:
+    """For each operation: the verb classes of the operations of its service named by the same words after the
+    verb (createApplePlatform, updateApplePlatform, getApplePlatform ...)."""
+    shapes = [(op.service, tuple(split_camel(op.method)[1:])) for op in operations]
+    verbs: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
+    for op, shape in zip(operations, shapes, strict=True):
+        verbs[shape] |= operation_verbs(op)
+    return [frozenset(verbs[shape]) for shape in shapes]
+
+
 def acts_on_many(operations: list[Operation]) -> list[bool]:
     """For each operation: does it list, or act in bulk beside a single-item sibling (createRows/createRow)?"""
     shapes = [(op.service, split_camel(op.method)) for op in operations]
@@ -251,6 +272,7 @@ class SearchIndex:
             for op, newer in zip(self.operations, newcomer_qualifiers(self.operations), strict=True)
         ]
         self.acts_on_many = acts_on_many(self.operations)
+        self.sibling_verbs = sibling_verbs(self.operations)
         older_services = {op.service for op in self.operations if op.since == "1.8"}
         # The service an operation belongs to when Appwrite 1.9 added the service (project, proxy, …).
         self.newer_service = [
@@ -293,6 +315,9 @@ class SearchIndex:
         term = stem(word)
         if self.known(term):
             return term, 1.0
+        # The stemmer keeps the plural of an acronym (jwts, otps); its singular may be known.
+        if word.endswith("s") and self.known(stem(word[:-1])):
+            return stem(word[:-1]), 1.0
         corrected = self.correct(word)
         return (stem(corrected), TYPO_WEIGHT) if corrected else None
 
@@ -435,6 +460,8 @@ class SearchIndex:
             factor *= VERB_MATCH
         elif not parsed.verbs.isdisjoint(RETRIEVAL) and not verbs.isdisjoint(RETRIEVAL):
             factor *= RETRIEVAL_NEAR_MATCH
+        elif verbs <= WRITE_VERBS and not (self.sibling_verbs[position] & parsed.verbs).isdisjoint(WRITE_VERBS):
+            factor *= SIBLING_VERB_FACTOR
         if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
             factor *= OBJECT_MATCH
         many = self.acts_on_many[position]

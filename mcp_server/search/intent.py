@@ -15,13 +15,22 @@ from functools import cached_property
 from typing import Protocol
 
 from .vocabulary import (
+    ADJECTIVE_VERBS,
+    AIMED,
+    AIMING_TARGETS,
+    AIMING_VERBS,
     CLAUSE_MARKERS,
+    CONTENT_VERBS,
     DETERMINERS,
+    ITEM_TERMS,
     LEGACY_MARKERS,
+    PHRASE_TERMS,
     PREPOSITIONS,
     QUANTIFIERS,
+    QUESTION_STARTS,
     SINGULAR_MARKERS,
     STOPWORDS,
+    SUBORDINATORS,
     SYNONYMS,
     UPDATE_MARKERS,
     VERB_CLASSES,
@@ -36,16 +45,25 @@ from .vocabulary import (
 CONTAINER_WEIGHT = 0.7
 CLAUSE_WEIGHT = 0.5
 # Quoted text names values; bracketed asides explain. Either shares its weight between its words.
-LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8}
+LITERAL_WEIGHTS = {"quoted": 0.35, "aside": 0.7, "phrase": 0.8, "address": 0.7}
 LITERAL_WORDS = 2
 IDENTIFIER_WEIGHT = 0.35
 # A word the API does not know counts as a moderately informative mention of a row.
 DATA_EXPANSIONS = (("row", 1.0),)
+# How much a noun for the app's own records (an order, a blog post) counts, as itself and as a row.
+DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 
-_BOUNDARY = re.compile(r"[.;:!?,\u2014\u2013]+|\s-\s")
+_BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
+# Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
+_ADDRESS = re.compile(
+    r"(https?://\S+)|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|((?<![\w.@])(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|app|co|ai|cloud|site|xyz|me|info|biz)\b(?:/\S*)?)",
+    re.IGNORECASE,
+)
+_ADDRESS_WORDS = ("url", "email", "domain")
 _LITERAL = re.compile(r"""((?<![A-Za-z0-9])(?:"[^"]*"|'[^']*'|`[^`]*`)(?![A-Za-z0-9])|\([^)]*\)|\[[^\]]*\])""")
 
 
@@ -111,18 +129,42 @@ class ParsedQuery:
 
 
 def segments(query: str) -> list[tuple[str, str]]:
-    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside."""
+    """The query cut into (text, kind) pieces: plain, quoted value, quoted phrase, bracketed aside, and
+    addresses, each given as the word for its kind (url, email, domain)."""
     out = []
     for piece in _LITERAL.split(query):
         if not piece:
             continue
         if piece[0] in "\"'`":
             # Several quoted words are a phrase (a button label, a feature); one is a value or name.
-            kind = "phrase" if len(piece[1:-1].split()) > 1 else "quoted"
+            out.append((piece[1:-1], "phrase" if len(piece[1:-1].split()) > 1 else "quoted"))
+        elif piece[0] in "([":
+            out.append((piece[1:-1], "aside"))
         else:
-            kind = "aside" if piece[0] in "([" else "plain"
-        out.append((piece if kind == "plain" else piece[1:-1], kind))
+            out.extend(addresses(piece))
     return out
+
+
+def host_words(address: str) -> list[str]:
+    """The names in an address's host, which may name a service (WordPress.com, hooks.example.com -> hooks)."""
+    if "@" in address and "://" not in address:
+        return []  # an email address's host is the sender's own domain
+    host = address.split("://")[-1].split("/")[0]
+    # www names nothing; example.com is the domain reserved for examples (RFC 2606).
+    return [label for label in host.split(".")[:-1] if label.lower() not in ("www", "example")]
+
+
+def addresses(text: str) -> list[tuple[str, str]]:
+    """Plain text cut around the web addresses, host names and email addresses in it; each becomes the word for
+    its kind and the names in its host."""
+    out = []
+    start = 0
+    for match in _ADDRESS.finditer(text):
+        out.append((text[start : match.start()], "plain"))
+        out.append((" ".join([_ADDRESS_WORDS[match.lastindex - 1], *host_words(match.group())]), "address"))
+        start = match.end()
+    out.append((text[start:], "plain"))
+    return [(piece, kind) for piece, kind in out if piece.strip()]
 
 
 def tokens(query: str, lexicon: Lexicon) -> list[Token]:
@@ -133,11 +175,11 @@ def tokens(query: str, lexicon: Lexicon) -> list[Token]:
         pieces = _BOUNDARY.split(segment) if kind == "plain" else [segment]
         for number, piece in enumerate(pieces):
             found = segment_tokens(piece, kind, lexicon)
-            if kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece):
-                found.append(Token("", kind, value=True))  # a quoted id such as 'T-881'
+            if kind == "address" or (kind == "quoted" and len(found) <= 2 and re.search(r"[0-9_-]", piece)):
+                found.append(Token("", kind, value=True))  # an address, or a quoted id such as 'T-881'
             # A quoted value or bracketed list shares one weight between its words.
             words_in = sum(1 for token in found if token.word)
-            share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside") else 1.0
+            share = min(1.0, LITERAL_WORDS / max(1, words_in)) if kind in ("quoted", "aside", "address") else 1.0
             starts = kind == "plain" and (number > 0 or not out)
             out.extend(
                 Token(t.word, t.kind, t.identifier, t.value, share, initial=starts and i == 0)
@@ -176,6 +218,49 @@ def role_weight(token: Token, container: bool, clause: bool) -> float:
     return weight * CLAUSE_WEIGHT if clause else weight
 
 
+def merged(*expansions: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    """Expansions put together, each term at its highest value."""
+    best: dict[str, float] = {}
+    for term, value in (pair for group in expansions for pair in group):
+        best[term] = max(value, best.get(term, 0.0))
+    return tuple(best.items())
+
+
+def phrase_ends(sequence: list[Token], position: int) -> bool:
+    """Whether the word at `position` is the last of its phrase, the noun the words before it qualify."""
+    if position + 1 == len(sequence):
+        return True
+    following = sequence[position + 1]
+    return following.initial or following.kind != "plain" or following.word in PREPOSITIONS | CLAUSE_MARKERS
+
+
+def names_data(sequence: list[Token], position: int, objects: set[str], lexicon: Lexicon) -> bool:
+    """Whether the object phrase's last word may name the app's records: not after a noun of the API
+    ("CREATE TABLE invoices" names a table)."""
+    return phrase_ends(sequence, position) and lexicon.resource_terms.isdisjoint(objects)
+
+
+def app_data(term: str, lexicon: Lexicon) -> bool:
+    """Whether a known word names the app's own records rather than anything the API manages: an order, a
+    blog post, a payment are rows (or documents), though the catalog's prose mentions them. A word the
+    vocabulary joins a phrase into ("my account" -> self) names a concept of the API instead."""
+    return term not in PHRASE_TERMS and lexicon.resource_terms.isdisjoint({term, *SYNONYMS.get(term, ())})
+
+
+def aims(sequence: list[Token], position: int, lexicon: Lexicon) -> bool:
+    """Whether the word at `position` aims what follows at a target later in its clause ("point X at Y"); before
+    a noun of the API it names a kind of that noun instead ("point column to the table")."""
+    following = sequence[position + 1 : position + 2]
+    if following and following[0].kind == "plain" and stem(following[0].word) in lexicon.all_heads:
+        return False
+    for token in sequence[position + 1 :]:
+        if token.initial:
+            return False
+        if token.kind == "plain" and token.word in AIMING_TARGETS:
+            return True
+    return False
+
+
 def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     """Read a (validated) query: weighted terms, verb classes, object terms, plurality, legacy intent."""
     terms: list[QueryTerm] = []
@@ -186,16 +271,26 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
     sequence = [token for token in tokens(query, lexicon) if token.word or token.value]
+    if sequence and sequence[0].word in QUESTION_STARTS:
+        # A yes/no question asks to read a state ("is the limit enabled", "did the transaction commit").
+        verbs = frozenset({"get"})
+    # A sentence that opens with "after/when/if …," sets the scene (its words count: they say when); the
+    # clause after it says what to do.
+    scene = bool(sequence) and sequence[0].word in SUBORDINATORS and any(token.initial for token in sequence[1:])
     for position, token in enumerate(sequence):
         word = token.word
         if token.initial:
+            scene = scene and position == 0
             container = clause = phrase_open = False
         if not word:
             continue
         literal = token.kind != "plain" or token.identifier
+        if not literal and not verbs and word in AIMING_VERBS and aims(sequence, position, lexicon):
+            word = AIMED
         # A noun right before an id or number names one record: "order ord_789", "article 42".
         named = not literal and position + 1 < len(sequence) and sequence[position + 1].value
-        plural = plural or word in QUANTIFIERS
+        # A quantifier inside a describing clause counts that clause's nouns, not the object.
+        plural = plural or (word in QUANTIFIERS and not clause)
         legacy = legacy or word in LEGACY_MARKERS
         singular = singular or word in SINGULAR_MARKERS or named
         # "that" right after the verb points at the object ("delete that row"); after a noun it
@@ -211,27 +306,40 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if resolved is None or (named and resolved[0] not in data_words):
             # A word the API does not know names the app's own data: orders, tickets, invoices.
             terms.append(QueryTerm(word, DATA_EXPANSIONS, weight))
+            if phrase_open and not literal and not container and names_data(sequence, position, objects, lexicon):
+                objects |= ITEM_TERMS
             phrase_open = False
             continue
         term, factor = resolved
+        data = False
         # The first verb sets the action, unless a later clause starts with a command verb
         # ("the writes are staged - commit the transaction").
-        if not literal and term in VERB_OF_STEM and (not verbs or (token.initial and not commanded)):
+        acts = term in VERB_OF_STEM and (token.initial or term not in ADJECTIVE_VERBS)
+        if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an
             # execution) keeps it; the words after it say what goes in, not what is made.
             implied = term not in CLASS_VERBS and not objects.isdisjoint(lexicon.all_heads)
             container, phrase_open, commanded, phrase_nouns = False, not implied, token.initial, 0
+            if term in CONTENT_VERBS:
+                objects, container, phrase_open, plural = set(ITEM_TERMS), True, False, True
         elif phrase_open and not literal and not container:
             objects |= {term, *SYNONYMS.get(term, ())}
             phrase_nouns += 1
+            if names_data(sequence, position, objects - {term}, lexicon) and app_data(term, lexicon):
+                objects |= ITEM_TERMS
+                data = True
         if not (literal or container or clause):
             if is_plural(word):
                 plural = True
             elif term in lexicon.resource_terms:
                 singular_noun = True
         found = lexicon.expansions(term, factor)
+        if data:
+            # A noun for the app's records stands for a row; the catalog's prose names such nouns only as
+            # examples, so the word itself tells less about the operation.
+            found = merged(*(lexicon.expansions(each, DATA_NOUN_WEIGHT * factor) for each in (term, "row")))
         if found:
             terms.append(QueryTerm(word, found, weight))
     singular = (singular or singular_noun) and not plural

@@ -60,7 +60,9 @@ manytomany: many to many
 relationship: foreign key | foreign keys
 id: primary key
 rls: row level security | row security | document security | file security
+rls: document level security | row level permissions
 enable: turn on | switch on
+destroy: tear down | tears down | tearing down | torn down | take down | shut down | get rid of
 disable: turn off | switch off
 rollback: roll back | rolled back
 lookup: look up
@@ -85,11 +87,12 @@ admin: server side | server-side | from the server | from my backend | from the 
 admin: back office | backoffice | admin panel | admin dashboard | admin side | support staff | support agent
 admin: internal tool | my server | our server | backend worker
 enum: one of | only one of | must be one of | either of
+integer: whole number | whole numbers
 boolean: yes no | yes or no | true or false | on off
 unique: no two | no duplicates | no duplicate | not duplicated
 theme: dark mode | light mode | color scheme | colour scheme
 self: my account | my own | current user | currently logged in | currently signed in | logged in user
-self: signed in user | logged in users | signed in users | current session | this session
+self: signed in user | logged in users | signed in users
 table: alter table
 documentsdb: document database | documents database | document db | documents db | document store
 vectorsdb: vector database | vectors database | vector db | vector store | vector index
@@ -99,6 +102,9 @@ vectorsdb: vector database | vectors database | vector db | vector store | vecto
 }
 MAX_PHRASE = max(len(p) for p in PHRASES)
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in PHRASES)
+# Particles a two-word verb may be split from by a short object: "log users out", "switch it off".
+SEPARABLE_PARTICLES = frozenset("out off down".split())
+MAX_PARTICLE_GAP = 2
 
 # Groups of words that name the same thing for a developer, one group per line. Every member stands
 # for every other member at SYNONYM_WEIGHT; a word may belong to several groups.
@@ -108,9 +114,10 @@ documentsdb mongo mongodb nosql schemaless
 vectorsdb embedding embeddings pinecone similarity vector vectors
 doc document entry item record row tuple
 collection table
+domain hostname rule
 attribute column field prop property
 database datastore db
-index indexes indices
+index indexes indices unique
 unique uniqueness duplicate duplicates distinct dedupe
 association join link linked reference references relation relationship
 atomic commit rollback transaction tx txn
@@ -119,7 +126,7 @@ condition criteria filter find lookup query search select where
 order ordering sort sorted
 batch bulk many mass multiple several
 count tally total
-bigint int int32 int64 integer number smallint whole
+bigint int int32 int64 integer number smallint
 decimal decimals double float fraction numeric real
 bool boolean checkbox false flag toggle true
 date datetime time timestamp timestamptz
@@ -152,7 +159,7 @@ option options preference preferences prefs setting settings theme
 ban banned block blocked deactivate status suspend unban unblock
 bearer idtoken jwt
 code magic otp passwordless token
-apple discord facebook github gitlab google identity linkedin microsoft oauth oauth2 social sso twitter
+identity oauth oauth2 social sso
 admin backend server service superuser moderator moderators staff
 current currently me mine my myself own self
 alert announcement broadcast campaign message notification notify
@@ -191,6 +198,9 @@ favicon icon logo
 capture screenshot snapshot
 flag flags
 gql graphql
+auto automatic automatically
+callback hook webhook webhooks
+offline online presence
 expiring presigned share sharing temporary
 """
 )
@@ -201,15 +211,16 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep
+create: start store subscribe trigger upload write save remember keep record set map
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
 update: activate adjust alter ban block change commit deactivate demote disable edit enable
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
+update: accept approve confirm stop prevent forbid disallow complete finish finalize
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
-delete: terminate truncate unlink unsubscribe wipe
+delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
 increment: bump inc increase increment plus
 decrement: decrease decrement deduct lower minus reduce subtract
@@ -225,11 +236,13 @@ could did do does doesn't doing don't done else had has have having he her here 
 i'm if into is isn't it it's its just let lets like may might must need needs now ok okay one only
 onto or our out over please really shall she should so some something still sure than that the their
 them then there these they thing things this those too us use used using very via want wants was way
-we we'll we're were when who whom whose why will with would yet you your all every each
+we we'll we're were when who whom whose why will with would yet you your all every each entire whole
 """.split()
 )
 # Words that may stand between a verb and its object without ending the object phrase.
-DETERMINERS = frozenset("a an the this that these those all every each my our your their its his her some any".split())
+DETERMINERS = frozenset(
+    "a an the this that these those all every each my our your their its his her some any entire whole".split()
+)
 # Prepositions open a phrase that names where the object lives ("... to the notes table").
 PREPOSITIONS = frozenset(
     "across at between for from in inside into of on onto per to under with within without".split()
@@ -240,7 +253,21 @@ QUANTIFIERS = frozenset(
 )
 SINGULAR_MARKERS = frozenset("id single one specific particular given certain this".split())
 # Words that open a clause describing the object ("a bucket that only accepts PDFs").
-CLAUSE_MARKERS = frozenset("that which so because when whenever while once if unless until where".split())
+CLAUSE_MARKERS = frozenset(
+    "that which so because when whenever while once if unless until where but except including after before".split()
+)
+# Words of a verb class that set the action only when they open a clause ("new API key"); elsewhere they
+# describe a noun ("the user submitted the new password").
+ADJECTIVE_VERBS = frozenset({"new"})
+# Words that open a sentence's scene-setting clause ("after a password change, sign users out").
+SUBORDINATORS = frozenset("after before when whenever once if unless until while".split())
+# Words that open a yes/no question, which asks to read a state rather than to act.
+QUESTION_STARTS = frozenset("is are was were does did has have".split())
+# Verbs that aim their object at a target ("point shop.example.com at my site", "aim the domain to the API") map
+# one thing to another; the noun "point" (a coordinate) is meant only without such a target.
+AIMING_VERBS = frozenset("point points pointing aim".split())
+AIMING_TARGETS = frozenset("at to towards".split())
+AIMED = "map"
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
@@ -271,24 +298,45 @@ def compounds(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text) if has_camel(token)]
 
 
+def separated_particle(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """A two-word verb split by its object ("log users out", "turn it off"): its word and the particle's place."""
+    for gap in range(1, MAX_PARTICLE_GAP + 1):
+        j = i + gap + 1
+        if j < len(tokens) and tokens[j] in SEPARABLE_PARTICLES:
+            joined = PHRASES.get((tokens[i], tokens[j]))
+            return (joined, j) if joined else None
+    return None
+
+
 def join_phrases(tokens: list[str]) -> list[str]:
     out: list[str] = []
+    tokens = list(tokens)
     i = 0
     while i < len(tokens):
-        if tokens[i] in _PHRASE_STARTS:
-            for size in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
-                joined = PHRASES.get(tuple(tokens[i : i + size]))
-                if joined:
-                    out.append(joined)
-                    i += size
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
+        size = phrase_length(tokens, i)
+        split = separated_particle(tokens, i) if tokens[i] in _PHRASE_STARTS and not size else None
+        if size:
+            out.append(PHRASES[tuple(tokens[i : i + size])])
+            i += size
+        elif split:
+            word, particle = split
+            out.append(word)
+            del tokens[particle]
+            i += 1
         else:
             out.append(tokens[i])
             i += 1
     return out
+
+
+def phrase_length(tokens: list[str], i: int) -> int:
+    """How many words the longest phrase starting at `i` spans (0 for none)."""
+    if tokens[i] not in _PHRASE_STARTS:
+        return 0
+    for size in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
+        if tuple(tokens[i : i + size]) in PHRASES:
+            return size
+    return 0
 
 
 @cache
@@ -324,3 +372,9 @@ def _verbs_of_stems() -> dict[str, frozenset[str]]:
 
 # The verb classes each stemmed word can stand for ("increase" an counter, or a limit).
 VERB_OF_STEM: dict[str, frozenset[str]] = _verbs_of_stems()
+# Verbs whose object is a container they act inside: "empty the carts table" deletes its rows, not the table.
+CONTENT_VERBS = frozenset(stem(verb) for verb in ("empty", "truncate"))
+# What tables and collections hold: the object of a content verb, and what the app's own nouns stand for.
+ITEM_TERMS = frozenset({"row", "document"})
+# The terms phrases are joined into: each names a concept of the API ("my account" -> self).
+PHRASE_TERMS = frozenset(stem(word) for word in PHRASES.values())
