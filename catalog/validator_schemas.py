@@ -236,7 +236,11 @@ def text_schema(node: New) -> dict:
 
 
 # Appwrite's ProjectId validator: unique(), or lowercase letters, digits and hyphens, not starting with a hyphen.
-PROJECT_ID = {"type": "string", "pattern": f"^(unique\\(\\)|[a-z0-9][a-z0-9-]{{0,{MAX_UID - 1}}})$", "maxLength": MAX_UID}
+PROJECT_ID = {
+    "type": "string",
+    "pattern": f"^(unique\\(\\)|[a-z0-9][a-z0-9-]{{0,{MAX_UID - 1}}})$",
+    "maxLength": MAX_UID,
+}
 
 
 def id_schema(custom: bool) -> dict:
