@@ -17,7 +17,7 @@ from pathlib import Path
 import mcp_server
 
 PACKAGE = Path(mcp_server.__file__).parent
-SERVICES = ("databases", "identity", "storage", "platform", "project")
+SERVICES = ("databases", "identity", "storage", "platform", "project", "organization")
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
 SHARED = (
@@ -32,6 +32,7 @@ INTERFACES = {
     "mcp_server.engine.identity.identities",  # who a caller is: users, sessions, tokens, roles
     "mcp_server.engine.identity.policy",  # the auth policy store, which the project's policies change
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
+    "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
 }
 
 
