@@ -1,7 +1,7 @@
 // The official Node SDK for Appwrite 1.9 (node-appwrite, pinned in package.json) against an Appwrite endpoint.
 //
 // Environment: ENDPOINT (e.g. http://127.0.0.1:8080/v1), PROJECT, KEY (an API key with the database, table, column,
-// row, users, bucket and file scopes). Arguments: the scenarios to run (default: all).
+// row, users, bucket, file, key, platform, project and policy scopes). Arguments: the scenarios to run (default: all).
 //
 // Each scenario is an async function in SCENARIOS: it works in its own database, bucket or users, so scenarios run
 // alone or in any order, and records what it observed with report.check(label, actual, expected). Prints one JSON
@@ -17,7 +17,7 @@ const { InputFile } = require('node-appwrite/file');
 // The SDK's package.json is not among its exports: read it from where the SDK was found.
 const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('node-appwrite')), '..', 'package.json')));
 
-const { ID, Query, TablesDBIndexType } = sdk;
+const { ID, ProjectKeyScopes, ProjectPolicyId, Query, TablesDBIndexType } = sdk;
 
 const ENDPOINT = process.env.ENDPOINT;
 const PROJECT = process.env.PROJECT || 'default';
@@ -192,6 +192,39 @@ const SCENARIOS = {
             () => tables.createRow({ ...at, rowId: ID.unique(), data: { title: 'x', views: 'many' } }),
             400, 'row_invalid_structure');
         await report.fails('wrongKey', () => new sdk.TablesDB(client('standard_wrong')).list({}), 401, 'user_unauthorized');
+    },
+
+    async encrypted(report) {
+        const tables = new sdk.TablesDB(client());
+        const at = await newTable(tables);
+        const column = await tables.createVarcharColumn({ ...at, key: 'secret', size: 200, required: false, encrypt: true });
+        report.check('column', [column.key, column.encrypt], ['secret', true]);
+        const row = await tables.createRow({ ...at, rowId: ID.unique(), data: { title: 't', secret: 'hunter2' } });
+        report.check('read', (await tables.getRow({ ...at, rowId: row.$id })).secret, 'hunter2');
+        await report.fails('query', () => tables.listRows({ ...at, queries: [Query.equal('secret', 'hunter2')] }),
+            400, 'general_query_invalid');
+        await report.fails('tooShort',
+            () => tables.createVarcharColumn({ ...at, key: 'pin', size: 20, required: false, encrypt: true }),
+            400, 'general_bad_request');
+    },
+
+    async project(report) {
+        const service = new sdk.Project(client());
+        const info = await service.get();
+        report.check('get', [info.$id, info.region, info.status], [PROJECT, 'default', 'active']);
+        const key = await service.createKey({ keyId: ID.unique(), name: 'CI', scopes: [ProjectKeyScopes.UsersRead] });
+        report.check('key', [key.name, key.scopes, key.secret.startsWith('standard_')], ['CI', ['users.read'], true]);
+        report.check('key.works', (await new sdk.Users(client(key.secret)).list({})).total >= 0, true);
+        report.check('keys', (await service.listKeys({})).keys.some((listed) => listed.$id === key.$id), true);
+        const platform = await service.createWebPlatform({ platformId: ID.unique(), name: 'Web', hostname: 'app.example.com' });
+        report.check('platform', [platform.name, platform.hostname], ['Web', 'app.example.com']);
+        const name = `STRIPE_KEY_${ID.unique().toUpperCase()}`; // a variable's key is unique in its project
+        const variable = await service.createVariable({ variableId: ID.unique(), key: name, value: 'sk_test_123', secret: true });
+        report.check('variable', [variable.key, variable.value, variable.secret], [name, '', true]);
+        await service.updateSessionLimitPolicy({ total: 50 });
+        report.check('policy', (await service.getPolicy({ policyId: ProjectPolicyId.Sessionlimit })).total, 50);
+        await service.deleteKey({ keyId: key.$id });
+        await report.fails('revoked', () => new sdk.Users(client(key.secret)).list({}), 401, 'user_unauthorized');
     },
 };
 

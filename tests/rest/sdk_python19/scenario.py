@@ -1,7 +1,7 @@
 """The official Python SDK for Appwrite 1.9 (appwrite 20.1.0, see requirements.txt) against an Appwrite endpoint.
 
 Environment: ENDPOINT (e.g. http://127.0.0.1:8080/v1), PROJECT, KEY (an API key with the database, table, column,
-row, users, bucket and file scopes). Arguments: the scenarios to run (default: all).
+row, users, bucket, file, key, platform, project and policy scopes). Arguments: the scenarios to run (default: all).
 
 Each scenario is a function registered with @scenario: it works in its own database, bucket or users, so scenarios
 run alone or in any order. It records what it observed with `check(label, actual, expected)`. Prints one JSON
@@ -19,11 +19,14 @@ import traceback
 from collections.abc import Callable
 
 from appwrite.client import Client
+from appwrite.enums.project_key_scopes import ProjectKeyScopes
+from appwrite.enums.project_policy_id import ProjectPolicyId
 from appwrite.enums.tables_db_index_type import TablesDBIndexType
 from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.input_file import InputFile
 from appwrite.query import Query
+from appwrite.services.project import Project
 from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
@@ -206,6 +209,48 @@ def errors(report: Report) -> None:
         "row_invalid_structure",
     )
     report.fails("wrongKey", lambda: TablesDB(client("standard_wrong")).list(), 401, "user_unauthorized")
+
+
+@scenario
+def encrypted(report: Report) -> None:
+    tables = TablesDB(client())
+    database_id, table_id = new_table(tables)
+    column = tables.create_varchar_column(database_id, table_id, "secret", 200, False, encrypt=True)
+    report.check("column", (column.key, column.encrypt), ("secret", True))
+    row = tables.create_row(database_id, table_id, ID.unique(), {"title": "t", "secret": "hunter2"})
+    report.check("read", tables.get_row(database_id, table_id, row.id).data["secret"], "hunter2")
+    report.fails(
+        "query",
+        lambda: tables.list_rows(database_id, table_id, [Query.equal("secret", "hunter2")]),
+        400,
+        "general_query_invalid",
+    )
+    report.fails(
+        "tooShort",
+        lambda: tables.create_varchar_column(database_id, table_id, "pin", 20, False, encrypt=True),
+        400,
+        "general_bad_request",
+    )
+
+
+@scenario
+def project(report: Report) -> None:
+    service = Project(client())
+    info = service.get()
+    report.check("get", (info.id, info.region, info.status), (PROJECT, "default", "active"))
+    key = service.create_key(ID.unique(), "CI", [ProjectKeyScopes.USERS_READ])
+    report.check("key", (key.name, key.scopes, key.secret.startswith("standard_")), ("CI", ["users.read"], True))
+    report.check("key.works", Users(client(key.secret)).list().total >= 0, True)
+    report.check("keys", key.id in [listed.id for listed in service.list_keys().keys], True)
+    platform = service.create_web_platform(ID.unique(), "Web", "app.example.com")
+    report.check("platform", (platform.name, platform.hostname), ("Web", "app.example.com"))
+    name = f"STRIPE_KEY_{ID.unique().upper()}"  # a variable's key is unique in its project
+    variable = service.create_variable(ID.unique(), name, "sk_test_123", secret=True)
+    report.check("variable", (variable.key, variable.value, variable.secret), (name, "", True))
+    service.update_session_limit_policy(total=50)
+    report.check("policy", service.get_policy(ProjectPolicyId.SESSION_LIMIT).total, 50)
+    service.delete_key(key.id)
+    report.fails("revoked", lambda: Users(client(key.secret)).list(), 401, "user_unauthorized")
 
 
 def run(name: str) -> dict:
