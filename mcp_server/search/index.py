@@ -359,13 +359,15 @@ class SearchIndex:
                 + f" Services: {', '.join(sorted(self.catalog.services))}"
             )
         parsed = parse(query, self)
-        matched = {
-            position: score
-            for position, score in self.matches(parsed).items()
-            if (service is None or self.operations[position].service == service)
-            and allowed(self.operations[position], scopes, read_only)
-            and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
-        }
+        matched = self.matches(parsed)
+        if service is not None or scopes is not None or read_only:  # most searches filter nothing: skip the walk
+            matched = {
+                position: score
+                for position, score in matched.items()
+                if (service is None or self.operations[position].service == service)
+                and allowed(self.operations[position], scopes, read_only)
+                and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
+            }
         eligible = self.best(matched, parsed, limit)
         ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
         if not parsed.legacy:
