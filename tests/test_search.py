@@ -6,7 +6,7 @@ import pytest
 
 from mcp_server.engine.keys import SCOPES as KEY_CHOICES
 from mcp_server.search.index import MAX_QUERY_LENGTH, SearchError
-from mcp_server.search.vocabulary import words
+from mcp_server.search.vocabulary import stem, words
 
 ROWS_READ = frozenset({"rows.read"})
 # Needs a rows.read key is made for: none of them asks for health checks, GraphQL or a public operation.
@@ -47,28 +47,28 @@ def recall(index, cases: list[dict], k: int) -> float:
 
 def test_dev_set_recall(index, dev_cases):
     assert len(dev_cases) == 100
-    assert recall(index, dev_cases, 5) >= 0.96
-    assert recall(index, dev_cases, 1) >= 0.86
+    assert recall(index, dev_cases, 5) >= 0.97
+    assert recall(index, dev_cases, 1) >= 0.87
 
 
 def test_agent_phrased_needs_recall(index, agent_cases):
     """600 needs phrased as coding agents and developers write them, none of them in the dev set."""
     assert len(agent_cases) == 600
-    assert recall(index, agent_cases, 5) >= 0.97
-    assert recall(index, agent_cases, 1) >= 0.86
+    assert recall(index, agent_cases, 5) >= 0.98
+    assert recall(index, agent_cases, 1) >= 0.87
 
 
 def test_needs_served_by_what_appwrite_1_9_added_recall(index, newer_service_cases):
     """Needs answered by the services and operations Appwrite 1.9 added (project, documentsDB, vectorsDB, ...)."""
-    assert recall(index, newer_service_cases, 5) >= 0.96
-    assert recall(index, newer_service_cases, 1) >= 0.78
+    assert recall(index, newer_service_cases, 5) >= 0.97
+    assert recall(index, newer_service_cases, 1) >= 0.79
 
 
 def test_held_out_needs_recall(index, holdout_cases):
     """Needs written before the search was last tuned and never tuned on: they check that changes generalise."""
     assert len(holdout_cases) == 132
-    assert recall(index, holdout_cases, 5) >= 0.95
-    assert recall(index, holdout_cases, 1) >= 0.79
+    assert recall(index, holdout_cases, 5) >= 0.96
+    assert recall(index, holdout_cases, 1) >= 0.80
 
 
 @pytest.mark.parametrize(
@@ -104,10 +104,25 @@ def test_held_out_needs_recall(index, holdout_cases):
         # A clause that sets the scene says no action; "new" inside a sentence describes.
         ("after email login, verify the one-time code to complete the MFA challenge", "account.updateMFAChallenge"),
         ("the user entered the new password on the reset page", "account.updateRecovery"),
+        # Switching on a thing a create makes keeps the create in the running.
+        ("turn on 2FA with Google Authenticator for my account", "account.createMFAAuthenticator"),
+        # "Creating it if it does not exist" makes any write an upsert.
+        ("save a row under the user's id, creating it if it does not exist", "tablesDB.upsertRow"),
+        # Three values offered as alternatives are an enum's choices.
+        ("a plan field with the values free, pro or enterprise", "tablesDB.createEnumColumn"),
+        ("each ticket is open, closed or snoozed", "tablesDB.createEnumColumn"),
+        # "At most" sets a limit.
+        ("at most three sessions per user", "project.updateSessionLimitPolicy"),
     ],
 )
 def test_how_needs_are_read(index, query, first):
     assert ids(index, query)[0] == first
+
+
+def test_acronym_plurals_are_stemmed_and_indicators_are_no_indexes():
+    assert stem("jwts") == "jwt" and stem("pdfs") == "pdf"
+    assert stem("sms") == "sms"
+    assert stem("indicator") != stem("indices")
 
 
 def test_a_two_word_verb_split_by_its_object_is_joined(index):

@@ -80,9 +80,11 @@ UNASKED_QUALIFIER_FACTOR = 0.8
 NEWER_SERVICE_FACTOR = 0.9
 # A create (or update) whose verb the query does not say while a sibling acting on the same thing with the
 # other verb exists (createApplePlatform beside updateApplePlatform, for "change the app's bundle id"): the
-# sibling is what was asked for.
+# sibling is what was asked for. Switching a thing on is either: the create of the thing named (an authenticator
+# for "turn on two-factor with an authenticator app") is not the wrong verb.
 SIBLING_VERB_FACTOR = 0.8
 WRITE_VERBS = frozenset({"create", "update"})
+CREATE = frozenset({"create"})
 EXACT_NAME_BOOST = 3.0
 
 
@@ -315,9 +317,6 @@ class SearchIndex:
         term = stem(word)
         if self.known(term):
             return term, 1.0
-        # The stemmer keeps the plural of an acronym (jwts, otps); its singular may be known.
-        if word.endswith("s") and self.known(stem(word[:-1])):
-            return stem(word[:-1]), 1.0
         corrected = self.correct(word)
         return (stem(corrected), TYPO_WEIGHT) if corrected else None
 
@@ -360,13 +359,15 @@ class SearchIndex:
                 + f" Services: {', '.join(sorted(self.catalog.services))}"
             )
         parsed = parse(query, self)
-        matched = {
-            position: score
-            for position, score in self.matches(parsed).items()
-            if (service is None or self.operations[position].service == service)
-            and allowed(self.operations[position], scopes, read_only)
-            and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
-        }
+        matched = self.matches(parsed)
+        if service is not None or scopes is not None or read_only:  # most searches filter nothing: skip the walk
+            matched = {
+                position: score
+                for position, score in matched.items()
+                if (service is None or self.operations[position].service == service)
+                and allowed(self.operations[position], scopes, read_only)
+                and (scopes is None or self.chosen_or_asked(position, parsed, scopes))
+            }
         eligible = self.best(matched, parsed, limit)
         ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
         if not parsed.legacy:
@@ -460,7 +461,11 @@ class SearchIndex:
             factor *= VERB_MATCH
         elif not parsed.verbs.isdisjoint(RETRIEVAL) and not verbs.isdisjoint(RETRIEVAL):
             factor *= RETRIEVAL_NEAR_MATCH
-        elif verbs <= WRITE_VERBS and not (self.sibling_verbs[position] & parsed.verbs).isdisjoint(WRITE_VERBS):
+        elif (
+            verbs <= WRITE_VERBS
+            and not (verbs == CREATE and parsed.switching and not self.heads[position].isdisjoint(parsed.objects))
+            and not (self.sibling_verbs[position] & parsed.verbs).isdisjoint(WRITE_VERBS)
+        ):
             factor *= SIBLING_VERB_FACTOR
         if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
             factor *= OBJECT_MATCH

@@ -31,8 +31,10 @@ from .vocabulary import (
     SINGULAR_MARKERS,
     STOPWORDS,
     SUBORDINATORS,
+    SWITCH_VERBS,
     SYNONYMS,
     UPDATE_MARKERS,
+    UPSERT_MARKERS,
     VERB_CLASSES,
     VERB_OF_STEM,
     has_camel,
@@ -54,6 +56,12 @@ DATA_EXPANSIONS = (("row", 1.0),)
 DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
+SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
+# Three or more values offered as alternatives ("draft, published or archived", "'low', 'medium' or 'high'") are
+# the choices of an enum; the list counts as that word, like a describing clause.
+_CHOICES = re.compile(r"[\w'\"`]+\s*,\s*[\w'\"`]+\s*,?\s+or\s+[\w'\"`]+")
+CHOICES_TERM = "enum"
+CHOICES_WEIGHT = 0.5
 
 _BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
@@ -112,6 +120,7 @@ class ParsedQuery:
     terms: tuple[QueryTerm, ...]
     verbs: frozenset[str]
     objects: frozenset[str]
+    switching: bool
     plural: bool
     singular: bool
     legacy: bool
@@ -266,7 +275,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     terms: list[QueryTerm] = []
     verbs: frozenset[str] = frozenset()
     objects: set[str] = set()
-    plural = singular = singular_noun = legacy = updating = False
+    plural = singular = singular_noun = legacy = updating = upserting = switching = False
     container = clause = phrase_open = commanded = False
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
@@ -297,6 +306,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         # opens a clause ("a topic that users can subscribe to").
         clause = clause or (bool(verbs) and word in CLAUSE_MARKERS and not (phrase_open and not phrase_nouns))
         updating = updating or word in UPDATE_MARKERS
+        upserting = upserting or word in UPSERT_MARKERS
         if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
             container = container or word in PREPOSITIONS
             phrase_open = phrase_open and word in DETERMINERS and not clause
@@ -317,6 +327,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         acts = term in VERB_OF_STEM and (token.initial or term not in ADJECTIVE_VERBS)
         if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
+            switching = term in SWITCH_TERMS
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an
             # execution) keeps it; the words after it say what goes in, not what is made.
@@ -345,7 +356,11 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     singular = (singular or singular_noun) and not plural
     if "get" in verbs and plural and not singular:
         verbs = verbs - {"get"} | {"list"}
-    if updating:
+    if upserting:
+        verbs = frozenset({"upsert"})
+    elif updating:
         verbs |= {"update"}
+    if _CHOICES.search(query):
+        terms.append(QueryTerm(CHOICES_TERM, lexicon.expansions(CHOICES_TERM, 1.0), CHOICES_WEIGHT))
     names = frozenset(lexicon.names_in(query))
-    return ParsedQuery(tuple(terms), verbs, frozenset(objects), plural, singular, legacy, names)
+    return ParsedQuery(tuple(terms), verbs, frozenset(objects), switching, plural, singular, legacy, names)

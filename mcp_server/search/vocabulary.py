@@ -62,6 +62,8 @@ id: primary key
 rls: row level security | row security | document security | file security
 rls: document level security | row level permissions
 enable: turn on | switch on
+limit: at most | no more than | only one | not more than
+upsert: if it does not exist | if it doesn't exist | if not exists | if missing | create or update | insert or update
 destroy: tear down | tears down | tearing down | torn down | take down | shut down | get rid of
 disable: turn off | switch off
 rollback: roll back | rolled back
@@ -268,15 +270,28 @@ QUESTION_STARTS = frozenset("is are was were does did has have".split())
 AIMING_VERBS = frozenset("point points pointing aim".split())
 AIMING_TARGETS = frozenset("at to towards".split())
 AIMED = "map"
+# Words after which the verb's noun does not yet exist ("create it if it does not exist"): the write is an upsert,
+# whatever the verb.
+UPSERT_MARKERS = frozenset({"upsert"})
+# Verbs that switch a thing on, which may be made by a create (two-factor with an authenticator app) as well as set
+# by an update: the create beside an update is not the wrong verb for them.
+SWITCH_VERBS = frozenset({"enable", "activate"})
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
 LEGACY_MARKERS = frozenset("legacy old deprecated older previous outdated".split())
 # Words the stemmer would merge with a different word (customer/custom, production/product).
-STEM_EXCEPTIONS = {"customer": "customer", "customers": "customer", "production": "production"}
+STEM_EXCEPTIONS = {
+    "customer": "customer",
+    "customers": "customer",
+    "production": "production",
+    "indicator": "indicator",
+    "indicators": "indicator",
+}
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
+_VOWEL = re.compile(r"[aeiouy]")
 
 
 def split_camel(word: str) -> list[str]:
@@ -342,7 +357,12 @@ def phrase_length(tokens: list[str], i: int) -> int:
 @cache
 def stem(word: str) -> str:
     word = word.replace("\u2019", "'").split("'")[0]
-    return STEM_EXCEPTIONS.get(word) or _STEMMER.stemWord(word)
+    if word in STEM_EXCEPTIONS:
+        return STEM_EXCEPTIONS[word]
+    # The stemmer keeps the plural of an acronym without vowels (jwts, sdks, pdfs); short ones (sms) stay whole.
+    if len(word) > 3 and word.endswith("s") and not _VOWEL.search(word):
+        return word[:-1]
+    return _STEMMER.stemWord(word)
 
 
 def is_plural(word: str) -> bool:
