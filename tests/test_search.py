@@ -113,6 +113,11 @@ def test_held_out_needs_recall(index, holdout_cases):
         ("each ticket is open, closed or snoozed", "tablesDB.createEnumColumn"),
         # "At most" sets a limit.
         ("at most three sessions per user", "project.updateSessionLimitPolicy"),
+        # A vector database's records are its vectors (embeddings): they are its documents, not the database.
+        ("erase the vectors of a retired product", "vectorsDB.deleteDocuments"),
+        ("remove embeddings older than a week", "vectorsDB.deleteDocuments"),
+        # A name only one operation ends with (a sign-in provider) names its object wherever it stands.
+        ("users can log in with their Dropbox", "project.updateOAuth2Dropbox"),
     ],
 )
 def test_how_needs_are_read(index, query, first):

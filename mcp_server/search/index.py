@@ -46,6 +46,9 @@ SERVICE_OBJECTS = {
     "vectorsDB": ("database", "vectorsdb"),
     "account": ("account", "user"),
 }
+# What a service calls the records its document operations act on: a vector database stores vectors
+# ("delete every vector whose source is …" acts on documents, not on the database).
+RECORD_NAMES = {"vectorsDB": ("vector", "embedding")}
 
 # Field weights: how much a term tells about an operation, by where it appears.
 NAME_WEIGHT = 3.0
@@ -86,6 +89,10 @@ SIBLING_VERB_FACTOR = 0.8
 WRITE_VERBS = frozenset({"create", "update"})
 CREATE = frozenset({"create"})
 EXACT_NAME_BOOST = 3.0
+# A word that ends one method name only and that few operations mention at all (Spotify, Kick, Box: the last
+# words of updateOAuth2Spotify …) names that operation's object wherever the query says it ("let users log in
+# with Spotify" configures the Spotify provider, though the words around it speak of signing in).
+PROPER_HEAD_MAX_OPERATIONS = 5
 
 
 class SearchError(ValueError):
@@ -130,7 +137,9 @@ def operation_heads(op: Operation) -> frozenset[str]:
     """What an operation acts on: the last word of its method name, or its service's resource."""
     parts = split_camel(op.method)
     if len(parts) > 1:
-        return frozenset({stem(parts[-1].lower())})
+        head = stem(parts[-1].lower())
+        records = RECORD_NAMES.get(op.service, ()) if head == "document" else ()
+        return frozenset({head, *map(stem, records)})
     return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
 
 
@@ -292,6 +301,18 @@ class SearchIndex:
                 frequency[term] += 1
                 postings[term].append((position, weight))
         self.idf = {term: math.log(1 + len(self.operations) / df) for term, df in frequency.items()}
+        head_count: dict[str, int] = defaultdict(int)
+        for heads in self.heads:
+            for head in heads:
+                head_count[head] += 1
+        self.proper_heads = [
+            frozenset(
+                head
+                for head in heads
+                if head_count[head] == 1 and frequency.get(head, 0) <= PROPER_HEAD_MAX_OPERATIONS
+            )
+            for heads in self.heads
+        ]
         self.postings = dict(postings)
         # Typos are corrected towards words the catalog itself uses, never towards a mere synonym.
         self.surface_by_initial: dict[str, list[str]] = defaultdict(list)
@@ -467,7 +488,9 @@ class SearchIndex:
             and not (self.sibling_verbs[position] & parsed.verbs).isdisjoint(WRITE_VERBS)
         ):
             factor *= SIBLING_VERB_FACTOR
-        if parsed.objects and not self.heads[position].isdisjoint(parsed.objects):
+        if not self.heads[position].isdisjoint(parsed.objects) or not self.proper_heads[position].isdisjoint(
+            parsed.said
+        ):
             factor *= OBJECT_MATCH
         many = self.acts_on_many[position]
         if (parsed.plural and not parsed.singular) == many and (many or parsed.singular):
