@@ -161,13 +161,21 @@ def plain_operations(operations: list[Operation]) -> set[tuple[str, str, str]]:
     return plain
 
 
+def name_terms(parts: list[str]) -> frozenset[str]:
+    """The terms of a run of method-name words; words that together are one term count as it (Big Int -> bigint)."""
+    joined = stem("".join(parts).lower())
+    if len(parts) > 1 and joined in SYNONYMS:
+        return frozenset({joined})
+    return frozenset(stem(part.lower()) for part in parts)
+
+
 def operation_qualifiers(op: Operation, plain: set[tuple[str, str, str]]) -> frozenset[str]:
     """Words between verb and object in a method name that has a plain sibling: createArgon2User -> {argon2}
     (users.create exists); createMagicURLToken has none, so its words qualify nothing."""
     parts = [part.lower() for part in split_camel(op.method)]
     if len(parts) < 3 or (op.service, parts[0], stem(parts[-1])) not in plain:
         return frozenset()
-    return frozenset(stem(part) for part in parts[1:-1])
+    return name_terms(parts[1:-1])
 
 
 def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
@@ -194,7 +202,7 @@ def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
         elif op.service not in older_services:
             qualifiers.append(frozenset({stem(op.service.lower())}) if op.method in older_methods else frozenset())
         elif len(parts) > 2 and (op.service, parts[0].lower(), stem(parts[-1].lower())) in older_shapes:
-            qualifiers.append(frozenset(stem(part.lower()) for part in parts[1:-1]))
+            qualifiers.append(name_terms(parts[1:-1]))
         else:
             qualifiers.append(frozenset())
     return qualifiers

@@ -128,7 +128,8 @@ condition criteria filter find lookup query search select where
 order ordering sort sorted
 batch bulk many mass multiple several
 count tally total
-bigint int int32 int64 integer number smallint
+int int32 integer number smallint
+bigint int64 integer
 decimal decimals double float fraction numeric real
 bool boolean checkbox false flag toggle true
 date datetime time timestamp timestamptz
