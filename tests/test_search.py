@@ -127,6 +127,14 @@ def test_how_needs_are_read(index, query, first):
     assert ids(index, query)[0] == first
 
 
+def test_the_namesake_of_an_operation_in_a_service_the_query_names_falls_behind(index):
+    # tablesDB.listIndexes does what vectorsDB.listIndexes does, for tables: a query about a vector store is not
+    # about tables.
+    found = ids(index, "show index definitions for the vector store")
+    assert found[0] == "vectorsDB.listIndexes"
+    assert "tablesDB.listIndexes" not in found[:3]
+
+
 def test_acronym_plurals_are_stemmed_and_indicators_are_no_indexes():
     assert stem("jwts") == "jwt" and stem("pdfs") == "pdf"
     assert stem("sms") == "sms"

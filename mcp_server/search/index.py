@@ -86,6 +86,9 @@ NEWER_SERVICE_FACTOR = 0.9
 # sibling is what was asked for. Switching a thing on is either: the create of the thing named (an authenticator
 # for "turn on two-factor with an authenticator app") is not the wrong verb.
 SIBLING_VERB_FACTOR = 0.8
+# An operation whose namesake in another service is what the query names that service for (tablesDB.listIndexes
+# when the query speaks of a vector collection, which vectorsDB.listIndexes serves).
+NAMESAKE_FACTOR = 0.8
 WRITE_VERBS = frozenset({"create", "update"})
 CREATE = frozenset({"create"})
 EXACT_NAME_BOOST = 3.0
@@ -208,6 +211,20 @@ def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
     return qualifiers
 
 
+def namesake_services(operations: list[Operation], qualifiers: list[frozenset[str]]) -> list[frozenset[str]]:
+    """For each operation: the names of the services Appwrite 1.9 added that have a method of the same verb and
+    object (and so qualify it: vectorsdb and documentsdb for tablesDB.listIndexes). A method named by its verb
+    alone (get, delete) acts on each service's own resource: those are no namesakes."""
+    by_method: dict[str, set[str]] = defaultdict(set)
+    for op, qualifier in zip(operations, qualifiers, strict=True):
+        if len(split_camel(op.method)) > 1:
+            by_method[op.method] |= qualifier
+    return [
+        frozenset(by_method[op.method] - {stem(op.service.lower())} - qualifier)
+        for op, qualifier in zip(operations, qualifiers, strict=True)
+    ]
+
+
 def sibling_verbs(operations: list[Operation]) -> list[frozenset[str]]:
     """For each operation: the verb classes of the operations of its service named by the same words after the
     verb (createApplePlatform, updateApplePlatform, getApplePlatform ...)."""
@@ -286,10 +303,11 @@ class SearchIndex:
         shared = frozenset().union(*chosen)
         self.own_words = [words - shared for words in subjects]
         plain = plain_operations(self.operations)
+        newcomers = newcomer_qualifiers(self.operations)
         self.qualifiers = [
-            operation_qualifiers(op, plain) | newer
-            for op, newer in zip(self.operations, newcomer_qualifiers(self.operations), strict=True)
+            operation_qualifiers(op, plain) | newer for op, newer in zip(self.operations, newcomers, strict=True)
         ]
+        self.namesakes = namesake_services(self.operations, newcomers)
         self.acts_on_many = acts_on_many(self.operations)
         self.sibling_verbs = sibling_verbs(self.operations)
         older_services = {op.service for op in self.operations if op.since == "1.8"}
@@ -512,6 +530,8 @@ class SearchIndex:
         service = self.newer_service[position]
         if service and service not in parsed.mentioned:
             factor *= NEWER_SERVICE_FACTOR
+        if not self.namesakes[position].isdisjoint(parsed.mentioned):
+            factor *= NAMESAKE_FACTOR
         return factor
 
 
