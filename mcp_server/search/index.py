@@ -479,22 +479,29 @@ class SearchIndex:
         return out
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one index per catalog lives for the whole process
-    def term_matches(self, expansions: tuple[tuple[str, float], ...]) -> tuple[tuple[int, float], ...]:
-        """The operations one query word matches, each with its best value over the word's expansions."""
+    def term_matches(self, expansions: tuple[tuple[str, float], ...]) -> dict[int, float]:
+        """The operations one query word matches, each with its best value over the word's expansions (shared
+        between searches: never changed)."""
         best: dict[int, float] = {}
         for expansion, factor in expansions:
             for position, value in self.postings.get(expansion, ()):
                 value *= factor
                 if best.get(position, 0.0) < value:
                     best[position] = value
-        return tuple(best.items())
+        return best
 
     def matches(self, parsed: ParsedQuery) -> dict[int, float]:
         """Each matching operation's score from the words alone (before how well its verb and object fit)."""
-        totals: dict[int, float] = defaultdict(float)
+        totals: dict[int, float] = {}
         for term in parsed.terms:
-            for position, value in self.term_matches(term.expansions):
-                totals[position] += term.weight * value
+            weight = term.weight
+            found = self.term_matches(term.expansions)
+            if not totals:  # the first word's matches are the totals so far: built in one pass
+                totals = {position: weight * value for position, value in found.items()}
+                continue
+            total = totals.get
+            for position, value in found.items():
+                totals[position] = total(position, 0.0) + weight * value
         for name in parsed.names:
             for position in self.by_name[name]:
                 totals[position] = (totals.get(position, 0.0) + 1.0) * EXACT_NAME_BOOST
