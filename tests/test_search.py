@@ -118,6 +118,7 @@ def test_held_out_needs_recall(index, holdout_cases):
         ("remove embeddings older than a week", "vectorsDB.deleteDocuments"),
         # A name only one operation ends with (a sign-in provider) names its object wherever it stands.
         ("users can log in with their Dropbox", "project.updateOAuth2Dropbox"),
+        ("add WordPress.com as a login option", "project.updateOAuth2WordPress"),
         # A bigint is an integer, but an int is not a bigint; "BigInt" in a method name is the one word bigint.
         ("add a bigint column named views", "tablesDB.createBigIntColumn"),
         ("add an int column for the score", "tablesDB.createIntegerColumn"),

@@ -146,6 +146,12 @@ def operation_heads(op: Operation) -> frozenset[str]:
     return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
 
 
+def last_compound(op: Operation) -> str | None:
+    """The two words after the verb that end a method name, as one term (updateOAuth2WordPress -> wordpress)."""
+    parts = split_camel(op.method)
+    return stem("".join(parts[-2:]).lower()) if len(parts) > 2 else None
+
+
 def operation_subjects(op: Operation) -> frozenset[str]:
     """The words that name what an operation is about: its service and the nouns of its method name
     (health.getQueueMails -> health, queue, mail; graphql.query -> graphql)."""
@@ -327,8 +333,14 @@ class SearchIndex:
                 frequency[term] += 1
                 postings[term].append((position, weight))
         self.idf = {term: math.log(1 + len(self.operations) / df) for term, df in frequency.items()}
+        # A brand written in camel case ends a method name as one word (updateOAuth2WordPress: wordpress, which its
+        # prose spells out), not as its last part.
+        names = [
+            heads | ({brand} if brand in bag else set())
+            for heads, bag, brand in zip(self.heads, bags, map(last_compound, self.operations), strict=True)
+        ]
         head_count: dict[str, int] = defaultdict(int)
-        for heads in self.heads:
+        for heads in names:
             for head in heads:
                 head_count[head] += 1
         self.proper_heads = [
@@ -337,7 +349,7 @@ class SearchIndex:
                 for head in heads
                 if head_count[head] == 1 and frequency.get(head, 0) <= PROPER_HEAD_MAX_OPERATIONS
             )
-            for heads in self.heads
+            for heads in names
         ]
         self.postings = dict(postings)
         # Typos are corrected towards words the catalog itself uses, never towards a mere synonym.
