@@ -342,7 +342,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
                 objects |= ITEM_TERMS
                 data = True
         if not (literal or container or clause):
-            if is_plural(word):
+            # Only a noun counts things: "exists" or "fails" after the object is a verb.
+            if is_plural(word) and (term in lexicon.resource_terms or term in SYNONYMS):
                 plural = True
             elif term in lexicon.resource_terms:
                 singular_noun = True

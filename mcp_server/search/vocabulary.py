@@ -139,6 +139,7 @@ coordinate coordinates geo geolocation geopoint lat latitude lng location longit
 area boundary geofence polygon region zone
 line linestring path route
 counter increment tally
+insight finding recommendation suggestion
 definition schema structure
 asset attachment blob file media object upload
 image img jpeg jpg photo pic picture png
