@@ -122,6 +122,9 @@ def test_held_out_needs_recall(index, holdout_cases):
         # A bigint is an integer, but an int is not a bigint; "BigInt" in a method name is the one word bigint.
         ("add a bigint column named views", "tablesDB.createBigIntColumn"),
         ("add an int column for the score", "tablesDB.createIntegerColumn"),
+        # Switching signing in on or off switches a sign-in method, not a session.
+        ("turn on anonymous sign-in", "project.updateAuthMethod"),
+        ("disable phone login for the project", "project.updateAuthMethod"),
         # Only a noun counts things: "exists" after the object is a verb, so one thing is read.
         ("check that the media bucket exists", "storage.getBucket"),
         ("check that the api key k1 exists", "project.getKey"),

@@ -24,10 +24,13 @@ from .vocabulary import (
     DETERMINERS,
     ITEM_TERMS,
     LEGACY_MARKERS,
+    ON_OFF_VERBS,
     PHRASE_TERMS,
     PREPOSITIONS,
     QUANTIFIERS,
     QUESTION_STARTS,
+    SIGN_IN,
+    SIGN_IN_METHOD,
     SINGULAR_MARKERS,
     STOPWORDS,
     SUBORDINATORS,
@@ -57,6 +60,7 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
+ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS)
 # Three or more values offered as alternatives ("draft, published or archived", "'low', 'medium' or 'high'") are
 # the choices of an enum; the list counts as that word, like a describing clause.
 _CHOICES = re.compile(r"[\w'\"`]+\s*,\s*[\w'\"`]+\s*,?\s+or\s+[\w'\"`]+")
@@ -275,7 +279,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     terms: list[QueryTerm] = []
     verbs: frozenset[str] = frozenset()
     objects: set[str] = set()
-    plural = singular = singular_noun = legacy = updating = upserting = switching = False
+    plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = False
     container = clause = phrase_open = commanded = False
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
@@ -328,6 +332,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
             switching = term in SWITCH_TERMS
+            on_off = term in ON_OFF_TERMS
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an
             # execution) keeps it; the words after it say what goes in, not what is made.
@@ -355,6 +360,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if found:
             terms.append(QueryTerm(word, found, weight))
     singular = (singular or singular_noun) and not plural
+    if on_off and SIGN_IN in objects:
+        objects.add(SIGN_IN_METHOD)
     if "get" in verbs and plural and not singular:
         verbs = verbs - {"get"} | {"list"}
     if upserting:

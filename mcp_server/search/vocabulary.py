@@ -278,6 +278,11 @@ UPSERT_MARKERS = frozenset({"upsert"})
 # Verbs that switch a thing on, which may be made by a create (two-factor with an authenticator app) as well as set
 # by an update: the create beside an update is not the wrong verb for them.
 SWITCH_VERBS = frozenset({"enable", "activate"})
+# Verbs that switch a thing on or off; what they switch about signing in is a way to sign in (a sign-in method:
+# "enable phone sign-in", "turn off email and password login"), never a session.
+ON_OFF_VERBS = SWITCH_VERBS | {"disable", "deactivate"}
+SIGN_IN = "login"
+SIGN_IN_METHOD = "method"
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
 # Words that ask for the legacy API on purpose.
