@@ -125,6 +125,9 @@ def test_held_out_needs_recall(index, holdout_cases):
         # Switching signing in on or off switches a sign-in method, not a session.
         ("turn on anonymous sign-in", "project.updateAuthMethod"),
         ("disable phone login for the project", "project.updateAuthMethod"),
+        # An upper-case name joined by underscores is an environment variable's.
+        ("set SENTRY_DSN on the checkout function", "functions.createVariable"),
+        ("put STRIPE_SECRET on my site", "sites.createVariable"),
         # Only a noun counts things: "exists" after the object is a verb, so one thing is read.
         ("check that the media bucket exists", "storage.getBucket"),
         ("check that the api key k1 exists", "project.getKey"),

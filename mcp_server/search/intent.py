@@ -67,6 +67,9 @@ _CHOICES = re.compile(r"[\w'\"`]+\s*,\s*[\w'\"`]+\s*,?\s+or\s+[\w'\"`]+")
 CHOICES_TERM = "enum"
 CHOICES_WEIGHT = 0.5
 
+# An upper-case name joined by underscores (DATABASE_URL) is how environment variables are named.
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+ENV_NAME_TERM = "variable"
 _BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
 # Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
@@ -211,6 +214,8 @@ def segment_tokens(segment: str, kind: str, lexicon: Lexicon) -> list[Token]:
         elif "_" in raw or (any(c.isdigit() for c in raw) and not lexicon.known(stem(raw.lower()))):
             parts = [part for part in words(raw.replace("_", " ")) if not part.isdigit()]
             special = [Token(part, kind, identifier=True) for part in parts] + [Token("", kind, value=True)]
+            if _ENV_NAME.fullmatch(raw):  # DATABASE_URL, STRIPE_KEY: the name of an environment variable
+                special.append(Token(ENV_NAME_TERM, kind, identifier=True))
         else:
             # Keep a known mixed-case word whole (WordPress) rather than split (word press).
             plain.append(raw.lower() if has_camel(raw) and lexicon.known(stem(raw.lower())) else raw)
