@@ -60,15 +60,15 @@ def test_agent_phrased_needs_recall(index, agent_cases):
 
 def test_needs_served_by_what_appwrite_1_9_added_recall(index, newer_service_cases):
     """Needs answered by the services and operations Appwrite 1.9 added (project, documentsDB, vectorsDB, ...)."""
-    assert recall(index, newer_service_cases, 5) >= 0.97
-    assert recall(index, newer_service_cases, 1) >= 0.79
+    assert recall(index, newer_service_cases, 5) >= 0.98
+    assert recall(index, newer_service_cases, 1) >= 0.84
 
 
 def test_held_out_needs_recall(index, holdout_cases):
     """Needs written before the search was last tuned and never tuned on: they check that changes generalise."""
     assert len(holdout_cases) == 132
     assert recall(index, holdout_cases, 5) >= 0.96
-    assert recall(index, holdout_cases, 1) >= 0.80
+    assert recall(index, holdout_cases, 1) >= 0.82
 
 
 @pytest.mark.parametrize(
