@@ -39,6 +39,16 @@ def test_search_json_puts_create_file_first_for_an_upload():
     assert hits[0]["params"].startswith("bucketId: string, fileId: string, file: file")
 
 
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [("create a webhook", "webhooks.create"), ("add an allowed web origin", "project.createWebPlatform")],
+)
+def test_search_finds_what_appwrite_1_9_added(query: str, first: str):
+    result = run("search", query, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["id"] == first
+
+
 def test_search_limit_and_service():
     result = run("search", "team membership", "--limit", "3", "--service", "teams", "--json")
     hits = json.loads(result.stdout)
