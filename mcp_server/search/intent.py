@@ -27,10 +27,13 @@ from .vocabulary import (
     ON_OFF_VERBS,
     PHRASE_TERMS,
     PREPOSITIONS,
+    PREVENTED,
+    PREVENTING_VERBS,
     QUANTIFIERS,
     QUESTION_STARTS,
     SIGN_IN,
     SIGN_IN_METHOD,
+    SIGN_IN_TERMS,
     SINGULAR_MARKERS,
     STOPWORDS,
     SUBORDINATORS,
@@ -60,7 +63,9 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
-ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS)
+ONE_OF = frozenset("a an this one".split())
+PREVENTING_TERMS = frozenset(stem(verb) for verb in PREVENTING_VERBS)
+ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS) | PREVENTING_TERMS
 # Three or more values offered as alternatives ("draft, published or archived", "'low', 'medium' or 'high'") are
 # the choices of an enum; the list counts as that word, like a describing clause.
 _CHOICES = re.compile(r"[\w'\"`]+\s*,\s*[\w'\"`]+\s*,?\s+or\s+[\w'\"`]+")
@@ -284,7 +289,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     terms: list[QueryTerm] = []
     verbs: frozenset[str] = frozenset()
     objects: set[str] = set()
-    plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = False
+    plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = preventing = False
     container = clause = phrase_open = commanded = False
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
@@ -316,6 +321,12 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         clause = clause or (bool(verbs) and word in CLAUSE_MARKERS and not (phrase_open and not phrase_nouns))
         updating = updating or word in UPDATE_MARKERS
         upserting = upserting or word in UPSERT_MARKERS
+        if word == PREVENTED and preventing and not clause:
+            objects, container, phrase_open, preventing = set(), False, True, False
+            continue
+        # Keeping one person ("block a spammer from logging in") from an action is about that account, not the
+        # project's ways to sign in.
+        preventing = preventing and word not in ONE_OF
         if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
             container = container or word in PREPOSITIONS
             phrase_open = phrase_open and word in DETERMINERS and not clause
@@ -338,6 +349,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
             verbs = VERB_OF_STEM[term]
             switching = term in SWITCH_TERMS
             on_off = term in ON_OFF_TERMS
+            preventing = term in PREVENTING_TERMS
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an
             # execution) keeps it; the words after it say what goes in, not what is made.
@@ -365,8 +377,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if found:
             terms.append(QueryTerm(word, found, weight))
     singular = (singular or singular_noun) and not plural
-    if on_off and SIGN_IN in objects:
-        objects.add(SIGN_IN_METHOD)
+    if on_off and not objects.isdisjoint(SIGN_IN_TERMS):
+        objects = objects - SIGN_IN_TERMS - set(SYNONYMS[SIGN_IN]) | {SIGN_IN_METHOD}
     if "get" in verbs and plural and not singular:
         verbs = verbs - {"get"} | {"list"}
     if upserting:

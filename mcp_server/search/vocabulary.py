@@ -282,7 +282,14 @@ SWITCH_VERBS = frozenset({"enable", "activate"})
 # Verbs that switch a thing on or off; what they switch about signing in is a way to sign in (a sign-in method:
 # "enable phone sign-in", "turn off email and password login"), never a session.
 ON_OFF_VERBS = SWITCH_VERBS | {"disable", "deactivate"}
+# Verbs that keep someone from an action ("stop people from signing in", "block users from creating JWTs"): the action
+# after "from" is what they switch off, so it joins their object.
+PREVENTING_VERBS = frozenset("stop block prevent forbid disallow".split())
+PREVENTED = "from"
 SIGN_IN = "login"
+# Words for signing in and for the ways to sign in a project switches: logging in, magic links, one-time codes,
+# anonymous guests, JWTs.
+SIGN_IN_TERMS = frozenset({SIGN_IN, "jwt", "magic", "otp", "anonym", "passwordless"})
 SIGN_IN_METHOD = "method"
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
