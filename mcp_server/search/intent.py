@@ -63,6 +63,7 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
+BOTH_WRITES = frozenset({"create", "update"})
 ONE_OF = frozenset("a an this one".split())
 PREVENTING_TERMS = frozenset(stem(verb) for verb in PREVENTING_VERBS)
 ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS) | PREVENTING_TERMS
@@ -383,6 +384,9 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         verbs = verbs - {"get"} | {"list"}
     if upserting:
         verbs = frozenset({"upsert"})
+    elif verbs >= BOTH_WRITES:
+        # A verb that makes a thing or changes it (set, save, keep) is what an upsert does.
+        verbs |= {"upsert"}
     elif updating:
         verbs |= {"update"}
     if _CHOICES.search(query):

@@ -204,7 +204,7 @@ flag flags
 gql graphql
 auto automatic automatically
 callback hook webhook webhooks
-offline online presence
+offline online presence typing indicator
 expiring presigned share sharing temporary
 """
 )
@@ -302,6 +302,7 @@ STEM_EXCEPTIONS = {
     "production": "production",
     "indicator": "indicator",
     "indicators": "indicator",
+    "typing": "typing",
 }
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
