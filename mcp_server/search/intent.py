@@ -63,6 +63,7 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
+ALLOWING = "to"
 BOTH_WRITES = frozenset({"create", "update"})
 ONE_OF = frozenset("a an this one".split())
 PREVENTING_TERMS = frozenset(stem(verb) for verb in PREVENTING_VERBS)
@@ -291,7 +292,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     verbs: frozenset[str] = frozenset()
     objects: set[str] = set()
     plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = preventing = False
-    container = clause = phrase_open = commanded = False
+    container = clause = phrase_open = commanded = after_noun = False
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
     sequence = [token for token in tokens(query, lexicon) if token.word or token.value]
@@ -329,6 +330,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         # project's ways to sign in.
         preventing = preventing and word not in ONE_OF
         if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
+            after_noun = after_noun and word == ALLOWING
             container = container or word in PREPOSITIONS
             phrase_open = phrase_open and word in DETERMINERS and not clause
             continue
@@ -346,6 +348,9 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         # The first verb sets the action, unless a later clause starts with a command verb
         # ("the writes are staged - commit the transaction").
         acts = term in VERB_OF_STEM and (token.initial or term not in ADJECTIVE_VERBS)
+        # A verb after a noun and "to" says what the noun allows ("a key with permission to write files",
+        # "the ability to act for others"), not what to do.
+        acts = acts and not (container and after_noun)
         if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
             switching = term in SWITCH_TERMS
@@ -370,6 +375,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
                 plural = True
             elif term in lexicon.resource_terms:
                 singular_noun = True
+        after_noun = term not in VERB_OF_STEM
         found = lexicon.expansions(term, factor)
         if data:
             # A noun for the app's records stands for a row; the catalog's prose names such nouns only as
