@@ -77,6 +77,7 @@ CHOICES_WEIGHT = 0.5
 # An upper-case name joined by underscores (DATABASE_URL) is how environment variables are named.
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 ENV_NAME_TERM = "variable"
+_HEADING = re.compile(r"[A-Za-z][a-z]*(?: [A-Za-z][a-z-]*){0,3}:\s")
 _BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
 # Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
@@ -302,6 +303,9 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     # A sentence that opens with "after/when/if …," sets the scene (its words count: they say when); the
     # clause after it says what to do.
     scene = bool(sequence) and sequence[0].word in SUBORDINATORS and any(token.initial for token in sequence[1:])
+    # So does a heading before a colon ("Passwordless login: email the user a code", "Settings page: …"): it names
+    # the topic; the words after it say what to do.
+    scene = scene or bool(_HEADING.match(query))
     for position, token in enumerate(sequence):
         word = token.word
         if token.initial:
