@@ -223,7 +223,7 @@ update: activate adjust alter ban block change commit deactivate demote disable 
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
 update: accept approve confirm stop prevent forbid disallow complete finish finalize
-update: translate localize reword rewrite brand restyle verify
+update: translate localize reword rewrite brand restyle verify tag
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
