@@ -215,7 +215,7 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep record set map
+create: start store subscribe trigger upload write save remember keep record set map configure
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
@@ -223,7 +223,7 @@ update: activate adjust alter ban block change commit deactivate demote disable 
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
 update: accept approve confirm stop prevent forbid disallow complete finish finalize
-update: translate localize reword rewrite brand restyle verify tag
+update: translate localize reword rewrite brand restyle verify tag configure
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
