@@ -55,13 +55,13 @@ def test_agent_phrased_needs_recall(index, agent_cases):
     """600 needs phrased as coding agents and developers write them, none of them in the dev set."""
     assert len(agent_cases) == 600
     assert recall(index, agent_cases, 5) >= 0.98
-    assert recall(index, agent_cases, 1) >= 0.87
+    assert recall(index, agent_cases, 1) >= 0.875
 
 
 def test_needs_served_by_what_appwrite_1_9_added_recall(index, newer_service_cases):
     """Needs answered by the services and operations Appwrite 1.9 added (project, documentsDB, vectorsDB, ...)."""
-    assert recall(index, newer_service_cases, 5) >= 0.98
-    assert recall(index, newer_service_cases, 1) >= 0.84
+    assert recall(index, newer_service_cases, 5) >= 0.985
+    assert recall(index, newer_service_cases, 1) >= 0.875
 
 
 def test_held_out_needs_recall(index, holdout_cases):

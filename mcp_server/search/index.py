@@ -49,6 +49,7 @@ SERVICE_OBJECTS = {
 # What a service calls the records its document operations act on: a vector database stores vectors
 # ("delete every vector whose source is …" acts on documents, not on the database).
 RECORD_NAMES = {"vectorsDB": ("vector", "embedding")}
+TEMPLATE = stem("template")
 
 # Field weights: how much a term tells about an operation, by where it appears.
 NAME_WEIGHT = 3.0
@@ -142,7 +143,9 @@ def operation_heads(op: Operation) -> frozenset[str]:
     if len(parts) > 1:
         head = stem(parts[-1].lower())
         records = RECORD_NAMES.get(op.service, ()) if head == "document" else ()
-        return frozenset({head, *map(stem, records)})
+        # A template is a kind of what it shapes: an email template is an email the project sends.
+        shaped = (parts[-2].lower(),) if head == TEMPLATE and len(parts) > 2 else ()
+        return frozenset({head, *map(stem, (*records, *shaped))})
     return frozenset(stem(word) for word in SERVICE_OBJECTS.get(op.service, (op.service.lower(),)))
 
 

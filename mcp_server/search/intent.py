@@ -27,10 +27,13 @@ from .vocabulary import (
     ON_OFF_VERBS,
     PHRASE_TERMS,
     PREPOSITIONS,
+    PREVENTED,
+    PREVENTING_VERBS,
     QUANTIFIERS,
     QUESTION_STARTS,
     SIGN_IN,
     SIGN_IN_METHOD,
+    SIGN_IN_TERMS,
     SINGULAR_MARKERS,
     STOPWORDS,
     SUBORDINATORS,
@@ -60,7 +63,11 @@ DATA_NOUN_WEIGHT = 0.5
 # The verb classes themselves ("delete" names no object; "upload" names a file).
 CLASS_VERBS = frozenset(stem(verb) for verb in VERB_CLASSES)
 SWITCH_TERMS = frozenset(stem(verb) for verb in SWITCH_VERBS)
-ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS)
+ALLOWING = "to"
+BOTH_WRITES = frozenset({"create", "update"})
+ONE_OF = frozenset("a an this one".split())
+PREVENTING_TERMS = frozenset(stem(verb) for verb in PREVENTING_VERBS)
+ON_OFF_TERMS = frozenset(stem(verb) for verb in ON_OFF_VERBS) | PREVENTING_TERMS
 # Three or more values offered as alternatives ("draft, published or archived", "'low', 'medium' or 'high'") are
 # the choices of an enum; the list counts as that word, like a describing clause.
 _CHOICES = re.compile(r"[\w'\"`]+\s*,\s*[\w'\"`]+\s*,?\s+or\s+[\w'\"`]+")
@@ -70,6 +77,7 @@ CHOICES_WEIGHT = 0.5
 # An upper-case name joined by underscores (DATABASE_URL) is how environment variables are named.
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 ENV_NAME_TERM = "variable"
+_HEADING = re.compile(r"[A-Za-z][a-z]*(?: [A-Za-z][a-z-]*){0,3}:\s")
 _BOUNDARY = re.compile(r"[;:!?,\u2014\u2013]+|\.+(?=\s|$)|\s-\s")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:['\u2019][A-Za-z]+)?")
 # Web addresses, host names and email addresses are values; each says what kind of thing the query is about.
@@ -284,8 +292,8 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     terms: list[QueryTerm] = []
     verbs: frozenset[str] = frozenset()
     objects: set[str] = set()
-    plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = False
-    container = clause = phrase_open = commanded = False
+    plural = singular = singular_noun = legacy = updating = upserting = switching = on_off = preventing = False
+    container = clause = phrase_open = commanded = after_noun = False
     phrase_nouns = 0
     data_words = lexicon.resource_terms | VERB_OF_STEM.keys()
     sequence = [token for token in tokens(query, lexicon) if token.word or token.value]
@@ -295,6 +303,9 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
     # A sentence that opens with "after/when/if …," sets the scene (its words count: they say when); the
     # clause after it says what to do.
     scene = bool(sequence) and sequence[0].word in SUBORDINATORS and any(token.initial for token in sequence[1:])
+    # So does a heading before a colon ("Passwordless login: email the user a code", "Settings page: …"): it names
+    # the topic; the words after it say what to do.
+    scene = scene or bool(_HEADING.match(query))
     for position, token in enumerate(sequence):
         word = token.word
         if token.initial:
@@ -316,7 +327,14 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         clause = clause or (bool(verbs) and word in CLAUSE_MARKERS and not (phrase_open and not phrase_nouns))
         updating = updating or word in UPDATE_MARKERS
         upserting = upserting or word in UPSERT_MARKERS
+        if word == PREVENTED and preventing and not clause:
+            objects, container, phrase_open, preventing = set(), False, True, False
+            continue
+        # Keeping one person ("block a spammer from logging in") from an action is about that account, not the
+        # project's ways to sign in.
+        preventing = preventing and word not in ONE_OF
         if word in PREPOSITIONS or word in STOPWORDS or len(word) < 2:
+            after_noun = after_noun and word == ALLOWING
             container = container or word in PREPOSITIONS
             phrase_open = phrase_open and word in DETERMINERS and not clause
             continue
@@ -334,10 +352,14 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         # The first verb sets the action, unless a later clause starts with a command verb
         # ("the writes are staged - commit the transaction").
         acts = term in VERB_OF_STEM and (token.initial or term not in ADJECTIVE_VERBS)
+        # A verb after a noun and "to" says what the noun allows ("a key with permission to write files",
+        # "the ability to act for others"), not what to do.
+        acts = acts and not (container and after_noun)
         if not literal and not scene and acts and (not verbs or (token.initial and not commanded)):
             verbs = VERB_OF_STEM[term]
             switching = term in SWITCH_TERMS
             on_off = term in ON_OFF_TERMS
+            preventing = term in PREVENTING_TERMS
             objects = {term, *SYNONYMS.get(term, ())}
             # A verb that names its own object (upload a file, invite a member, trigger an
             # execution) keeps it; the words after it say what goes in, not what is made.
@@ -357,6 +379,7 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
                 plural = True
             elif term in lexicon.resource_terms:
                 singular_noun = True
+        after_noun = term not in VERB_OF_STEM
         found = lexicon.expansions(term, factor)
         if data:
             # A noun for the app's records stands for a row; the catalog's prose names such nouns only as
@@ -365,12 +388,15 @@ def parse(query: str, lexicon: Lexicon) -> ParsedQuery:
         if found:
             terms.append(QueryTerm(word, found, weight))
     singular = (singular or singular_noun) and not plural
-    if on_off and SIGN_IN in objects:
-        objects.add(SIGN_IN_METHOD)
+    if on_off and not objects.isdisjoint(SIGN_IN_TERMS):
+        objects = objects - SIGN_IN_TERMS - set(SYNONYMS[SIGN_IN]) | {SIGN_IN_METHOD}
     if "get" in verbs and plural and not singular:
         verbs = verbs - {"get"} | {"list"}
     if upserting:
         verbs = frozenset({"upsert"})
+    elif verbs >= BOTH_WRITES:
+        # A verb that makes a thing or changes it (set, save, keep) is what an upsert does.
+        verbs |= {"upsert"}
     elif updating:
         verbs |= {"update"}
     if _CHOICES.search(query):

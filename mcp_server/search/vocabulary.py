@@ -204,7 +204,7 @@ flag flags
 gql graphql
 auto automatic automatically
 callback hook webhook webhooks
-offline online presence
+offline online presence typing indicator
 expiring presigned share sharing temporary
 """
 )
@@ -215,7 +215,7 @@ VERB_CLASSES: dict[str, set[str]] = _grouped_words(
     """
 create: add append attach begin call create define deploy execute generate import insert invite invoke notify
 create: issue login make new open persist post produce provision put register run schedule send setup signup
-create: start store subscribe trigger upload write save remember keep record set map
+create: start store subscribe trigger upload write save remember keep record set map configure
 list: browse count enumerate filter list paginate query search
 get: check describe detail details detect display download fetch find get info inspect load lookup
 get: preview read retrieve see show view what which
@@ -223,6 +223,7 @@ update: activate adjust alter ban block change commit deactivate demote disable 
 update: extend mark modify move patch promote refresh rename renew replace resize rollback rotate set
 update: suspend switch toggle unban unblock update increase raise decrease lower reduce save remember keep
 update: accept approve confirm stop prevent forbid disallow complete finish finalize
+update: translate localize reword rewrite brand restyle verify tag configure
 delete: clear del delete destroy discard drop erase evict expunge kick logout nuke purge remove revoke rm
 delete: terminate truncate unlink unsubscribe wipe empty
 upsert: merge upsert
@@ -281,7 +282,14 @@ SWITCH_VERBS = frozenset({"enable", "activate"})
 # Verbs that switch a thing on or off; what they switch about signing in is a way to sign in (a sign-in method:
 # "enable phone sign-in", "turn off email and password login"), never a session.
 ON_OFF_VERBS = SWITCH_VERBS | {"disable", "deactivate"}
+# Verbs that keep someone from an action ("stop people from signing in", "block users from creating JWTs"): the action
+# after "from" is what they switch off, so it joins their object.
+PREVENTING_VERBS = frozenset("stop block prevent forbid disallow".split())
+PREVENTED = "from"
 SIGN_IN = "login"
+# Words for signing in and for the ways to sign in a project switches: logging in, magic links, one-time codes,
+# anonymous guests, JWTs.
+SIGN_IN_TERMS = frozenset({SIGN_IN, "jwt", "magic", "otp", "anonym", "passwordless"})
 SIGN_IN_METHOD = "method"
 # Words that say an existing thing is changed, whatever the verb ("add a value to the existing enum").
 UPDATE_MARKERS = frozenset("existing already".split())
@@ -294,6 +302,7 @@ STEM_EXCEPTIONS = {
     "production": "production",
     "indicator": "indicator",
     "indicators": "indicator",
+    "typing": "typing",
 }
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
