@@ -497,3 +497,11 @@ def test_memberships_show_the_phone_and_to_servers_the_last_access(call, users, 
     call("project.updateMembershipPrivacyPolicy", userPhone=True)
     as_member = call("teams.getMembership", as_user("ada"), teamId="crew", membershipId=created["$id"])
     assert (as_member["userPhone"], as_member["userAccessedAt"]) == ("+14155550123", "")
+    call("project.updateMembershipPrivacyPolicy", userAccessedAt=True)
+    as_member = call("teams.getMembership", as_user("ada"), teamId="crew", membershipId=created["$id"])
+    listed = call("teams.listMemberships", as_user("ada"), teamId="crew")["memberships"]
+    assert (
+        as_member["userAccessedAt"]
+        == accessed
+        == next(m for m in listed if m["$id"] == created["$id"])["userAccessedAt"]
+    )

@@ -134,8 +134,8 @@ def team_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
 def membership_model(
     connection: sqlite3.Connection, record: sqlite3.Row, team_name: str | None = None, *, accessed: bool = False
 ) -> dict:
-    """A membership as Appwrite 1.9 shows it; the member's last access only when `accessed` (Appwrite shows it
-    to keys and administrators when they get or list memberships, to others not by default)."""
+    """A membership as Appwrite 1.9 shows it; the member's last access only when `accessed` (getting and listing
+    memberships show it, to whom the membership privacy policy lets see it: private_view)."""
     user = find_user(connection, record["user_id"])
     if team_name is None:
         team = find_team(connection, record["team_id"])
@@ -341,10 +341,7 @@ def list_memberships(call: Call) -> dict:
     team = require_team(connection, call.auth, call.params["teamId"])
     records = connection.execute("SELECT * FROM _memberships WHERE team_id = ? ORDER BY seq", (team["id"],)).fetchall()
     total, page = list_models(
-        [
-            membership_model(connection, record, team["name"], accessed=call.auth.bypasses_permissions)
-            for record in records
-        ],
+        [membership_model(connection, record, team["name"], accessed=True) for record in records],
         call.params.get("queries"),
         MEMBERSHIP_ATTRIBUTES,
         search=call.params.get("search"),
@@ -361,7 +358,7 @@ def get_membership(call: Call) -> dict:
     connection = call.project.connection
     team = require_team(connection, call.auth, call.params["teamId"])
     record = require_membership(connection, team, call.params["membershipId"])
-    model = membership_model(connection, record, team["name"], accessed=call.auth.bypasses_permissions)
+    model = membership_model(connection, record, team["name"], accessed=True)
     return private_view(connection, call.auth)(model)
 
 
