@@ -64,6 +64,15 @@ DEFAULT_LIST_CACHE_TTL = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
 
 
+def in_write_transaction(state: Project, function: Callable[[], Any]) -> Any:
+    """Run `function` as one write transaction of a project, under its write lock, after learning what
+    other processes committed."""
+    with state.db.lock:
+        state.refresh()
+        with state.db.transaction():
+            return function()
+
+
 class Engine:
     """All projects under one data directory.
 
@@ -218,10 +227,7 @@ class Engine:
             if op.id in self.batched:
                 result = state.writes.run(lambda: self.write(call, handler))
             else:
-                with state.db.lock:
-                    state.refresh()
-                    with state.db.transaction():
-                        result = self.write(call, handler)
+                result = in_write_transaction(state, lambda: self.write(call, handler))
             if state.deleted:
                 self.finish_deletion(state)
             if call.failure is not None:
@@ -245,25 +251,29 @@ class Engine:
         announce_operation(call, result, before)
         return result
 
+    def has_project(self, project_id: str) -> bool:
+        """Whether a project exists: `default` always does, others once their database does."""
+        try:
+            return project_id == DEFAULT_PROJECT or project_path(self.data_dir, project_id).exists()
+        except ValueError:  # not a project id (a deleted project's folder set aside, other files)
+            return False
+
+    def require_project(self, project_id: str) -> str:
+        if not self.has_project(project_id):
+            raise AppwriteError(
+                "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
+            )
+        return project_id
+
     def project_ids(self) -> list[str]:
-        """The projects in the data dir (`default` always exists), in order of id."""
-        found = {"default"}
-        if self.data_dir.is_dir():
-            for folder in self.data_dir.iterdir():
-                try:
-                    if project_path(self.data_dir, folder.name).exists():
-                        found.add(folder.name)
-                except ValueError:  # not a project's folder (a deleted one set aside, other files)
-                    continue
-        return sorted(found)
+        """The projects in the data dir, in order of id."""
+        folders = [folder.name for folder in self.data_dir.iterdir()] if self.data_dir.is_dir() else []
+        return sorted({DEFAULT_PROJECT, *filter(self.has_project, folders)})
 
     def change(self, project_id: str, function: Callable[[Project], Any]) -> Any:
         """Run `function(project)` as one write transaction of a project (as a write operation runs)."""
         state = self.project(project_id)
-        with state.db.lock:
-            state.refresh()
-            with state.db.transaction():
-                return function(state)
+        return in_write_transaction(state, lambda: function(state))
 
     def finish_deletion(self, state: Project) -> None:
         """Close a project whose deletion was just committed and remove its folder."""

@@ -312,15 +312,7 @@ class RestApp:
             )
         if project_id in self.known_projects:
             return
-        try:
-            exists = project_id == "default" or project_path(self.engine.data_dir, project_id).exists()
-        except ValueError:
-            exists = False
-        if not exists:
-            raise AppwriteError(
-                "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
-            )
-        self.known_projects.add(project_id)
+        self.known_projects.add(self.engine.require_project(project_id))
 
     def key_store(self, project_id: str) -> KeyStore:
         with self.key_stores_lock:

@@ -42,14 +42,6 @@ def model_of(call: Call, project_id: str) -> dict:
         return project_model(state)
 
 
-def existing(call: Call, project_id: str) -> str:
-    if project_id not in call.engine.project_ids():
-        raise AppwriteError(
-            "project_not_found", f"Project with the requested ID '{project_id}' could not be found.", 404
-        )
-    return project_id
-
-
 @handles("organization.listProjects", own_transactions=True)
 def list_projects(call: Call) -> dict:
     require_administrator(call)
@@ -68,7 +60,7 @@ def list_projects(call: Call) -> dict:
 @handles("organization.getProject", own_transactions=True)
 def get_project(call: Call) -> dict:
     require_administrator(call)
-    return model_of(call, existing(call, call.params["projectId"]))
+    return model_of(call, call.engine.require_project(call.params["projectId"]))
 
 
 @handles("organization.createProject", own_transactions=True)
@@ -82,7 +74,7 @@ def create_project(call: Call) -> dict:
     if project_id == RESERVED:
         raise AppwriteError("project_reserved_project", f"'{RESERVED}' is a reserved project.", 400)
     with CREATING:
-        if project_id in call.engine.project_ids():
+        if call.engine.has_project(project_id):
             raise AppwriteError(
                 "project_already_exists",
                 f"Project with the requested ID '{project_id}' already exists. Try again with a different ID or use "
@@ -96,7 +88,7 @@ def create_project(call: Call) -> dict:
 @handles("organization.updateProject", own_transactions=True)
 def update_project(call: Call) -> dict:
     require_administrator(call)
-    project_id = existing(call, call.params["projectId"])
+    project_id = call.engine.require_project(call.params["projectId"])
     call.engine.change(project_id, lambda state: store(state.connection, "name", call.params["name"]))
     return model_of(call, project_id)
 
@@ -104,4 +96,4 @@ def update_project(call: Call) -> dict:
 @handles("organization.deleteProject", own_transactions=True)
 def delete_project(call: Call) -> None:
     require_administrator(call)
-    call.engine.call("project.delete", {}, ADMIN, existing(call, call.params["projectId"]))
+    call.engine.call("project.delete", {}, ADMIN, call.engine.require_project(call.params["projectId"]))
