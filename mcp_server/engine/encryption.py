@@ -48,6 +48,10 @@ class Cipher:
         sealed = self.aead.encrypt(nonce, text.encode("utf-8"), None)
         return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
+    def unseal(self, text: str) -> str:
+        """The text, opened if it is sealed (`encrypt`), else as it is (kept plain by an older version)."""
+        return self.decrypt(text) if text.startswith(PREFIX) else text
+
     def decrypt(self, token: str) -> str:
         raw = base64.b64decode(token[len(PREFIX) :])
         return self.aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode("utf-8")

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..datetimes import format_datetime, now_iso
-from ..encryption import PREFIX as SEALED
 from ..errors import AppwriteError, invalid_argument
 from ..ids import new_id
 from ..listing import list_models
@@ -78,12 +77,7 @@ def staged(project, connection: sqlite3.Connection, transaction_seq: int) -> lis
     rows = connection.execute(
         "SELECT operation FROM _transaction_operations WHERE transaction_seq = ? ORDER BY position", (transaction_seq,)
     )
-    return [json.loads(unsealed(project, row[0])) for row in rows]
-
-
-def unsealed(project, stored: str) -> str:
-    """A staged operation as JSON; operations staged by older versions were kept unsealed."""
-    return project.cipher.decrypt(stored) if stored.startswith(SEALED) else stored
+    return [json.loads(project.cipher.unseal(row[0])) for row in rows]
 
 
 def count(connection: sqlite3.Connection, transaction_seq: int) -> int:

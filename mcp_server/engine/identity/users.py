@@ -16,7 +16,6 @@ import secrets
 import sqlite3
 
 from ..datetimes import now_iso
-from ..encryption import PREFIX as ENCRYPTED
 from ..errors import AppwriteError, invalid_argument
 from ..events import announce
 from ..ids import new_id, resolve_id, validate_id
@@ -578,10 +577,8 @@ def identity_model(project, record: sqlite3.Row) -> dict:
 
 def revealed(project, value: str) -> str:
     """A provider token as stored: plain, or sealed with the project key."""
-    if not value.startswith(ENCRYPTED):
-        return value
     try:
-        return project.cipher.decrypt(value)
+        return project.cipher.unseal(value)
     except Exception:  # a token sealed under another key is of no use to anyone
         return ""
 
