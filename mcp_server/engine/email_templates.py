@@ -16,6 +16,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from .projectdb import read_setting, write_setting
+
 TEMPLATE_IDS = ("verification", "magicSession", "recovery", "invitation", "mfaChallenge", "sessionAlert", "otpSession")
 # Appwrite's locale codes (app/config/locale/codes.php).
 LOCALES = frozenset(
@@ -83,8 +85,7 @@ def meta_key(template_id: str, locale: str) -> str:
 
 def stored(connection: sqlite3.Connection, template_id: str, locale: str) -> dict:
     """The project's own version of a template in a locale ({} when it has none)."""
-    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (meta_key(template_id, locale),)).fetchone()
-    return json.loads(row[0]) if row else {}
+    return read_setting(connection, meta_key(template_id, locale), {})
 
 
 def all_stored(connection: sqlite3.Connection) -> list[tuple[str, str, dict]]:
@@ -100,10 +101,7 @@ def all_stored(connection: sqlite3.Connection) -> list[tuple[str, str, dict]]:
 
 
 def save(connection: sqlite3.Connection, template_id: str, locale: str, template: dict) -> None:
-    connection.execute(
-        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (meta_key(template_id, locale), json.dumps(template)),
-    )
+    write_setting(connection, meta_key(template_id, locale), template)
 
 
 def fill(text: str, values: dict[str, str], escape: bool) -> str:

@@ -10,7 +10,6 @@ is bounded by a timeout; failures read the same whatever the cause, so they do n
 
 from __future__ import annotations
 
-import json
 import re
 import smtplib
 import socket
@@ -22,6 +21,7 @@ from email.utils import formataddr
 from typing import Any
 
 from .outbound import Failed, Outbound, trusted_roots
+from .projectdb import read_setting, write_setting
 
 META_KEY = "project.smtp"
 FIELDS: dict[str, Any] = {
@@ -46,8 +46,7 @@ DEFAULT_SENDER = ("Appwrite", "team@appwrite.io")
 
 def read(project: Any, connection: sqlite3.Connection) -> dict:
     """The project's SMTP settings, password opened (for sending, never for showing)."""
-    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (META_KEY,)).fetchone()
-    settings = {**FIELDS, **(json.loads(row[0]) if row else {})}
+    settings = {**FIELDS, **read_setting(connection, META_KEY, {})}
     if settings["password"]:
         settings["password"] = project.cipher.decrypt(settings["password"])
     return settings
@@ -55,10 +54,7 @@ def read(project: Any, connection: sqlite3.Connection) -> dict:
 
 def store(project: Any, connection: sqlite3.Connection, settings: dict) -> None:
     sealed = {**settings, "password": project.cipher.encrypt(settings["password"]) if settings["password"] else ""}
-    connection.execute(
-        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (META_KEY, json.dumps(sealed)),
-    )
+    write_setting(connection, META_KEY, sealed)
 
 
 def valid_host(host: str) -> bool:
@@ -159,9 +155,7 @@ def message(
     return email
 
 
-def deliver(
-    settings: dict, emails: list[EmailMessage], outbound: Outbound, timeout: float = SEND_TIMEOUT
-) -> None:
+def deliver(settings: dict, emails: list[EmailMessage], outbound: Outbound, timeout: float = SEND_TIMEOUT) -> None:
     """Send emails through the settings' server, in one connection; Failed (or Refused) when they could not be."""
     client = session(settings, outbound, timeout)
     try:

@@ -13,12 +13,14 @@ from a request ever becomes part of SQL.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .datetimes import now_iso
 from .private_files import prepare_database
@@ -310,8 +312,25 @@ CREATE TABLE IF NOT EXISTS _mock_numbers (
 """
 
 
+# The SDKs' pings of the project (platform/ping.py), which its Project model shows (project/settings.py).
+PING_COUNT = "ping_count"
+PINGED_AT = "pinged_at"
 # Set in `_meta` by the committed deletion of the project (project/deletion.py): nothing may use it any more.
 TOMBSTONE = "project.deleted"
+
+
+def read_setting(connection: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    """A project setting kept as JSON in `_meta`, or `default` when it was never set."""
+    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def write_setting(connection: sqlite3.Connection, key: str, value: Any) -> None:
+    """Keep a project setting as JSON in `_meta` (inside the caller's transaction)."""
+    connection.execute(
+        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value)),
+    )
 
 
 def tombstoned(connection: sqlite3.Connection) -> bool:

@@ -6,22 +6,23 @@ from mcp_server.engine.permissions import GUEST, key_auth
 from tests.engine.conftest import error_of
 
 
-def stored(engine) -> dict:
-    rows = engine.project().connection.execute("SELECT key, value FROM _meta WHERE key LIKE 'ping%'")
-    return dict(rows.fetchall())
+def pings(call) -> tuple[int, str]:
+    """The project's pingCount and pingedAt, as its Project model shows them."""
+    project = call("project.get")
+    return project["pingCount"], project["pingedAt"]
 
 
-def test_ping_answers_pong_and_counts(engine, call):
-    assert stored(engine) == {}
+def test_ping_answers_pong_and_counts(call):
+    assert pings(call) == (0, "")
     assert call("ping.get") == "Pong!"
-    first = stored(engine)
-    assert first["ping_count"] == "1" and first["pinged_at"].endswith("+00:00")
+    count, first = pings(call)
+    assert count == 1 and first.endswith("+00:00")
     assert call("ping.get", auth=GUEST) == "Pong!"
     assert call("ping.get", auth=key_auth(frozenset({"rows.read"}))) == "Pong!"
-    later = stored(engine)
-    assert later["ping_count"] == "3" and later["pinged_at"] >= first["pinged_at"]
+    count, later = pings(call)
+    assert count == 3 and later >= first
 
 
-def test_ping_takes_no_parameters(engine, call):
+def test_ping_takes_no_parameters(call):
     assert error_of(call, "ping.get", project="elsewhere").type == "general_argument_invalid"
-    assert stored(engine) == {}
+    assert pings(call) == (0, "")

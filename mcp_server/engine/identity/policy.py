@@ -19,12 +19,12 @@ The defaults are those of a project created on Appwrite 1.9.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from functools import cache
 
 from ..errors import AppwriteError, invalid_argument
+from ..projectdb import read_setting, write_setting
 from .passwords import verify_password
 
 ONE_YEAR = 31_536_000
@@ -69,8 +69,7 @@ REQUIREMENTS = {
 
 
 def read(connection: sqlite3.Connection) -> dict:
-    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (META_KEY,)).fetchone()
-    stored = json.loads(row[0]) if row else {}
+    stored = read_setting(connection, META_KEY, {})
     return {name: stored.get(name, default) for name, default in DEFAULTS.items()}
 
 
@@ -92,10 +91,7 @@ def checked(changes: dict) -> dict:
 def store(connection: sqlite3.Connection, changes: dict) -> dict:
     """Change some settings inside the caller's transaction; the whole policy after the change."""
     policy = {**read(connection), **checked(changes)}
-    connection.execute(
-        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (META_KEY, json.dumps(policy)),
-    )
+    write_setting(connection, META_KEY, policy)
     return policy
 
 

@@ -8,17 +8,15 @@ keeps as the project's pingCount and pingedAt.
 from __future__ import annotations
 
 from ..datetimes import now_iso
+from ..projectdb import PING_COUNT, PINGED_AT, read_setting, write_setting
 from ..registry import Call, handles
 
 PONG = "Pong!"
-UPSERT = "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
 @handles("ping.get")
 def ping(call: Call) -> str:
     with call.project.db.transaction() as connection:
-        row = connection.execute("SELECT value FROM _meta WHERE key = 'ping_count'").fetchone()
-        connection.execute(UPSERT, ("ping_count", str(int(row["value"]) + 1 if row else 1)))
-        connection.execute(UPSERT, ("pinged_at", now_iso()))
+        write_setting(connection, PING_COUNT, read_setting(connection, PING_COUNT, 0) + 1)
+        write_setting(connection, PINGED_AT, now_iso())
     return PONG
-

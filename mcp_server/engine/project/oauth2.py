@@ -14,13 +14,13 @@ first checks the credentials with the provider, which an offline engine cannot d
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
 from ...catalog import load_catalog
 from ..errors import AppwriteError, invalid_argument
 from ..listing import limit_offset_page
+from ..projectdb import read_setting, write_setting
 from ..registry import Call, handles
 
 META_KEY = "project.oauth2"
@@ -72,8 +72,7 @@ ENABLING_RULES: dict[str, Callable[[dict], str | None]] = {"oidc": oidc_endpoint
 
 
 def stored(connection) -> dict:
-    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (META_KEY,)).fetchone()
-    return json.loads(row[0]) if row else {}
+    return read_setting(connection, META_KEY, {})
 
 
 def provider_model(provider: str, fields: dict) -> dict:
@@ -125,8 +124,5 @@ def update_provider(call: Call) -> dict:
         if problem is None:
             fields["enabled"] = True
     settings[provider] = fields
-    connection.execute(
-        "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (META_KEY, json.dumps(settings)),
-    )
+    write_setting(connection, META_KEY, settings)
     return provider_model(provider, fields)

@@ -10,7 +10,6 @@ change of one moves the project's `$updatedAt`.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from .. import mail
 from ..datetimes import now_iso
 from ..errors import invalid_argument
+from ..projectdb import PING_COUNT, PINGED_AT, read_setting, write_setting
 from ..registry import Call, handles
 
 MAX_LABELS = 1000
@@ -66,15 +66,13 @@ OAUTH2_SERVER = {
 
 
 def read(connection: sqlite3.Connection, name: str, default: Any) -> Any:
-    row = connection.execute("SELECT value FROM _meta WHERE key = ?", (f"project.{name}",)).fetchone()
-    return json.loads(row[0]) if row else default
+    return read_setting(connection, f"project.{name}", default)
 
 
 def store(connection: sqlite3.Connection, name: str, value: Any) -> None:
     """Set one setting (inside the caller's transaction) and move the project's $updatedAt."""
-    upsert = "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-    connection.execute(upsert, (f"project.{name}", json.dumps(value)))
-    connection.execute(upsert, ("project.updated", json.dumps(now_iso())))
+    write_setting(connection, f"project.{name}", value)
+    write_setting(connection, "project.updated", now_iso())
 
 
 def switches(values: dict, ids: list[str] | tuple[str, ...], keys: dict | None = None) -> list[dict]:
@@ -89,7 +87,6 @@ def project_model(project: Any) -> dict:
     created_row = connection.execute("SELECT value FROM _meta WHERE key = 'created'").fetchone()
     created = created_row[0] if created_row else ""
     smtp = mail.read(project, connection)
-    pings = dict(connection.execute("SELECT key, value FROM _meta WHERE key IN ('ping_count', 'pinged_at')").fetchall())
     return {
         "$id": project.id,
         "$createdAt": created,
@@ -100,8 +97,8 @@ def project_model(project: Any) -> dict:
         "devKeys": [],
         **{field: smtp[name] for field, name in SMTP_FIELDS.items()},
         "smtpPassword": "",
-        "pingCount": int(pings.get("ping_count", 0)),
-        "pingedAt": pings.get("pinged_at", ""),
+        "pingCount": read_setting(connection, PING_COUNT, 0),
+        "pingedAt": read_setting(connection, PINGED_AT, ""),
         "labels": read(connection, "labels", []),
         "status": "active",
         "authMethods": switches(read(connection, "auths", {}), list(AUTH_METHODS), AUTH_METHODS),
