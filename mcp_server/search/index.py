@@ -190,6 +190,10 @@ def operation_qualifiers(op: Operation, plain: set[tuple[str, str, str]]) -> fro
     return name_terms(parts[1:-1])
 
 
+def services_before_1_9(operations: list[Operation]) -> set[str]:
+    return {op.service for op in operations if op.since == "1.8"}
+
+
 def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
     """What makes an operation Appwrite 1.9 added a narrower answer than the 1.8 ones beside it.
 
@@ -198,7 +202,7 @@ def newcomer_qualifiers(operations: list[Operation]) -> list[frozenset[str]]:
     - An operation 1.9 added to an older service beside one of the same verb and object
       (createBigIntColumn beside createIntegerColumn) is qualified by the words of its name between them.
     """
-    older_services = {op.service for op in operations if op.since == "1.8"}
+    older_services = services_before_1_9(operations)
     older_methods = {op.method for op in operations if op.since == "1.8"}
     older_shapes = {
         (op.service, parts[0].lower(), stem(parts[-1].lower()))
@@ -319,7 +323,7 @@ class SearchIndex:
         self.namesakes = namesake_services(self.operations, newcomers)
         self.acts_on_many = acts_on_many(self.operations)
         self.sibling_verbs = sibling_verbs(self.operations)
-        older_services = {op.service for op in self.operations if op.since == "1.8"}
+        older_services = services_before_1_9(self.operations)
         # The service an operation belongs to when Appwrite 1.9 added the service (project, proxy, …).
         self.newer_service = [
             stem(op.service.lower()) if op.service not in older_services else None for op in self.operations
@@ -348,9 +352,7 @@ class SearchIndex:
                 head_count[head] += 1
         self.proper_heads = [
             frozenset(
-                head
-                for head in heads
-                if head_count[head] == 1 and frequency.get(head, 0) <= PROPER_HEAD_MAX_OPERATIONS
+                head for head in heads if head_count[head] == 1 and frequency.get(head, 0) <= PROPER_HEAD_MAX_OPERATIONS
             )
             for heads in names
         ]
@@ -434,7 +436,11 @@ class SearchIndex:
         ranked = sorted(eligible, key=lambda position: (-eligible[position], position))
         if not parsed.legacy:
             ranked = self.replacements_first(ranked, matched, limit)
-        return [Hit(self.operations[position], self.scored(position, matched, parsed)) for position in ranked[:limit]]
+        # A replacement placed above its deprecated operation may not have been scored yet.
+        return [
+            Hit(self.operations[position], eligible.get(position) or self.scored(position, matched, parsed))
+            for position in ranked[:limit]
+        ]
 
     def best(self, matched: dict[int, float], parsed: ParsedQuery, limit: int) -> dict[int, float]:
         """The final scores of the operations that can rank among the first `limit`.
