@@ -171,9 +171,14 @@ def update(connection: sqlite3.Connection, key_id: str, name: object, scopes: ob
     return key_model(require(connection, key_id))
 
 
+def key_models(connection: sqlite3.Connection) -> list[dict]:
+    """Every key of the project, oldest first (never their secrets)."""
+    return [key_model(record) for record in connection.execute("SELECT * FROM _keys ORDER BY seq")]
+
+
 def list_all(db) -> list[dict]:
     with db.transaction() as connection:
-        return [key_model(record) for record in connection.execute("SELECT * FROM _keys ORDER BY seq")]
+        return key_models(connection)
 
 
 def remove(connection: sqlite3.Connection, key_id: str) -> None:

@@ -22,10 +22,12 @@ QUERYABLE = {"name", "scopes", "expire", "accessedAt"}
 
 @handles("project.listKeys")
 def list_keys(call: Call) -> dict:
-    rows = call.project.connection.execute("SELECT * FROM _keys ORDER BY seq").fetchall()
-    models = [keys.key_model(row) for row in rows]
     total, page = list_models(
-        models, call.params.get("queries"), QUERYABLE, count=call.params.get("total", True), noun="key"
+        keys.key_models(call.project.connection),
+        call.params.get("queries"),
+        QUERYABLE,
+        count=call.params.get("total", True),
+        noun="key",
     )
     return {"total": total, "keys": page}
 
