@@ -3,7 +3,9 @@
 The spec gives the structure of every SDK method: HTTP route, parameters and their schemas, scopes,
 auth kinds, response model and deprecation. The route table of Appwrite 1.9.6
 (catalog/appwrite-spec/routes-1.9.6.json) gives each method's event labels: the events a change
-made by the method is announced with. The prose in catalog/prose/ gives what the spec must
+made by the method is announced with. Appwrite 1.9.6's event tree
+(catalog/appwrite-spec/events-1.9.6.json) is copied as `event_grammar`: what the event patterns of
+webhooks and functions are checked against. The prose in catalog/prose/ gives what the spec must
 not: our own summary, description and search keywords for each operation, and our own parameter
 descriptions. The build refuses prose that is missing, too long, or a near copy of upstream text.
 
@@ -29,6 +31,7 @@ from route_table import method_id, route_entry, server_methods, with_route_chang
 HERE = Path(__file__).resolve().parent
 DEFAULT_SPEC = HERE / "appwrite-spec" / "open-api3-server.json"
 DEFAULT_ROUTES = HERE / "appwrite-spec" / "routes-1.9.6.json"
+DEFAULT_EVENTS = HERE / "appwrite-spec" / "events-1.9.6.json"
 DEFAULT_OUT = HERE / "operations.json"
 PROSE_DIR = HERE / "prose"
 
@@ -331,8 +334,11 @@ def upstream_param_texts(spec: dict) -> dict:
     return texts
 
 
-def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Path = DEFAULT_ROUTES) -> dict:
-    """The 1.8.1 spec's methods (since 1.8), then the server methods Appwrite 1.9.6 added (since 1.9)."""
+def build_catalog(
+    spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Path = DEFAULT_ROUTES, events_path: Path = DEFAULT_EVENTS
+) -> dict:
+    """The 1.8.1 spec's methods (since 1.8), then the server methods Appwrite 1.9.6 added (since 1.9),
+    and Appwrite 1.9.6's event tree."""
     raw = spec_path.read_bytes()
     routes_raw = routes_path.read_bytes()
     routes = json.loads(routes_raw)
@@ -391,6 +397,7 @@ def build_catalog(spec_path: Path, prose_dir: Path = PROSE_DIR, routes_path: Pat
         },
         "services": services,
         "operations": operations,
+        "event_grammar": json.loads(events_path.read_bytes()),
     }
 
 

@@ -85,6 +85,8 @@ class Catalog:
     operations: list[Operation]
     services: dict[str, Service]
     version: str
+    # Appwrite's event tree (app/config/events.php): the event patterns webhooks and functions accept.
+    event_grammar: dict = field(default_factory=dict)
     by_id: dict[str, Operation] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +148,12 @@ def parse_catalog(data: dict) -> Catalog:
         for name, info in data["services"].items()
     }
     operations = [operation_from_entry(entry) for entry in data["operations"]]
-    return Catalog(operations=operations, services=services, version=data["source"]["version"])
+    return Catalog(
+        operations=operations,
+        services=services,
+        version=data["source"]["version"],
+        event_grammar=data["event_grammar"],
+    )
 
 
 @cache
