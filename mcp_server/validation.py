@@ -167,10 +167,12 @@ def describe(value: object) -> str:
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
         type(value), type(value).__name__
     )
-    text = json.dumps(value, default=str)
-    if len(text) > SHOWN_VALUE:
-        text = text[: SHOWN_VALUE - 1] + "…"
-    return f"{kind} {text}" if value is not None else "null"
+    return f"{kind} {clip(json.dumps(value, default=str))}" if value is not None else "null"
+
+
+def clip(text: str) -> str:
+    """`text`, cut to at most SHOWN_VALUE characters for an error message."""
+    return text[: SHOWN_VALUE - 1] + "…" if len(text) > SHOWN_VALUE else text
 
 
 def argument_error(op: Operation, message: str) -> AppwriteError:
