@@ -16,7 +16,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -314,6 +314,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print JSON")
     for sub, run in ((create, run_keys_create), (listing, run_keys_list), (revoke, run_keys_revoke)):
         sub.set_defaults(run=run, command="keys")
+
+    webhooks = commands.add_parser("webhooks", help="deliver webhooks without a server").add_subparsers(
+        dest="webhooks_command", metavar="ACTION", required=True
+    )
+    deliver = webhooks.add_parser(
+        "deliver", help="deliver the projects' webhooks (as baas-mcp api and serve do) until stopped, or --once"
+    )
+    deliver.add_argument(
+        "--once", action="store_true", help="try each pending delivery once, print what happened and exit"
+    )
+    deliver.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+    deliver.add_argument("--project", default=None, help="only this project (default: every project)")
+    deliver.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    deliver.add_argument("--json", action="store_true", help="with --once: print JSON")
+    deliver.set_defaults(run=run_webhooks_deliver, command="webhooks")
     return parser
 
 
@@ -445,7 +460,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.transport == "stdio":
             if sys.stdin.isatty():
                 print(STDIO_HINT, file=sys.stderr)
-            anyio.run(serve_stdio, server, runtime.aclose)
+            anyio.run(serve_stdio, server, runtime.aclose, runtime.run_background)
             return 0
         serve_over_http(args, runtime, server)
         return 0
@@ -468,6 +483,7 @@ def serve_over_http(args: argparse.Namespace, runtime, server) -> None:
         check_key=None if args.no_auth else runtime.check_key,
         close=runtime.aclose,
         extra_hosts=[*args.allow_host, *named_host],
+        background=runtime.run_background,
     )
     shown = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown}:{sock.getsockname()[1]}"
@@ -639,6 +655,37 @@ def print_event(event, args: argparse.Namespace) -> None:
         return
     by = f"  by {event.user_id}" if event.user_id else ""
     print(f"{event.seq:>6}  {event.time}  {event.name}{by}", flush=True)
+
+
+def run_webhooks_deliver(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .engine import Engine
+
+    directory = usable_data_dir(args.data_dir, args.project or "default")
+    engine = Engine(directory, allow_private_urls=args.allow_private_urls)
+    try:
+        if not args.once:
+            print("baas-mcp: delivering webhooks until stopped (Ctrl-C)", file=sys.stderr, flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                anyio.run(engine.run_background)
+            return 0
+        projects = [args.project] if args.project else engine.project_ids()
+        report = anyio.run(engine.deliver_webhooks, projects)
+    finally:
+        engine.close()
+    summary = {project: None if tally is None else asdict(tally) for project, tally in report.items()}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    for project, counts in summary.items():
+        if counts is None:
+            print(f"baas-mcp: project {project}: another baas-mcp process delivers its webhooks", file=sys.stderr)
+        elif not args.json:
+            for kind in ("delivered", "failed", "pending"):
+                for webhook_id, count in counts[kind].items():
+                    print(f"{project}  {webhook_id}  {kind} {count}")
+    left = any(counts is None or any(counts["pending"].values()) for counts in summary.values())
+    return 1 if left else 0
 
 
 def run_search(args: argparse.Namespace) -> int:

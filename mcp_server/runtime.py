@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .mcp.tools import Tools
 
 logger = logging.getLogger("baas_mcp")
+# Seconds a server waits for its first request before building the engine to start its background work.
+BACKGROUND_START = 2.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,19 @@ class Runtime:
                 self.keys_db = ProjectDB(project_path(self.data_dir, self.project))
             db = self.keys_db
         return keys.authenticate(db, secret)
+
+    async def run_background(self) -> None:
+        """The embedded engine's background work (delivering webhooks) until cancelled, once the tools are
+        built (by the first request, or after `BACKGROUND_START` seconds without one); none for a remote server."""
+        import anyio
+
+        if self.remote is not None:
+            return
+        with anyio.move_on_after(BACKGROUND_START):
+            while self.built is None:
+                await anyio.sleep(0.1)
+        tools = await anyio.to_thread.run_sync(self.tools)
+        await tools.backend.run_background()
 
     async def aclose(self) -> None:
         """Close the backend (after an operation in progress) and the key store; safe to repeat."""

@@ -55,6 +55,9 @@ from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Req
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 from .unimplemented import not_implemented
 from .web_origins import PlatformOrigins
+from .webhooks import service as webhooks_service  # noqa: F401
+from .webhooks.delivery import DeliveryPolicy
+from .webhooks.worker import WebhookWorker
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -78,7 +81,8 @@ class Engine:
 
     `allow_private_urls` lets the requests operations send (avatars' images and favicons) go to loopback,
     private and reserved addresses, which are refused otherwise (outbound.py). `retention`, when given,
-    becomes the event retention of every project this engine opens (events.py).
+    becomes the event retention of every project this engine opens (events.py). `webhook_policy` sets how
+    webhooks are delivered and tried again (webhooks/delivery.py).
     """
 
     def __init__(
@@ -90,8 +94,10 @@ class Engine:
         catalog: Catalog | None = None,
         allow_private_urls: bool = False,
         retention: Retention | None = None,
+        webhook_policy: DeliveryPolicy | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.webhook_policy = webhook_policy
         self.outbound = Outbound(allow_private=allow_private_urls)
         self.list_cache_ttl = list_cache_ttl
         self.read_timeout = read_timeout
@@ -285,6 +291,16 @@ class Engine:
         remove_folder(state.db.path.parent)
         for listener in self.deleted_listeners:
             listener(state.id)
+
+    async def run_background(self) -> None:
+        """The engine's work besides answering calls, until cancelled: delivering every project's webhooks
+        (webhooks/worker.py)."""
+        await WebhookWorker(self, self.webhook_policy).run()
+
+    async def deliver_webhooks(self, project_ids: list[str]) -> dict[str, Any]:
+        """One pass delivering what the projects' webhooks have pending (baas-mcp webhooks deliver --once): by
+        project, what was delivered, failed and left pending, or None when another process delivers them."""
+        return await WebhookWorker(self, self.webhook_policy).drain(project_ids)
 
     def close(self) -> None:
         """Stop running reads now, let a write under way finish, and close every project; calls after

@@ -32,6 +32,8 @@ ERROR_CODES: dict[str, int] = {
     "project_already_exists": 409,
     "project_reserved_project": 400,
     "platform_not_found": 404,
+    "webhook_not_found": 404,
+    "webhook_already_exists": 409,
     "platform_method_unsupported": 400,
     "platform_already_exists": 409,
     "variable_not_found": 404,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -30,11 +30,19 @@ READ_LIMIT = 500
 
 @dataclass(eq=False)
 class Waiter:
+    """Woken (from any thread) when a write of this process commits; `wait` returns then, or after a timeout."""
+
     loop: asyncio.AbstractEventLoop
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
         self.loop.call_soon_threadsafe(self.ready.set)
+
+    async def wait(self, timeout: float) -> None:
+        """Until the next commit after the last `wait` (one since then returns at once), or `timeout` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        self.ready.clear()
 
 
 class EventStream:
@@ -61,16 +69,25 @@ class EventStream:
         with self.project.db.reading() as connection:
             return last_seq(connection)
 
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[Waiter]:
+        """A Waiter woken by every commit of this process while the block runs (in an event loop)."""
+        waiter = Waiter(asyncio.get_running_loop())
+        with self.lock:
+            self.waiters.add(waiter)
+        try:
+            yield waiter
+        finally:
+            with self.lock:
+                self.waiters.discard(waiter)
+
     async def subscribe(
         self, patterns: Iterable[str] | None = None, after: int | None = None, poll: float = DEFAULT_POLL
     ) -> AsyncIterator[Event]:
         """Events committed from now on (or after sequence number `after`) whose names include one
         of `patterns` (all events when None)."""
         wanted = frozenset(patterns) if patterns is not None else None
-        waiter = Waiter(asyncio.get_running_loop())
-        with self.lock:
-            self.waiters.add(waiter)
-        try:
+        with self.watching() as waiter:
             cursor = after if after is not None else await anyio.to_thread.run_sync(self.last)
             while True:
                 waiter.ready.clear()
@@ -79,13 +96,8 @@ class EventStream:
                     cursor = event.seq
                     if wanted is None or not wanted.isdisjoint(event.names):
                         yield event
-                if len(events) == READ_LIMIT:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.ready.wait(), poll)
-        finally:
-            with self.lock:
-                self.waiters.discard(waiter)
+                if len(events) < READ_LIMIT:
+                    await waiter.wait(poll)
 
 
 class EventReader:

@@ -24,7 +24,7 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -48,12 +48,14 @@ class Refused(Failed):
 
 @dataclass(frozen=True)
 class Answer:
-    """What a server answered: status, content type, the body, and the URL that answered (after redirects)."""
+    """What a server answered: status, content type, the body, the URL that answered (after redirects), and
+    its headers."""
 
     status: int
     content_type: str
     body: bytes
     url: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def public(address: Address) -> bool:
@@ -135,25 +137,63 @@ class Outbound:
         """
         import httpx  # imported here: only requests to remote URLs need it
 
-        deadline = time.monotonic() + timeout
         with httpx.Client(verify=trusted_roots(), trust_env=False, headers=headers) as client:
-            for hop in range(max_redirects + 1):
-                subject = "it" if hop == 0 else "the URL it redirects to"
+            return self.fetch(client, "GET", url, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects)
+
+    def fetch(
+        self,
+        client: httpx.Client,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+        content: bytes | None = None,
+        headers: dict[str, str | bytes] | None = None,
+    ) -> Answer:
+        """Send one request with `client` (which may keep its connections for the next), as `get` does.
+
+        A GET follows every redirect; other methods follow only those that keep the method and body (307,
+        308), and answer with the others. `headers` go to every hop, but an Authorization header only to the
+        host of `url`.
+        """
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        headers = headers or {}
+        first_host = None
+        for hop in range(max_redirects + 1):
+            subject = "it" if hop == 0 else "the URL it redirects to"
+            target = parsed(url, subject)
+            first_host = first_host or target.host
+            if target.host != first_host:
+                headers = {name: value for name, value in headers.items() if name.lower() != "authorization"}
+            try:
+                response = self.send(client, method, target, subject, deadline, timeout, content, headers)
                 try:
-                    response = self.send(client, parsed(url, subject), subject, deadline, timeout)
-                    try:
-                        if not response.is_redirect:
-                            body = read(response, deadline, timeout, max_bytes)
-                            return Answer(response.status_code, response.headers.get("content-type", ""), body, url)
-                    finally:
-                        response.close()
-                except httpx.RequestError:
-                    raise unreachable(timeout) from None
-                url = urljoin(url, response.headers["location"])
+                    followed = response.is_redirect and (method == "GET" or response.status_code in (307, 308))
+                    if not followed:
+                        body = read(response, deadline, timeout, max_bytes)
+                        content_type = response.headers.get("content-type", "")
+                        return Answer(response.status_code, content_type, body, url, dict(response.headers))
+                finally:
+                    response.close()
+            except httpx.RequestError:
+                raise unreachable(timeout) from None
+            url = urljoin(url, response.headers["location"])
         raise Failed(f"more than {max_redirects} redirects")
 
     def send(
-        self, client: httpx.Client, target: httpx.URL, subject: str, deadline: float, timeout: float
+        self,
+        client: httpx.Client,
+        method: str,
+        target: httpx.URL,
+        subject: str,
+        deadline: float,
+        timeout: float,
+        content: bytes | None,
+        headers: dict[str, str | bytes],
     ) -> httpx.Response:
         """The streamed response of `target`, sent to the addresses of its host in turn, once all are permitted."""
         import httpx
@@ -162,10 +202,12 @@ class Outbound:
         addresses = self.addresses(host, target.port or SCHEMES[target.scheme], deadline, timeout, subject)
         for address in addresses[:-1]:
             try:
-                return client.send(pinned(client, target, host, address, deadline), stream=True)
+                request = pinned(client, method, target, host, address, deadline, content, headers)
+                return client.send(request, stream=True)
             except httpx.ConnectError:
                 continue
-        return client.send(pinned(client, target, host, addresses[-1], deadline), stream=True)
+        request = pinned(client, method, target, host, addresses[-1], deadline, content, headers)
+        return client.send(request, stream=True)
 
 
 PUBLIC_ONLY = Outbound()
@@ -194,12 +236,22 @@ def parsed(url: str, subject: str) -> httpx.URL:
     return target
 
 
-def pinned(client: httpx.Client, target: httpx.URL, host: str, address: Address, deadline: float) -> httpx.Request:
-    """The GET of `target` sent to `address`, with the host's name as Host and for TLS (SNI, certificate)."""
+def pinned(
+    client: httpx.Client,
+    method: str,
+    target: httpx.URL,
+    host: str,
+    address: Address,
+    deadline: float,
+    content: bytes | None = None,
+    headers: dict[str, str | bytes] | None = None,
+) -> httpx.Request:
+    """The request for `target` sent to `address`, with the host's name as Host and for TLS (SNI, certificate)."""
     return client.build_request(
-        "GET",
+        method,
         target.copy_with(host=str(address)),
-        headers={"Host": target.netloc.decode("ascii")},
+        content=content,
+        headers={**(headers or {}), "Host": target.netloc.decode("ascii")},
         timeout=max(deadline - time.monotonic(), 0.001),
         extensions={"sni_hostname": host},
     )

@@ -302,6 +302,22 @@ CREATE TABLE IF NOT EXISTS _variables (
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _webhooks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    tls INTEGER NOT NULL,
+    auth_username TEXT NOT NULL,
+    auth_password TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    logs TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS _mock_numbers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     number TEXT NOT NULL UNIQUE,

@@ -30,11 +30,16 @@ BACKLOG = 2048
 INCOMPLETE_RESPONSE = "ASGI callable returned without completing response"
 
 
-async def serve_stdio(server: Server, close: Callable[[], Awaitable[None]]) -> None:
-    """Serve one client on stdin/stdout until it closes the stream or SIGINT/SIGTERM arrives; then `close`."""
+async def serve_stdio(
+    server: Server, close: Callable[[], Awaitable[None]], background: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Serve one client on stdin/stdout until it closes the stream or SIGINT/SIGTERM arrives; then `close`.
+    `background` runs beside it all the while."""
     sys.stdout.flush()
     async with anyio.create_task_group() as group:
         group.start_soon(exit_on_signal, close)
+        if background is not None:
+            group.start_soon(background)
         async with stdio_streams() as (read_stream, write_stream):
             with contextlib.redirect_stdout(sys.stderr):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
@@ -89,9 +94,10 @@ def http_app(
     check_key: Callable[[str], dict] | None,
     close: Callable[[], Awaitable[None]],
     extra_hosts: Iterable[str] = (),
+    background: Callable[[], Awaitable[None]] | None = None,
 ):
     """The Starlette app: /mcp (streamable HTTP), /sse + /messages/ (SSE); keys checked unless check_key is
-    None; `close` runs when the server shuts down."""
+    None; `background` runs from startup to shutdown, then `close`."""
     from mcp.server.sse import SseServerTransport
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
     from starlette.applications import Starlette
@@ -123,8 +129,11 @@ def http_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
-        async with sessions.run():
+        async with sessions.run(), anyio.create_task_group() as group:
+            if background is not None:
+                group.start_soon(background)
             yield
+            group.cancel_scope.cancel()
         await close()
 
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -158,6 +158,8 @@ class RestApp:
         self.limiter = RateLimiter()
         # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
+        # The engine's background work (delivering webhooks), from startup to shutdown.
+        self.background: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -213,8 +215,12 @@ class RestApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.background = asyncio.create_task(self.engine.run_background())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.background is not None:
+                    self.background.cancel()
+                    await asyncio.gather(self.background, return_exceptions=True)
                 await asyncio.get_running_loop().run_in_executor(None, self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

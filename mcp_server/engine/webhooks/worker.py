@@ -1,0 +1,274 @@
+"""Delivering webhooks from the project's event stream, so that no committed event is lost.
+
+Each webhook follows the stream from its own cursor (`webhook:<id>` in `_event_cursors`) and is sent
+the events whose names include one of its patterns, one at a time and in the order they were committed.
+The cursor moves past an event only once its delivery has an outcome, and is written to the database
+at most every `COMMIT_EVERY` seconds and whenever the webhook is idle: a process that stops, even
+killed, starts again from the last cursor written, sending again at most the events of that last
+moment (at-least-once; `X-Appwrite-Webhook-Delivery-Id` lets a receiver drop repeats).
+
+Outcomes, as Appwrite counts them: every failed try adds one to the webhook's `attempts` and keeps its
+log; a delivered one sets `attempts` back to 0; once `attempts` reaches `max_failures` (10), the webhook
+is disabled and `webhooks.[id].update` is announced. Beyond Appwrite, which never tries again, a try
+that may succeed later (no answer, 408, 429, 5xx) is tried again after a backoff (delivery.py) until it
+goes through or the webhook is disabled; the webhook keeps its place then, so turning it on again
+delivers from that event on. An answer the receiver meant (another 4xx) is final: the event is passed.
+A disabled webhook keeps its place too (the events of the time it is off wait, within the event
+retention). Changing a webhook (its URL, secret, events) applies from its next try.
+
+One process delivers a project's webhooks at a time: the one holding the lock on the project's
+`webhooks.lock` (process_lock.py); another waits to take over when that process ends. `drain` makes one
+pass instead (baas-mcp webhooks deliver --once): each webhook gets its pending events once, and a try
+that fails stops that webhook until the next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+
+from ..event_stream import READ_LIMIT, EventReader
+from ..events import announce
+from ..permissions import ADMIN
+from ..process_lock import ProcessLock
+from .delivery import DeliveryPolicy, Outcome, deliver, new_client
+from .store import Webhook, current, record_failure, record_success, require
+
+logger = logging.getLogger("baas_mcp")
+LOCK_FILE = "webhooks.lock"
+DISCOVER_EVERY = 1.0  # seconds between looks for new projects and for a lock another process let go
+POLL = 0.5  # seconds between looks for what other processes committed
+COMMIT_EVERY = 0.1  # seconds between writes of a busy webhook's cursor
+
+
+@dataclass
+class Tally:
+    """What one pass delivered, by webhook id: events delivered, failed, and still waiting."""
+
+    delivered: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: dict[str, int], webhook_id: str) -> None:
+        kind[webhook_id] = kind.get(webhook_id, 0) + 1
+
+
+class Follower:
+    """One webhook following the stream of its project."""
+
+    def __init__(self, worker: WebhookWorker, project: Any, webhook_id: str, tally: Tally | None = None) -> None:
+        self.worker = worker
+        self.project = project
+        self.webhook_id = webhook_id
+        self.reader = EventReader(project, f"webhook:{webhook_id}")
+        self.client: Any = None
+        self.client_tls: bool | None = None
+        self.cursor = 0
+        self.written = 0
+        self.written_at = 0.0
+        # One pass (drain) counts here and never waits for a retry.
+        self.tally = tally
+
+    async def hook(self) -> Webhook | None:
+        return (await anyio.to_thread.run_sync(current, self.project)).get(self.webhook_id)
+
+    async def run(self) -> None:
+        """Deliver until the webhook is deleted (or, in one pass, until nothing is left to try)."""
+        self.cursor = self.written = await anyio.to_thread.run_sync(self.reader.position)
+        missed = await anyio.to_thread.run_sync(self.reader.missed)
+        if missed:
+            logger.warning(
+                "webhook %s of project %s: %d events were dropped by the event retention before delivery",
+                self.webhook_id,
+                self.project.id,
+                missed,
+            )
+        try:
+            with self.project.events.watching() as waiter:
+                while await self.step():
+                    await self.write_cursor()
+                    if self.tally is not None:
+                        return
+                    await waiter.wait(POLL)
+        finally:
+            await asyncio.shield(self.write_cursor())
+            if self.client is not None:
+                self.client.close()
+
+    async def step(self) -> bool:
+        """Deliver what is pending, batch after batch; False once the webhook is gone (or this pass is over)."""
+        while True:
+            hook = await self.hook()
+            if hook is None:
+                return False
+            if not hook.enabled:
+                return True
+            events = await anyio.to_thread.run_sync(self.project.events.read, self.cursor, READ_LIMIT)
+            if not events:
+                return True
+            for event in events:
+                if not set(hook.events).isdisjoint(event.names):
+                    hook = await self.settle(hook, event)
+                    if hook is None:
+                        if self.tally is not None:
+                            self.tally.pending[self.webhook_id] = await self.remaining()
+                            return False
+                        return True
+                self.cursor = event.seq
+                if time.monotonic() - self.written_at > COMMIT_EVERY:
+                    await self.write_cursor()
+
+    async def settle(self, hook: Webhook, event) -> Webhook | None:
+        """Try `event` until it has an outcome; the webhook as it is then, or None when it must stop here
+        (disabled, deleted, or a failed try in one pass)."""
+        tries = 0
+        while True:
+            tries += 1
+            outcome = await anyio.to_thread.run_sync(self.send, hook, event, tries)
+            if outcome.delivered:
+                if self.tally is not None:
+                    self.tally.count(self.tally.delivered, hook.id)
+                if hook.attempts:
+                    await self.change(succeeded, hook.id)
+                return hook
+            disabled = await self.change(self.failed, hook, outcome)
+            if self.tally is not None:
+                self.tally.count(self.tally.failed, hook.id)
+            if not outcome.retry:
+                return hook
+            if disabled or self.tally is not None:
+                return None
+            hook = await self.wait_to_retry(hook, self.worker.policy.retry_delay(tries, outcome.retry_after))
+            if hook is None or not hook.enabled:
+                return None
+
+    def send(self, hook: Webhook, event, attempt: int) -> Outcome:
+        if self.client is None or self.client_tls != hook.tls:
+            if self.client is not None:
+                self.client.close()
+            self.client, self.client_tls = new_client(hook.tls), hook.tls
+        return deliver(self.worker.outbound, self.client, hook, self.project.id, event, self.worker.policy, attempt)
+
+    def failed(self, hook: Webhook, outcome: Outcome, project: Any) -> bool:
+        """Record a failed try (in a write transaction); whether it disabled the webhook, which is announced."""
+        project.settings_changed()
+        if not record_failure(project.connection, hook.id, outcome.log, self.worker.policy.max_failures):
+            return False
+        changed = require(project.connection, project.cipher, hook.id).model()
+        announce(project, ADMIN, "webhooks.[webhookId].update", {"webhookId": hook.id}, changed)
+        logger.warning(
+            "webhook %s of project %s was disabled after %d failed attempts in a row",
+            hook.id,
+            project.id,
+            self.worker.policy.max_failures,
+        )
+        return True
+
+    async def wait_to_retry(self, hook: Webhook, delay: float) -> Webhook | None:
+        """Wait `delay` seconds before trying again, or less when the webhook changes; the webhook then."""
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, POLL))
+            latest = await self.hook()
+            # Changed by hand (turned off, or saved again, which starts the count of attempts again): now.
+            if latest is None or not latest.enabled or latest.attempts == 0:
+                return latest
+        return await self.hook()
+
+    async def change(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args, project)` as a write transaction of the project."""
+        return await anyio.to_thread.run_sync(self.worker.engine.change, self.project.id, partial(function, *args))
+
+    async def write_cursor(self) -> None:
+        if self.cursor != self.written:
+            cursor = self.cursor
+            await anyio.to_thread.run_sync(self.reader.done, cursor)
+            self.written = cursor
+        self.written_at = time.monotonic()
+
+    async def remaining(self) -> int:
+        hook = await self.hook()
+        if hook is None:
+            return 0
+        events = await anyio.to_thread.run_sync(self.project.events.read, self.cursor, 1_000_000)
+        return sum(1 for event in events if not set(hook.events).isdisjoint(event.names))
+
+
+def succeeded(webhook_id: str, project: Any) -> None:
+    project.settings_changed()
+    record_success(project.connection, webhook_id)
+
+
+class WebhookWorker:
+    """Delivers the webhooks of every project of an engine, in the background of a server."""
+
+    def __init__(self, engine: Any, policy: DeliveryPolicy | None = None) -> None:
+        self.engine = engine
+        self.outbound = engine.outbound
+        self.policy = policy or DeliveryPolicy()
+
+    async def run(self) -> None:
+        """Deliver until cancelled: every project found in the data dir (looked for again every second)."""
+        tasks: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                for project_id in await anyio.to_thread.run_sync(self.engine.project_ids):
+                    task = tasks.get(project_id)
+                    if task is None or task.done():
+                        tasks[project_id] = asyncio.create_task(self.run_project(project_id))
+                await asyncio.sleep(DISCOVER_EVERY)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    async def run_project(self, project_id: str) -> None:
+        """Deliver one project's webhooks, once this process holds its lock, until the project is gone."""
+        followers: dict[str, asyncio.Task] = {}
+        try:
+            project = await anyio.to_thread.run_sync(self.engine.project, project_id)
+            lock = ProcessLock(project.db.path.parent / LOCK_FILE)
+            while not lock.acquire():
+                await asyncio.sleep(DISCOVER_EVERY)
+            try:
+                while not project.deleted:
+                    for webhook_id in await anyio.to_thread.run_sync(current, project):
+                        task = followers.get(webhook_id)
+                        if task is None or task.done():
+                            followers[webhook_id] = asyncio.create_task(Follower(self, project, webhook_id).run())
+                    await asyncio.sleep(POLL)
+            finally:
+                lock.release()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("delivering the webhooks of project %s stopped; trying again", project_id)
+        finally:
+            for task in followers.values():
+                task.cancel()
+            await asyncio.gather(*followers.values(), return_exceptions=True)
+
+    async def drain(self, project_ids: list[str]) -> dict[str, Tally | None]:
+        """One pass over the projects' webhooks; by project, what it did (None: another process holds the lock)."""
+        report: dict[str, Tally | None] = {}
+        for project_id in project_ids:
+            project = await anyio.to_thread.run_sync(self.engine.project, project_id)
+            lock = ProcessLock(project.db.path.parent / LOCK_FILE)
+            if not lock.acquire():
+                report[project_id] = None
+                continue
+            try:
+                tally = Tally()
+                for webhook_id in await anyio.to_thread.run_sync(current, project):
+                    await Follower(self, project, webhook_id, tally).run()
+                report[project_id] = tally
+            finally:
+                lock.release()
+        return report
