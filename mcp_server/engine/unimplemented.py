@@ -17,7 +17,6 @@ MISSING_FEATURES = {
     "messaging": "sending email, SMS and push messages through providers",
     "graphql": "the GraphQL endpoint",
     "presences": "realtime presence (who is online, typing indicators)",
-    "webhooks": "delivering events to webhooks",
     "documentsDB": "schemaless document databases (DocumentsDB)",
     "vectorsDB": "vector databases (VectorsDB) and their embeddings",
 }

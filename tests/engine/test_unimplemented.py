@@ -16,7 +16,6 @@ CALLS = {
     "messaging": ("messaging.listMessages", {}),
     "graphql": ("graphql.query", {}),
     "presences": ("presences.list", {}),
-    "webhooks": ("webhooks.list", {}),
     "documentsDB": ("documentsDB.list", {}),
     "vectorsDB": ("vectorsDB.list", {}),
 }

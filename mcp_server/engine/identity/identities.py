@@ -97,9 +97,11 @@ def insert_user(
     password: str | None = None,
     name: str = "",
     imported: tuple[str, str, dict] | None = None,
+    announced: bool = True,
 ) -> sqlite3.Row:
     """A new user, announced as `users.[userId].create` however it came to be (Appwrite announces
-    every user created). `password` is plain (checked against the policy, then hashed); `imported`
+    every user created), unless the caller announces it once it is complete (`announced` False: its
+    targets added). `password` is plain (checked against the policy, then hashed); `imported`
     is an existing (hash, algorithm, options) kept as it is. Email and phone must be free. A sign-up
     (anyone but an API key or the administrator) must fit in the project's user limit."""
     connection = call.project.connection
@@ -140,8 +142,14 @@ def insert_user(
         ),
     )
     user = require_user(connection, user_id)
-    announce(call.project, call.auth, "users.[userId].create", {"userId": user_id}, user_model(connection, user))
+    if announced:
+        announce_user_created(call, user)
     return user
+
+
+def announce_user_created(call: Call, user: sqlite3.Row) -> None:
+    connection = call.project.connection
+    announce(call.project, call.auth, "users.[userId].create", {"userId": user["id"]}, user_model(connection, user))
 
 
 def set_password(connection: sqlite3.Connection, record: sqlite3.Row, password: object) -> sqlite3.Row:

@@ -24,6 +24,7 @@ from ..queries import invalid, parse_queries, plan
 from ..registry import Call, handles
 from . import policy
 from .identities import (
+    announce_user_created,
     check_phone,
     create_session,
     create_token,
@@ -147,10 +148,13 @@ def add_user(
     with call.project.db.transaction() as connection:
         if email and identity_with_email(connection, email, None):
             raise email_taken()
-        insert_user(call, user_id, email=email, phone=phone, password=password, name=name, imported=imported)
+        user = insert_user(
+            call, user_id, email=email, phone=phone, password=password, name=name, imported=imported, announced=False
+        )
         for provider_type, identifier in (("email", email), ("sms", phone)):
             if identifier and find_target_by_identifier(connection, provider_type, identifier) is None:
                 insert_target(connection, user_id, new_id(), provider_type, identifier)
+        announce_user_created(call, user)
         log(call, connection, user_id, "user.create")
         return fresh_user(connection, user_id)
 
