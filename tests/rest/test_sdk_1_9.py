@@ -29,11 +29,11 @@ NODE_DIR = HERE / "sdk_node19"
 PYTHON_SDK = "20.1.0"
 NODE_SDK = "27.1.0"
 SDKS = {"python": f"appwrite {PYTHON_SDK}", "node": f"node-appwrite {NODE_SDK}"}
-SCENARIOS = ("tablesdb", "bigint", "rows", "queries", "users", "storage", "errors", "encrypted", "project")
+SCENARIOS = ("tablesdb", "bigint", "rows", "queries", "users", "storage", "errors", "encrypted", "project", "webhooks")
 SCOPES = (
     "databases.read,databases.write,tables.read,tables.write,columns.read,columns.write,indexes.read,indexes.write,"
     "rows.read,rows.write,users.read,users.write,buckets.read,buckets.write,files.read,files.write,keys.read,keys.write,"
-    "platforms.read,platforms.write,project.read,project.write,policies.read,policies.write"
+    "platforms.read,platforms.write,project.read,project.write,policies.read,policies.write,webhooks.read,webhooks.write"
 )
 
 def run_script(command: list[str], directory: Path, env: dict[str, str]) -> dict:

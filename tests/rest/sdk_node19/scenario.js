@@ -226,6 +226,31 @@ const SCENARIOS = {
         await service.deleteKey({ keyId: key.$id });
         await report.fails('revoked', () => new sdk.Users(client(key.secret)).list({}), 401, 'user_unauthorized');
     },
+
+    async webhooks(report) {
+        const service = new sdk.Webhooks(client());
+        const events = ['databases.*.tables.*.rows.*.create', 'users.*.update.email'];
+        const made = await service.create({
+            webhookId: ID.unique(), url: 'https://example.com/hooks/orders', name: 'Orders', events,
+            authUsername: 'hook', authPassword: 'pw',
+        });
+        report.check('create', [made.name, made.events, made.tls, made.enabled, made.attempts], ['Orders', events, false, true, 0]);
+        report.check('secret', [made.secret.length, (await service.get({ webhookId: made.$id })).secret], [128, '']);
+        report.check('auth', [made.authUsername, made.authPassword], ['hook', 'pw']);
+        const listed = await service.list({ queries: [Query.equal('name', 'Orders')] });
+        report.check('list', listed.webhooks.some((webhook) => webhook.$id === made.$id), true);
+        const changed = await service.update({
+            webhookId: made.$id, name: 'Orders v2', url: 'https://example.com/hooks/v2', events: ['users.*'], enabled: false, tls: true,
+        });
+        report.check('update', [changed.name, changed.url, changed.events, changed.enabled, changed.tls, changed.authUsername],
+            ['Orders v2', 'https://example.com/hooks/v2', ['users.*'], false, true, '']);
+        report.check('rotate', (await service.updateSecret({ webhookId: made.$id, secret: 'rotated-secret' })).secret, 'rotated-secret');
+        await report.fails('badEvent',
+            () => service.create({ webhookId: ID.unique(), url: 'https://example.com/x', name: 'x', events: ['users.*.explode'] }),
+            400, 'general_argument_invalid');
+        await service.delete({ webhookId: made.$id });
+        await report.fails('deleted', () => service.get({ webhookId: made.$id }), 404, 'webhook_not_found');
+    },
 };
 
 async function run(name) {

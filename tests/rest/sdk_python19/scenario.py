@@ -30,6 +30,7 @@ from appwrite.services.project import Project
 from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
+from appwrite.services.webhooks import Webhooks
 
 ENDPOINT = os.environ["ENDPOINT"]
 PROJECT = os.environ.get("PROJECT", "default")
@@ -251,6 +252,37 @@ def project(report: Report) -> None:
     report.check("policy", service.get_policy(ProjectPolicyId.SESSION_LIMIT).total, 50)
     service.delete_key(key.id)
     report.fails("revoked", lambda: Users(client(key.secret)).list(), 401, "user_unauthorized")
+
+
+@scenario
+def webhooks(report: Report) -> None:
+    service = Webhooks(client())
+    events = ["databases.*.tables.*.rows.*.create", "users.*.update.email"]
+    made = service.create(
+        ID.unique(), "https://example.com/hooks/orders", "Orders", events, auth_username="hook", auth_password="pw"
+    )
+    report.check(
+        "create", (made.name, made.events, made.tls, made.enabled, made.attempts), ("Orders", events, False, True, 0)
+    )
+    report.check("secret", (len(made.secret), service.get(made.id).secret), (128, ""))
+    report.check("auth", (made.authusername, made.authpassword), ("hook", "pw"))
+    listed = service.list(queries=[Query.equal("name", "Orders")])
+    report.check("list", made.id in [webhook.id for webhook in listed.webhooks], True)
+    changed = service.update(made.id, "Orders v2", "https://example.com/hooks/v2", ["users.*"], enabled=False, tls=True)
+    report.check(
+        "update",
+        (changed.name, changed.url, changed.events, changed.enabled, changed.tls, changed.authusername),
+        ("Orders v2", "https://example.com/hooks/v2", ["users.*"], False, True, ""),
+    )
+    report.check("rotate", service.update_secret(made.id, secret="rotated-secret").secret, "rotated-secret")
+    report.fails(
+        "badEvent",
+        lambda: service.create(ID.unique(), "https://example.com/x", "x", ["users.*.explode"]),
+        400,
+        "general_argument_invalid",
+    )
+    service.delete(made.id)
+    report.fails("deleted", lambda: service.get(made.id), 404, "webhook_not_found")
 
 
 def run(name: str) -> dict:
