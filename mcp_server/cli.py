@@ -43,7 +43,7 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 EVENTS_PAGE = 500
 FOLLOW_POLL = 0.2
 MAX_EVENTS_KEPT = 10_000_000
-PRIVATE_URLS_HELP = "let avatars fetch from loopback, private and reserved addresses (refused by default)"
+PRIVATE_URLS_HELP = "let avatars and webhooks reach loopback, private and reserved addresses (refused by default)"
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
     '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'
@@ -296,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--project", default="default", help="project id (default: default)")
     call.add_argument("--key", help="run as this API key: only its scopes are allowed")
     call.add_argument("--confirm", action="store_true", help="allow an operation that deletes data")
+    call.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     call.set_defaults(run=run_call)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
@@ -884,7 +885,7 @@ def run_call(args: argparse.Namespace) -> int:
             "general_argument_invalid", f"{op.id} deletes data; run it again with --confirm if that is what you want"
         )
         return report_failure(error)
-    engine = Engine(data_dir(args.data_dir))
+    engine = Engine(data_dir(args.data_dir), allow_private_urls=args.allow_private_urls)
     try:
         known = op is not None and isinstance(params, dict)
         with files_opened(op, params, settings) if known else contextlib.nullcontext(params) as ready:

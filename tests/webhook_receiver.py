@@ -46,13 +46,14 @@ class Receiver:
     """Records deliveries (`deliveries`: the ones answered 2xx; `tries`: every request) at `url`.
 
     `script` lists the statuses to answer the next requests with (then 200); `retry_after` goes with them;
-    `basic` is the "user:password" a request must carry, else 401."""
+    `basic` is the "user:password" a request must carry, else 401; `delay` slows every answer."""
 
     def __init__(self, context: ssl.SSLContext | None = None, path: str = "/hook") -> None:
         self.secret = ""
         self.script: list[int] = []
         self.retry_after: str | None = None
         self.basic: str | None = None
+        self.delay = 0.0  # seconds each answer takes
         self.tries: list[Delivery] = []
         self.deliveries: list[Delivery] = []
         self.lock = threading.Lock()
@@ -64,6 +65,8 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 url = receiver.base + self.path
                 signed = hmac.compare_digest(
