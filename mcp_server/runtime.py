@@ -129,7 +129,11 @@ class Runtime:
         with anyio.move_on_after(BACKGROUND_START):
             while self.built is None:
                 await anyio.sleep(0.1)
-        tools = await anyio.to_thread.run_sync(self.tools)
+        try:
+            tools = await anyio.to_thread.run_sync(self.tools)
+        except Exception:
+            logger.exception("loading the engine failed; webhooks are not delivered")
+            return
         await tools.backend.run_background()
 
     async def aclose(self) -> None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import anyio.to_thread
 import pytest
 from mcp import Client, StdioServerParameters
 from PIL import Image
@@ -22,6 +23,7 @@ from tests.commands import (
     serve_env,
     serve_until_exit,
 )
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -125,6 +127,20 @@ async def test_a_table_built_over_stdio_keeps_its_rows_for_the_next_session(tmp_
         row = succeeded(await execute(client, "tablesDB.getRow", {**ids, "rowId": "pear"}))
         assert row["qty"] == BIG
     assert not (tmp_path / ".baas").exists(), "--data-dir was given; nothing belongs in the working directory"
+
+
+async def test_an_agent_sets_up_a_webhook_through_the_tools_and_serve_delivers_it(tmp_path):
+    receiver = Receiver()
+    try:
+        async with Client(stdio_server(tmp_path / "data", "--allow-private-urls", cwd=tmp_path)) as client:
+            assert "webhooks.create" in await search_ids(client, "send a signed webhook to my URL when a user signs up")
+            hook = {"webhookId": "signups", "url": receiver.url, "name": "Sign-ups", "events": ["users.*.create"]}
+            receiver.secret = succeeded(await execute(client, "webhooks.create", hook))["secret"]
+            user = succeeded(await execute(client, "users.create", {"userId": "ada", "email": "ada@example.com"}))
+            (delivery,) = await anyio.to_thread.run_sync(receiver.wait_for, 1)
+        assert delivery.signed and delivery.payload == user and delivery.events[0] == "users.ada.create"
+    finally:
+        receiver.close()
 
 
 # --- the raw pipe ---------------------------------------------------------------------------------------------

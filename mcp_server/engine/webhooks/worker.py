@@ -219,7 +219,12 @@ class WebhookWorker:
         tasks: dict[str, asyncio.Task] = {}
         try:
             while True:
-                for project_id in await anyio.to_thread.run_sync(self.engine.project_ids):
+                try:
+                    found = await anyio.to_thread.run_sync(self.engine.project_ids)
+                except OSError:
+                    logger.exception("looking for projects to deliver webhooks of failed; trying again")
+                    found = []
+                for project_id in found:
                     task = tasks.get(project_id)
                     if task is None or task.done():
                         tasks[project_id] = asyncio.create_task(self.run_project(project_id))
@@ -241,6 +246,13 @@ class WebhookWorker:
                 while not project.deleted:
                     for webhook_id in await anyio.to_thread.run_sync(current, project):
                         task = followers.get(webhook_id)
+                        if task is not None and task.done() and not task.cancelled() and task.exception():
+                            logger.error(
+                                "delivering webhook %s of project %s failed; starting again",
+                                webhook_id,
+                                project_id,
+                                exc_info=task.exception(),
+                            )
                         if task is None or task.done():
                             followers[webhook_id] = asyncio.create_task(Follower(self, project, webhook_id).run())
                     await asyncio.sleep(POLL)
