@@ -10,7 +10,9 @@ workers that keep their own cursor; old events are pruned by age and count (`pru
 
 An event whose payload may hold values of encrypted columns is kept sealed with the project's cipher
 (`announce(..., sealed=True)`), so those values never reach the database file in plain; reading it back
-takes the cipher.
+takes the cipher. So is an event with sensitive fields: as in Appwrite, the events of a new recovery or
+verification token carry its secret for webhooks (and functions), and `public_payload` empties it for
+everyone else.
 """
 
 from __future__ import annotations
@@ -45,10 +47,19 @@ class Event:
     payload: dict
     roles: tuple[str, ...]
     user_id: str
+    # Fields of the payload only webhooks and functions are given (a token's secret), as Appwrite marks them.
+    sensitive: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.names[0]
+
+    @property
+    def public_payload(self) -> dict:
+        """The payload with its sensitive fields emptied (what realtime and the events command show)."""
+        if not self.sensitive:
+            return self.payload
+        return {**self.payload, **dict.fromkeys((key for key in self.sensitive if key in self.payload), "")}
 
     def as_json(self, project: str) -> dict:
         return {
@@ -58,7 +69,7 @@ class Event:
             "events": list(self.names),
             "userId": self.user_id,
             "roles": list(self.roles),
-            "payload": self.payload,
+            "payload": self.public_payload,
         }
 
 
@@ -70,10 +81,14 @@ def record(
     roles: Iterable[str],
     user_id: str,
     cipher: Cipher | None = None,
+    sensitive: tuple[str, ...] = (),
 ) -> int:
     """Add one event to the stream, inside the transaction of the change it describes (sealed with `cipher`
     when one is given); its sequence number."""
-    body = compact({"ids": ids, "roles": sorted(set(roles)), "payload": payload})
+    content = {"ids": ids, "roles": sorted(set(roles)), "payload": payload}
+    if sensitive:
+        content["sensitive"] = list(sensitive)
+    body = compact(content)
     if cipher is not None:
         body = cipher.encrypt(body)
     cursor = connection.execute(
@@ -92,7 +107,8 @@ def event_from_row(row: sqlite3.Row | tuple, cipher: Cipher | None) -> Event:
     content = json.loads(body)
     names = tuple(event_names(label, content["ids"]))
     moment = format_datetime(datetime.fromtimestamp(milliseconds / 1000, UTC))
-    return Event(seq, moment, names, content["payload"], tuple(content["roles"]), user_id)
+    sensitive = tuple(content.get("sensitive", ()))
+    return Event(seq, moment, names, content["payload"], tuple(content["roles"]), user_id, sensitive)
 
 
 def read_after(
@@ -195,14 +211,17 @@ def announce(
     payload: Any,
     roles: list[str] | None = None,
     sealed: bool = False,
+    sensitive: tuple[str, ...] = (),
 ) -> None:
     """Record the event of a change, inside the write transaction that makes the change; `roles`
-    (who may see it) come from the rule registered for the label unless given; `sealed` keeps it encrypted."""
+    (who may see it) come from the rule registered for the label unless given; `sealed` keeps it encrypted,
+    as is every event with `sensitive` fields (payload fields only webhooks and functions are given)."""
     connection = project.db.connection
     payload = payload if isinstance(payload, dict) else {}
     if roles is None:
         roles = roles_for(project, label, ids, payload)
-    seq = record(connection, label, ids, payload, roles, auth.user_id or "", project.cipher if sealed else None)
+    cipher = project.cipher if sealed or sensitive else None
+    seq = record(connection, label, ids, payload, roles, auth.user_id or "", cipher, sensitive)
     project.announced.add(label)
     if seq % project.retention.prune_every == 0:
         prune(connection, project.retention)

@@ -443,3 +443,24 @@ def test_a_new_webhook_gets_the_events_after_its_creation_only(engine, call, rec
     call("users.create", userId="after", email="after@example.com")
     drain(engine)
     assert [delivery.payload["$id"] for delivery in receiver.deliveries] == ["after"]
+
+
+def test_a_recovery_tokens_secret_reaches_webhooks_only(engine, call, receiver):
+    hook(call, receiver, ["users.*.recovery.*.create", "users.*.verification.*.create"])
+    call("users.create", userId="ada", email="ada@example.com", password="correct horse battery")
+    guest = engine.identify("default")
+    engine.call("account.createRecovery", {"email": "ada@example.com", "url": "https://app.example.com/reset"}, guest)
+    drain(engine)
+    (delivery,) = receiver.deliveries
+    secret = delivery.payload["secret"]
+    assert delivery.events[0].startswith("users.ada.recovery.") and len(secret) == 64
+    # The secret works: it is the one the recovery email carried.
+    engine.call(
+        "account.updateRecovery", {"userId": "ada", "secret": secret, "password": "another good password"}, guest
+    )
+    with engine.project().db.reading() as connection:
+        found = read_after(connection, 0, 100, engine.project().cipher)
+        (event,) = [event for event in found if "recovery" in event.name and "create" in event.name]
+        raw = "".join(row[0] for row in connection.execute("SELECT body FROM _events"))
+    assert event.sensitive == ("secret",) and event.public_payload["secret"] == ""
+    assert event.as_json("default")["payload"]["secret"] == "" and secret not in raw

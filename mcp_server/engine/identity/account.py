@@ -144,6 +144,13 @@ def token_response(call: Call, record: sqlite3.Row, secret: str, phrase: str = "
     return model
 
 
+def announce_token(call: Call, record: sqlite3.Row, secret: str) -> None:
+    """Announce a new recovery or verification token with its secret, as Appwrite does (for webhooks and
+    functions; marked sensitive, so nothing else shows it)."""
+    ids = {"userId": record["user_id"], "tokenId": record["id"]}
+    announce(call.project, call.auth, call.op.events[0], ids, token_model(record, secret), sensitive=("secret",))
+
+
 def require_session(connection: sqlite3.Connection, call: Call, session_id: str) -> sqlite3.Row:
     """One of the caller's sessions; `current` is the one the call came with."""
     if session_id == "current":
@@ -641,6 +648,7 @@ def create_email_verification(call: Call) -> dict:
     link = with_query(url, {"userId": user["id"], "secret": secret, "expire": token["expire"]})
     data = {"userId": user["id"], "secret": secret, "expire": token["expire"], "url": link}
     send_email(call, "verification", user["email"], {"user": user["name"] or user["email"], "redirect": link}, data)
+    announce_token(call, token, secret)
     return token_response(call, token, secret)
 
 
@@ -664,6 +672,7 @@ def create_phone_verification(call: Call) -> dict:
     if mock is None:
         text = f"{code} is your {call.project.id} verification code."
         send_sms(call, user["phone"], text, {"userId": user["id"], "secret": code, "expire": token["expire"]})
+    announce_token(call, token, code)
     return token_response(call, token, code)
 
 
@@ -703,6 +712,7 @@ def create_recovery(call: Call) -> dict:
     link = with_query(url, {"userId": user["id"], "secret": secret, "expire": token["expire"]})
     data = {"userId": user["id"], "secret": secret, "expire": token["expire"], "url": link}
     send_email(call, "recovery", email, {"user": user["name"] or email, "redirect": link}, data)
+    announce_token(call, token, secret)
     return token_response(call, token, secret)
 
 
