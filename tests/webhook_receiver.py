@@ -4,6 +4,7 @@ signature with the secret a test gives it, and answers with the statuses a test 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -42,11 +43,17 @@ def expected_signature(secret: str, url: str, body: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A sender hanging up (a kept-alive connection closed, a long answer cut) is no error here."""
+
+
 class Receiver:
     """Records deliveries (`deliveries`: the ones answered 2xx; `tries`: every request) at `url`.
 
     `script` lists the statuses to answer the next requests with (then 200); `retry_after` goes with them;
-    `basic` is the "user:password" a request must carry, else 401; `delay` slows every answer."""
+    `basic` is the "user:password" a request must carry, else 401; `delay` slows every answer; `redirects` sends
+    requests for a path elsewhere; `answer` is the body of a 2xx answer."""
 
     def __init__(self, context: ssl.SSLContext | None = None, path: str = "/hook") -> None:
         self.secret = ""
@@ -54,6 +61,8 @@ class Receiver:
         self.retry_after: str | None = None
         self.basic: str | None = None
         self.delay = 0.0  # seconds each answer takes
+        self.redirects: dict[str, tuple[int, str]] = {}  # path -> (status, Location)
+        self.answer = b"ok"  # the body of a 2xx answer
         self.tries: list[Delivery] = []
         self.deliveries: list[Delivery] = []
         self.lock = threading.Lock()
@@ -73,6 +82,15 @@ class Receiver:
                     headers.get("x-appwrite-webhook-signature", ""), expected_signature(receiver.secret, url, body)
                 )
                 delivery = Delivery(self.path, headers, body, signed, time.time())
+                if self.path in receiver.redirects:
+                    status, location = receiver.redirects[self.path]
+                    with receiver.lock:
+                        receiver.tries.append(delivery)
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with receiver.lock:
                     receiver.tries.append(delivery)
                     status = receiver.script.pop(0) if receiver.script else 200
@@ -83,18 +101,19 @@ class Receiver:
                     if status < 300:
                         receiver.deliveries.append(delivery)
                     receiver.arrived.notify_all()
-                answer = b"ok" if status < 300 else b"try later"
+                answer = receiver.answer if status < 300 else b"try later"
                 self.send_response(status)
                 if status >= 300 and receiver.retry_after is not None:
                     self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(answer)
+                with contextlib.suppress(OSError):  # the sender may hang up on a long answer
+                    self.wfile.write(answer)
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         if context is not None:
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)

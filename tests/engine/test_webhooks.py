@@ -26,7 +26,7 @@ from mcp_server.uploads import Upload
 from tests.engine.conftest import error_of, q
 from tests.engine.event_audit import AuditedEngine
 from tests.tls import self_signed
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, expected_signature
 
 ROWS = "databases.*.tables.*.rows.*"
 # Retries within tens of milliseconds, so tests of backoff and disabling take a moment.
@@ -464,3 +464,61 @@ def test_a_recovery_tokens_secret_reaches_webhooks_only(engine, call, receiver):
         raw = "".join(row[0] for row in connection.execute("SELECT body FROM _events"))
     assert event.sensitive == ("secret",) and event.public_payload["secret"] == ""
     assert event.as_json("default")["payload"]["secret"] == "" and secret not in raw
+
+
+def test_redirects_that_keep_the_post_are_followed_and_others_are_the_answer(engine, call, receiver):
+    receiver.redirects = {"/moved": (308, "/hook"), "/elsewhere": (302, "/hook")}
+    moved = hook(call, receiver, ["users.*.create"])
+    call("webhooks.update", webhookId=moved["$id"], name="n", url=receiver.base + "/moved", events=["users.*.create"])
+    call("users.create", userId="ada", email="ada@example.com")
+    drain(engine)
+    (delivery,) = receiver.deliveries
+    # Followed with the same body and headers; signed over the webhook's own URL, as Appwrite signs it.
+    assert delivery.path == "/hook" and delivery.payload["$id"] == "ada"
+    assert delivery.headers["x-appwrite-webhook-signature"] == expected_signature(
+        receiver.secret, receiver.base + "/moved", delivery.body
+    )
+    call(
+        "webhooks.update", webhookId=moved["$id"], name="n", url=receiver.base + "/elsewhere", events=["users.*.create"]
+    )
+    call("users.create", userId="bob", email="bob@example.com")
+    assert drain(engine)["default"].delivered == {moved["$id"]: 1}
+    assert [try_.path for try_ in receiver.tries] == ["/moved", "/hook", "/elsewhere"]
+
+
+def test_an_answer_larger_than_5_mb_is_a_failure(engine, call, receiver):
+    receiver.answer = b"x" * (5 * 1024 * 1024 + 1)
+    created = hook(call, receiver, ["users.*.create"])
+    call("users.create", userId="ada", email="ada@example.com")
+    report = drain(engine)["default"]
+    assert report.failed == {created["$id"]: 1}
+    assert "larger than 5 MB" in call("webhooks.get", webhookId=created["$id"])["logs"]
+
+
+def test_updates_and_deletes_of_files_users_and_memberships_arrive(engine, call, receiver):
+    hook(
+        call,
+        receiver,
+        ["buckets.*.files.*", "users.*.delete", "teams.*.memberships.*.update", "teams.*.memberships.*.delete"],
+    )
+    call("storage.createBucket", bucketId="b", name="Docs")
+    call("users.create", userId="ada", email="ada@example.com")
+    call("teams.create", teamId="crew", name="Crew")
+    member = call("teams.createMembership", teamId="crew", roles=["dev"], userId="ada")
+    call("storage.createFile", bucketId="b", fileId="f1", file=Upload("notes.txt", "", b"hello"))
+    renamed = call("storage.updateFile", bucketId="b", fileId="f1", name="renamed.txt")
+    call("storage.deleteFile", bucketId="b", fileId="f1")
+    changed = call("teams.updateMembership", teamId="crew", membershipId=member["$id"], roles=["lead"])
+    call("teams.deleteMembership", teamId="crew", membershipId=member["$id"])
+    call("users.delete", userId="ada")
+    drain(engine)
+    firsts = [delivery.events[0] for delivery in receiver.deliveries]
+    assert firsts == [
+        "buckets.b.files.f1.create", "buckets.b.files.f1.update", "buckets.b.files.f1.delete",
+        f"teams.crew.memberships.{member['$id']}.update", f"teams.crew.memberships.{member['$id']}.delete",
+        "users.ada.delete",
+    ]  # fmt: skip
+    payloads = [delivery.payload for delivery in receiver.deliveries]
+    assert payloads[1] == renamed and payloads[2]["name"] == "renamed.txt" and payloads[3] == changed
+    assert payloads[4]["$id"] == member["$id"] and payloads[5]["$id"] == "ada"
+    assert all(delivery.signed for delivery in receiver.deliveries)
