@@ -33,6 +33,7 @@ INTERFACES = {
     "mcp_server.engine.identity.policy",  # the auth policy store, which the project's policies change
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
     "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
+    "mcp_server.engine.webhooks.store",  # the webhooks' backlog, which health's webhooks queue reports
 }
 
 

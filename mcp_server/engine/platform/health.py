@@ -14,8 +14,9 @@ What each check measures here, on one machine:
   checks that the directory is readable and writable).
 - getTime: there is no network time source, so remoteTime is the local clock and diff is 0.
   Times are Unix timestamps in seconds, as in Appwrite; diff would be in milliseconds per the spec.
-- getQueue*, getFailedJobs: every job runs inside the call that causes it, so no queue ever holds
-  anything and size is 0. The threshold check is Appwrite's: size >= threshold fails with
+- getQueueWebhooks: the events the project's enabled webhooks have still to go through (webhooks/).
+- getQueue* (the others), getFailedJobs: every other job runs inside the call that causes it, so no
+  queue ever holds anything and size is 0. The threshold check is Appwrite's: size >= threshold fails with
   health_queue_size_exceeded (503), so threshold=0 or lower always fails.
 - getAntivirus: there is no virus scanner: status `disabled`, version "".
 - getCertificate: a TLS handshake to the domain on port 443 (3 s for resolving, connecting and the
@@ -45,6 +46,7 @@ from urllib.parse import urlsplit
 
 from ..errors import AppwriteError, invalid_argument
 from ..registry import Call, handles
+from ..webhooks.store import backlog
 
 HTTPS_PORT = 443
 CERTIFICATE_TIMEOUT = 3.0
@@ -185,7 +187,8 @@ def check_threshold(size: int, threshold: int, failed: bool = False) -> None:
 
 @handles(*QUEUE_OPERATIONS)
 def get_queue(call: Call) -> dict:
-    size = 0  # jobs run inside the call that causes them: nothing ever waits
+    # Every other job runs inside the call that causes it: nothing waits.
+    size = backlog(call.project.connection) if call.op.id == "health.getQueueWebhooks" else 0
     check_threshold(size, call.params.get("threshold", DEFAULT_THRESHOLD))
     return {"size": size}
 

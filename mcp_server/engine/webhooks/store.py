@@ -128,3 +128,13 @@ def record_success(connection: sqlite3.Connection, webhook_id: str) -> None:
     connection.execute(
         "UPDATE _webhooks SET attempts = 0, updated = ? WHERE id = ? AND attempts > 0", (now_iso(), webhook_id)
     )
+
+
+def backlog(connection: sqlite3.Connection) -> int:
+    """Events the enabled webhooks have still to go through, summed over them (health's webhooks queue)."""
+    row = connection.execute(
+        "SELECT COALESCE(SUM((SELECT COUNT(*) FROM _events WHERE _events.seq > cursor.seq)), 0) "
+        "FROM _webhooks JOIN _event_cursors AS cursor ON cursor.name = 'webhook:' || _webhooks.id "
+        "WHERE _webhooks.enabled = 1"
+    ).fetchone()
+    return row[0]
