@@ -49,7 +49,7 @@ from .project.platforms import SETTING as PLATFORM_ORIGINS
 from .project.platforms import read_origins
 from .project.switches import check_switches
 from .projectdb import project_path
-from .projects import Project
+from .projects import Project, in_write_transaction
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
@@ -65,15 +65,6 @@ DEFAULT_PROJECT = "default"
 BATCHED_GROUPS = frozenset({"rows", "documents"})
 DEFAULT_LIST_CACHE_TTL = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
-
-
-def in_write_transaction(state: Project, function: Callable[[], Any]) -> Any:
-    """Run `function` as one write transaction of a project, under its write lock, after learning what
-    other processes committed."""
-    with state.db.lock:
-        state.refresh()
-        with state.db.transaction():
-            return function()
 
 
 class Engine:

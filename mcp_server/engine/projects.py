@@ -30,6 +30,15 @@ from .projectdb import ProjectDB, project_path, schema_epoch, tombstoned
 from .registry import prepare_connection
 
 
+def in_write_transaction(state: Project, function: Callable[[], Any]) -> Any:
+    """Run `function` as one write transaction of a project, under its write lock, after learning what
+    other processes committed."""
+    with state.db.lock:
+        state.refresh()
+        with state.db.transaction():
+            return function()
+
+
 @dataclass
 class View:
     """What a running read sees: the list cache's clock when it began, whether it may use the list

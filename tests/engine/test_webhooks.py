@@ -522,3 +522,16 @@ def test_updates_and_deletes_of_files_users_and_memberships_arrive(engine, call,
     assert payloads[1] == renamed and payloads[2]["name"] == "renamed.txt" and payloads[3] == changed
     assert payloads[4]["$id"] == member["$id"] and payloads[5]["$id"] == "ada"
     assert all(delivery.signed for delivery in receiver.deliveries)
+
+
+def test_the_webhooks_queue_of_health_counts_what_is_still_to_deliver(engine, call, receiver):
+    created = hook(call, receiver, ["users.*.create"])
+    for name in ("ada", "bob"):
+        call("users.create", userId=name, email=f"{name}@example.com")
+    assert call("health.getQueueWebhooks") == {"size": 2}
+    assert error_of(call, "health.getQueueWebhooks", threshold=2).type == "health_queue_size_exceeded"
+    drain(engine)
+    assert call("health.getQueueWebhooks") == {"size": 0}
+    call("webhooks.update", webhookId=created["$id"], name="n", url=receiver.url, events=["users.*"], enabled=False)
+    call("users.create", userId="cy", email="cy@example.com")
+    assert call("health.getQueueWebhooks") == {"size": 0}  # a disabled webhook waits, it is not behind

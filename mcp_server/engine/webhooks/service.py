@@ -110,13 +110,14 @@ def create_webhook(call: Call) -> dict:
     connection.execute(
         f"INSERT INTO _webhooks ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
     )
-    # Its place in the stream: after every event committed so far.
+    webhook = changed(call, webhook_id, "create")
+    # Its place in the stream: after every event so far, its own creation's included.
     connection.execute(
         "INSERT INTO _event_cursors (name, seq, updated) VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM _events), ?) "
         "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated = excluded.updated",
         (cursor_name(webhook_id), now),
     )
-    return changed(call, webhook_id, "create").model(with_secret=True)
+    return webhook.model(with_secret=True)
 
 
 @handles("webhooks.update", announces=True)
