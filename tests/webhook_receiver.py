@@ -74,8 +74,6 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if receiver.delay:
-                    time.sleep(receiver.delay)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 url = receiver.base + self.path
                 signed = hmac.compare_digest(
@@ -98,6 +96,10 @@ class Receiver:
                         expected = "Basic " + base64.b64encode(receiver.basic.encode()).decode()
                         if headers.get("authorization") != expected:
                             status = 401
+                    receiver.arrived.notify_all()
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver.lock:
                     if status < 300:
                         receiver.deliveries.append(delivery)
                     receiver.arrived.notify_all()

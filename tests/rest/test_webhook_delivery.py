@@ -141,3 +141,20 @@ def test_webhooks_deliver_once_drains_what_calls_left(tmp_path: Path, receiver: 
     assert [delivery.payload["$id"] for delivery in receiver.deliveries] == ["ada", "bob"]
     again = baas_mcp("webhooks", "deliver", "--once", "--allow-private-urls", "--data-dir", str(data))
     assert again.returncode == 0 and len(receiver.tries) == 2
+
+
+def test_a_stop_signal_does_not_wait_for_a_slow_receiver(tmp_path: Path, receiver: Receiver):
+    data = tmp_path / "data"
+    key = create_key(data, SCOPES)["secret"]
+    receiver.delay = 30.0
+    server = start_api_server(data, "--allow-private-urls")
+    try:
+        with client(server.url("/v1"), key) as api:
+            set_up_shop(api, receiver)
+            ok(api.post(f"{TABLE}/rows", json={"rowId": "r1", "data": {"item": "tea"}}))
+        receiver.wait_for(1, tries=True)
+        started = time.monotonic()
+        assert server.stop(signal.SIGTERM, timeout=10) == 0
+        assert time.monotonic() - started < 8
+    finally:
+        server.stop(signal.SIGKILL, timeout=5)

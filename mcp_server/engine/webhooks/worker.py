@@ -171,7 +171,8 @@ class Follower:
         tries = 0
         while True:
             tries += 1
-            hook, outcome = await self.worker.thread(self.send, event, tries)
+            # A server stopping does not wait for a request under way: its event is sent again after a restart.
+            hook, outcome = await self.worker.thread(self.send, event, tries, abandon=True)
             if hook is None or outcome is None:
                 return None
             if outcome.delivered:
@@ -264,10 +265,11 @@ class WebhookWorker:
 
         return await self.thread(in_write_transaction, project, run)
 
-    async def thread(self, function: Callable[..., Any], *args: Any) -> Any:
+    async def thread(self, function: Callable[..., Any], *args: Any, abandon: bool = False) -> Any:
+        """`function(*args)` on one of the worker's threads; `abandon`: a cancel does not wait for it to end."""
         if self.limiter is None:
             self.limiter = anyio.CapacityLimiter(THREADS)
-        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter, abandon_on_cancel=abandon)
 
     async def run(self) -> None:
         """Deliver until cancelled: every project found in the data dir (looked for again every second)."""
