@@ -2,13 +2,17 @@
 delivering costs the creates.
 
 Usage: python benchmarks/webhook_bench.py [--rate 1000] [--seconds 10] [--max-seconds 5] [--rounds 3]
+                                          [--host 127.0.0.1] [--worker in-process|process]
 
 Each measurement runs in a fresh process over a fresh data directory, as `baas-mcp api` runs: the engine
 answers `tablesDB.createRow` calls (in-process `Engine.call`, from one thread) while `Engine.run_background()`
 delivers the webhooks in the process's asyncio loop. The webhook (one, subscribed to
 `databases.*.tables.*.rows.*.create`, with --allow-private-urls) posts to a receiver in another process
 (a bare asyncio HTTP/1.1 server that stamps each request with time.time() when its body has arrived), so
-the receiver does not compete with the engine for its GIL.
+the receiver does not compete with the engine for its GIL. The webhook's URL names the receiver by
+`--host`: an address (the default) or a name such as `localhost`, which is looked up at each delivery.
+`--worker process` delivers from `baas-mcp webhooks deliver` in a process of its own instead (which hears
+the other process's commits by polling).
 
 1. Sustained: `--rate` creates per second for `--seconds`, paced by the clock. The lag of a delivery is
    from the create's return (its commit, time.time()) to its arrival at the receiver. Prints lag p50/p99
@@ -23,14 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from mcp_server.engine import Engine
@@ -44,6 +50,7 @@ COLUMNS = [
 EVENTS = ["databases.*.tables.*.rows.*.create"]
 WARM_UP = 50  # creates delivered before measuring (the worker started, its connection open)
 DRAIN_LIMIT = 30.0  # seconds the sustained run waits for the worker to clear its backlog
+COMMAND = Path(sys.executable).with_name("baas-mcp")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -79,12 +86,12 @@ async def receive(out: Path) -> None:
 class Receiver:
     """The receiver process, and what it heard once stopped: arrival time by row id."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, host: str) -> None:
         self.out = folder / "arrivals.json"
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--receiver", str(self.out)], stdout=subprocess.PIPE, text=True
         )
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}/hook"
+        self.url = f"http://{host}:{int(self.process.stdout.readline())}/hook"
 
     def stop(self) -> dict[str, float]:
         self.process.send_signal(signal.SIGTERM)
@@ -135,11 +142,31 @@ async def caught_up(reader: EventReader, engine: Engine, limit: float) -> bool:
     return True
 
 
-async def measure(engine: Engine, url: str | None, work, drain: bool) -> dict:
-    """Run `work(engine)` in a thread while the engine's background worker runs in this loop."""
+@contextlib.asynccontextmanager
+async def delivering(engine: Engine, worker: str) -> AsyncIterator[None]:
+    """The webhooks delivered while the block runs: by the engine's background task in this loop (as `baas-mcp
+    api` does), or by `baas-mcp webhooks deliver` in a process of its own."""
+    if worker == "process":
+        command = [str(COMMAND), "webhooks", "deliver", "--data-dir", str(engine.data_dir), "--allow-private-urls"]
+        process = subprocess.Popen(command)
+        try:
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        return
     background = asyncio.create_task(engine.run_background())
-    reader = EventReader(engine.project(), "webhook:bench")
     try:
+        yield
+    finally:
+        background.cancel()
+        await asyncio.gather(background, return_exceptions=True)
+
+
+async def measure(engine: Engine, url: str | None, work, drain: bool, worker: str) -> dict:
+    """Run `work(engine)` in a thread while the webhooks are delivered."""
+    reader = EventReader(engine.project(), "webhook:bench")
+    async with delivering(engine, worker):
         if url is not None:
             engine.call("webhooks.create", {"webhookId": "bench", "name": "Bench", "url": url, "events": EVENTS})
             for number in range(WARM_UP):
@@ -153,27 +180,24 @@ async def measure(engine: Engine, url: str | None, work, drain: bool) -> dict:
         if url is not None and drain:
             drained = time.time() - ended if await caught_up(reader, engine, DRAIN_LIMIT) else None
         return {"returned": returned, "started": started, "ended": ended, "drained": drained}
-    finally:
-        background.cancel()
-        await asyncio.gather(background, return_exceptions=True)
 
 
-def run(mode: str, rate: float, seconds: float) -> dict:
+def run(mode: str, rate: float, seconds: float, host: str, worker: str) -> dict:
     """One measurement in this process: `sustained`, `with` or `without` (a webhook), over a fresh data dir."""
     with tempfile.TemporaryDirectory() as folder:
-        receiver = Receiver(Path(folder)) if mode != "without" else None
+        receiver = Receiver(Path(folder), host) if mode != "without" else None
         engine = Engine(Path(folder) / "data", allow_private_urls=True)
         try:
             engine.call("tablesDB.create", {**DB, "name": "Bench"})
             engine.call("tablesDB.createTable", {**DB, "tableId": "t", "name": "T", "columns": COLUMNS})
             if mode == "sustained":
                 count = int(rate * seconds)
-                result = asyncio.run(
-                    measure(engine, receiver.url, lambda engine: paced_creates(engine, rate, count), drain=True)
-                )
+                work = partial(paced_creates, rate=rate, count=count)
+                result = asyncio.run(measure(engine, receiver.url, work, True, worker))
             else:
                 url = receiver.url if receiver else None
-                result = asyncio.run(measure(engine, url, lambda engine: fast_creates(engine, seconds), drain=False))
+                work = partial(fast_creates, seconds=seconds)
+                result = asyncio.run(measure(engine, url, work, False, worker))
         finally:
             engine.close()
             arrivals = receiver.stop() if receiver else {}
@@ -196,9 +220,10 @@ def figures(result: dict, arrivals: dict[str, float]) -> dict:
     }
 
 
-def in_process(mode: str, rate: float, seconds: float) -> dict:
+def in_process(mode: str, args: argparse.Namespace, seconds: float) -> dict:
+    options = ["--rate", str(args.rate), "--seconds", str(seconds), "--host", args.host, "--worker", args.worker]
     output = subprocess.run(
-        [sys.executable, __file__, "--run", mode, "--rate", str(rate), "--seconds", str(seconds)],
+        [sys.executable, __file__, "--run", mode, *options],
         capture_output=True,
         text=True,
         check=True,
@@ -216,6 +241,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of the sustained run")
     parser.add_argument("--max-seconds", type=float, default=5, help="length of each as-fast-as-possible run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the cost runs, with and without alternated")
+    parser.add_argument("--host", default="127.0.0.1", help="the receiver's host in the webhook's URL")
+    parser.add_argument(
+        "--worker", choices=["in-process", "process"], default="in-process", help="where the webhooks are delivered"
+    )
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run", choices=["sustained", "with", "without"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,19 +252,20 @@ def main() -> None:
         asyncio.run(receive(args.receiver))
         return
     if args.run:
-        print(json.dumps(run(args.run, args.rate, args.seconds)))
+        print(json.dumps(run(args.run, args.rate, args.seconds, args.host, args.worker)))
         return
 
-    sustained = in_process("sustained", args.rate, args.seconds)
+    sustained = in_process("sustained", args, args.seconds)
     lags = sustained["lags"]
-    drained = sustained["drained"]
+    cleared = f"not in {DRAIN_LIMIT:g} s" if sustained["drained"] is None else f"{sustained['drained']:.2f} s"
     kept_up = sustained["creates_per_s"] >= 0.99 * args.rate and sustained["backlog"] <= args.rate * 0.25
-    print(f"Sustained {args.rate:,.0f} creates/s for {args.seconds:g} s, one webhook delivered to another process")
+    print(f"Sustained {args.rate:,.0f} creates/s for {args.seconds:g} s, one webhook delivered to http://{args.host}, "
+          f"worker {args.worker}")
     print("| creates/s | deliveries/s | backlog at end | cleared in | lag p50 | lag p99 | max |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| {sustained['creates_per_s']:,.0f} | {sustained['deliveries_per_s']:,.0f} | {sustained['backlog']:,} "
-        f"| {'not in %g s' % DRAIN_LIMIT if drained is None else f'{drained:.2f} s'} "
+        f"| {cleared} "
         f"| {percentile(lags, 0.5):.1f} ms | {percentile(lags, 0.99):.1f} ms | {max(lags):.1f} ms |"
     )
     print(
@@ -245,8 +275,8 @@ def main() -> None:
 
     without, with_webhook, delivered, backlog = [], [], [], []
     for _ in range(args.rounds):
-        without.append(in_process("without", args.rate, args.max_seconds)["creates_per_s"])
-        measured = in_process("with", args.rate, args.max_seconds)
+        without.append(in_process("without", args, args.max_seconds)["creates_per_s"])
+        measured = in_process("with", args, args.max_seconds)
         with_webhook.append(measured["creates_per_s"])
         delivered.append(measured["deliveries_per_s"])
         backlog.append(measured["backlog"])
