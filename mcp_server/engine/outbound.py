@@ -77,7 +77,14 @@ def unreachable(timeout: float) -> Failed:
 
 
 def resolve(host: str, port: int, timeout: float) -> list[Address]:
-    """Every address `host` has, within `timeout` seconds (a lookup taking longer is left to finish alone)."""
+    """Every address `host` has, within `timeout` seconds (a lookup taking longer is left to finish alone).
+
+    An address written out in standard form is its own and only address (no lookup, no thread for it)."""
+    if "%" not in host:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
     found: list = []
 
     def look_up() -> None:
