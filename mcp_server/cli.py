@@ -17,6 +17,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -329,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     deliver.add_argument("--project", default=None, help="only this project (default: every project)")
     deliver.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     deliver.add_argument("--json", action="store_true", help="with --once: print JSON")
+    # Started by a server (baas-mcp api, serve): stop when standard input closes, that is when the server ends.
+    deliver.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     deliver.set_defaults(run=run_webhooks_deliver, command="webhooks")
     return parser
 
@@ -519,6 +522,7 @@ def run_api(args: argparse.Namespace) -> int:
 
     import anyio
 
+    from .background import run_worker_process
     from .engine import Engine
     from .mcp.transports import listening_socket, serve_http
     from .rest.app import RestApp
@@ -543,7 +547,9 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    app = RestApp(Engine(directory, allow_private_urls=args.allow_private_urls, retention=retention_of(args)), origins)
+    engine = Engine(directory, allow_private_urls=args.allow_private_urls, retention=retention_of(args))
+    deliveries = partial(run_worker_process, directory, args.allow_private_urls, engine.webhooks_configured)
+    app = RestApp(engine, origins, background=deliveries)
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
@@ -667,10 +673,14 @@ def run_webhooks_deliver(args: argparse.Namespace) -> int:
     engine = Engine(directory, allow_private_urls=args.allow_private_urls)
     try:
         if not args.once:
-            print("baas-mcp: delivering webhooks until stopped (Ctrl-C)", file=sys.stderr, flush=True)
+            if not args.supervised:
+                print("baas-mcp: delivering webhooks until stopped (Ctrl-C)", file=sys.stderr, flush=True)
             with contextlib.suppress(KeyboardInterrupt):
-                anyio.run(engine.run_background)
-            return 0
+                anyio.run(deliver_until_stopped, engine, args)
+            engine.close()
+            # A request under way is not waited for (its event is sent again next time).
+            sys.stderr.flush()
+            os._exit(0)
         projects = [args.project] if args.project else engine.project_ids()
         report = anyio.run(engine.deliver_webhooks, projects)
     finally:
@@ -687,6 +697,37 @@ def run_webhooks_deliver(args: argparse.Namespace) -> int:
                     print(f"{project}  {webhook_id}  {kind} {count}")
     left = any(counts is None or any(counts["pending"].values()) for counts in summary.values())
     return 1 if left else 0
+
+
+async def deliver_until_stopped(engine, args: argparse.Namespace) -> None:
+    """Deliver until SIGINT or SIGTERM, or (--supervised) until standard input closes: the server that started
+    this process has ended, or wants it to stop."""
+    import signal
+
+    import anyio
+
+    from .engine.webhooks.worker import CROSS_PROCESS_POLL
+
+    stopped = anyio.Event()
+
+    async def on_signal() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                stopped.set()
+                return
+
+    async def on_end_of_input() -> None:
+        await anyio.to_thread.run_sync(sys.stdin.buffer.read, abandon_on_cancel=True)
+        stopped.set()
+
+    projects = [args.project] if args.project else None
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(engine.run_background, poll=CROSS_PROCESS_POLL, projects=projects))
+        group.start_soon(on_signal)
+        if args.supervised:
+            group.start_soon(on_end_of_input)
+        await stopped.wait()
+        group.cancel_scope.cancel()
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -120,9 +120,12 @@ class Runtime:
         return keys.authenticate(db, secret)
 
     async def run_background(self) -> None:
-        """The embedded engine's background work (delivering webhooks) until cancelled, once the tools are
-        built (by the first request, or after `BACKGROUND_START` seconds without one); none for a remote server."""
+        """The embedded engine's background work (the process delivering webhooks, background.py) until
+        cancelled, once the tools are built (by the first request, or after `BACKGROUND_START` seconds without
+        one); none for a remote server."""
         import anyio
+
+        from .background import run_worker_process
 
         if self.remote is not None:
             return
@@ -134,7 +137,8 @@ class Runtime:
         except Exception:
             logger.exception("loading the engine failed; webhooks are not delivered")
             return
-        await tools.backend.run_background()
+        engine = tools.backend.engine
+        await run_worker_process(self.data_dir, engine.outbound.allow_private, engine.webhooks_configured)
 
     async def aclose(self) -> None:
         """Close the backend (after an operation in progress) and the key store; safe to repeat."""

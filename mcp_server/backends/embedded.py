@@ -36,9 +36,5 @@ class EmbeddedBackend:
         """What a search hit says of an operation the engine does not run (it answers general_not_implemented)."""
         return None if self.engine.implemented(operation_id) else "needs an Appwrite server"
 
-    async def run_background(self) -> None:
-        """The engine's background work (delivering webhooks), until cancelled."""
-        await self.engine.run_background()
-
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.engine.close)

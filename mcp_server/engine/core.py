@@ -57,7 +57,8 @@ from .unimplemented import not_implemented
 from .web_origins import PlatformOrigins
 from .webhooks import service as webhooks_service  # noqa: F401
 from .webhooks.delivery import DeliveryPolicy
-from .webhooks.worker import WebhookWorker
+from .webhooks.store import current as webhooks_of
+from .webhooks.worker import POLL, WebhookWorker
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -283,10 +284,14 @@ class Engine:
         for listener in self.deleted_listeners:
             listener(state.id)
 
-    async def run_background(self) -> None:
-        """The engine's work besides answering calls, until cancelled: delivering every project's webhooks
-        (webhooks/worker.py)."""
-        await WebhookWorker(self, self.webhook_policy).run()
+    async def run_background(self, poll: float = POLL, projects: list[str] | None = None) -> None:
+        """The engine's work besides answering calls, until cancelled: delivering the webhooks of every project
+        (or of `projects`), looking for other processes' commits every `poll` seconds (webhooks/worker.py)."""
+        await WebhookWorker(self, self.webhook_policy, poll).run(projects)
+
+    def webhooks_configured(self) -> bool:
+        """Whether a project of the data dir has a webhook (there is delivering to do)."""
+        return any(webhooks_of(self.project(project_id)) for project_id in self.project_ids())
 
     async def deliver_webhooks(self, project_ids: list[str]) -> dict[str, Any]:
         """One pass delivering what the projects' webhooks have pending (baas-mcp webhooks deliver --once): by

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -144,10 +145,17 @@ def cors_headers(allowed_origin: str | None) -> list[tuple[bytes, bytes]]:
 
 
 class RestApp:
-    """The ASGI app over one engine (all projects under its data directory)."""
+    """The ASGI app over one engine (all projects under its data directory); `background` runs from startup to
+    shutdown (the server's delivery of webhooks)."""
 
-    def __init__(self, engine, origins: OriginPolicy | None = None) -> None:
+    def __init__(
+        self,
+        engine,
+        origins: OriginPolicy | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.engine = engine
+        self.run_background = background
         engine.deleted_listeners.append(self.forget_project)
         self.origins = origins or OriginPolicy()
         self.router = Router(engine.catalog)
@@ -158,7 +166,6 @@ class RestApp:
         self.limiter = RateLimiter()
         # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
-        # The engine's background work (delivering webhooks), from startup to shutdown.
         self.background: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
@@ -215,7 +222,8 @@ class RestApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.background = asyncio.create_task(self.engine.run_background())
+                if self.run_background is not None:
+                    self.background = asyncio.create_task(self.run_background())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.background is not None:

@@ -48,7 +48,8 @@ from .store import Webhook, current, cursor_name, record_failure, record_success
 logger = logging.getLogger("baas_mcp")
 LOCK_FILE = "webhooks.lock"
 DISCOVER_EVERY = 1.0  # seconds between looks for new projects and for a lock another process let go
-POLL = 0.5  # seconds between looks for what other processes committed
+POLL = 0.5  # seconds between looks for what other processes committed (and for new webhooks)
+CROSS_PROCESS_POLL = 0.02  # the same, for a process that delivers what another one commits
 COMMIT_EVERY = 0.1  # seconds between writes of the cursors that moved
 THREADS = 16  # threads the worker's blocking work (database, requests) may take at once
 
@@ -251,10 +252,12 @@ class WebhookWorker:
     """Delivers the webhooks of every project of an engine, in the background of a server. Its blocking work
     runs on threads of its own (at most `THREADS` at once), never taking those that answer calls."""
 
-    def __init__(self, engine: Any, policy: DeliveryPolicy | None = None) -> None:
+    def __init__(self, engine: Any, policy: DeliveryPolicy | None = None, poll: float = POLL) -> None:
         self.engine = engine
         self.outbound = engine.outbound
         self.policy = policy or DeliveryPolicy()
+        # Seconds between looks for commits of other processes (a commit of this process wakes the followers).
+        self.poll = poll
         self.limiter: anyio.CapacityLimiter | None = None
 
     async def change(self, project: Any, function: Callable[[Any], Any]) -> Any:
@@ -271,13 +274,14 @@ class WebhookWorker:
             self.limiter = anyio.CapacityLimiter(THREADS)
         return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter, abandon_on_cancel=abandon)
 
-    async def run(self) -> None:
-        """Deliver until cancelled: every project found in the data dir (looked for again every second)."""
+    async def run(self, projects: list[str] | None = None) -> None:
+        """Deliver until cancelled: every project found in the data dir (looked for again every second), or
+        `projects`."""
         tasks: dict[str, asyncio.Task] = {}
         try:
             while True:
                 try:
-                    found = await self.thread(self.engine.project_ids)
+                    found = projects or await self.thread(self.engine.project_ids)
                 except OSError:
                     logger.exception("looking for projects to deliver webhooks of failed; trying again")
                     found = []
@@ -311,6 +315,7 @@ class WebhookWorker:
         """A follower for each webhook of the project (started again should one fail), until it is deleted."""
         cursors = Cursors(self, project)
         writer = asyncio.create_task(cursors.run())
+        watcher = asyncio.create_task(self.watch(project))
         followers: dict[str, asyncio.Task] = {}
         try:
             while not project.deleted:
@@ -331,8 +336,20 @@ class WebhookWorker:
             for task in followers.values():
                 task.cancel()
             await asyncio.gather(*followers.values(), return_exceptions=True)
+            watcher.cancel()
             writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            await asyncio.gather(watcher, writer, return_exceptions=True)
+
+    async def watch(self, project: Any) -> None:
+        """Wake the project's followers when its stream grows by another process's commits (looked at every
+        `poll` seconds; a commit of this process wakes them itself)."""
+        seen = await self.thread(project.events.last)
+        while True:
+            await asyncio.sleep(self.poll)
+            last = await self.thread(project.events.last)
+            if last != seen:
+                seen = last
+                project.events.committed()
 
     async def drain(self, project_ids: list[str]) -> dict[str, Tally | None]:
         """One pass over the projects' webhooks; by project, what it did (None: another process holds the lock)."""
