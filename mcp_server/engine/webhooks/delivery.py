@@ -6,7 +6,8 @@ event's payload (the resource as the API answered it); the headers are `X-Appwri
 the base64 of HMAC-SHA1 keyed with the webhook's secret over the URL (percent-decoded) followed by the
 body. `authUsername`/`authPassword` become HTTP Basic auth; the receiver's certificate is checked only
 when `tls` is on (Appwrite's default leaves it off); 15 s, 5 redirects and a 5 MB answer at most. The
-request goes where outbound.py lets the engine's requests go. An answer below 400 is delivered.
+request goes where outbound.py lets the engine's requests go, through a connection kept for the webhook's
+next delivery (http_sender.py). An answer below 400 is delivered.
 
 Added to Appwrite's headers: `X-Appwrite-Webhook-Delivery-Id`, the event's sequence number in the
 project's stream (the same each time the same event is sent, so a receiver can drop repeats), and
@@ -27,17 +28,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from ... import __version__
 from ..errors import API_VERSION
 from ..events import Event
-from ..outbound import Failed, Outbound, trusted_roots
+from ..http_sender import Sender
+from ..outbound import Failed, Outbound
 from .store import Webhook
-
-if TYPE_CHECKING:
-    import httpx
 
 USER_AGENT = f"baas-mcp/{__version__} (Appwrite {API_VERSION} webhooks)"
 RETRY_STATUSES = frozenset({408, 429})
@@ -113,16 +111,13 @@ def request_headers(webhook: Webhook, project_id: str, event: Event, body: bytes
     return headers
 
 
-def new_client(tls: bool) -> httpx.Client:
-    """A client for one webhook's deliveries (its connections kept for the next): checking certificates or not."""
-    import httpx
-
-    return httpx.Client(verify=trusted_roots() if tls else False, trust_env=False)
+def new_sender(outbound: Outbound, tls: bool) -> Sender:
+    """A sender for one webhook's deliveries (its connection kept for the next): checking certificates or not."""
+    return Sender(outbound, verify=tls)
 
 
 def deliver(
-    outbound: Outbound,
-    client: httpx.Client,
+    sender: Sender,
     webhook: Webhook,
     project_id: str,
     event: Event,
@@ -134,8 +129,7 @@ def deliver(
     headers = request_headers(webhook, project_id, event, body, attempt)
     log = f"URL: {webhook.url}\nMethod: POST\n"
     try:
-        answer = outbound.fetch(
-            client,
+        answer = sender.request(
             "POST",
             webhook.url,
             content=body,

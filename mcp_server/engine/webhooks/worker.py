@@ -39,10 +39,11 @@ import anyio.to_thread
 from ..datetimes import now_iso
 from ..event_stream import READ_LIMIT, EventReader
 from ..events import Event, announce
+from ..http_sender import Sender
 from ..permissions import ADMIN
 from ..process_lock import ProcessLock
 from ..projects import in_write_transaction
-from .delivery import DeliveryPolicy, Outcome, deliver, new_client
+from .delivery import DeliveryPolicy, Outcome, deliver, new_sender
 from .store import Webhook, current, cursor_name, record_failure, record_success, require
 
 logger = logging.getLogger("baas_mcp")
@@ -114,8 +115,7 @@ class Follower:
         self.reader = EventReader(project, cursor_name(webhook_id))
         self.cursors = cursors
         self.cursor = 0
-        self.client: Any = None
-        self.client_tls: bool | None = None
+        self.sender: Sender | None = None
         # One pass (drain) counts here and never waits for a retry.
         self.tally = tally
 
@@ -139,8 +139,8 @@ class Follower:
                 while await self.step() and self.tally is None:
                     await waiter.wait(POLL)
         finally:
-            if self.client is not None:
-                self.client.close()
+            if self.sender is not None:
+                self.sender.close()
 
     async def step(self) -> bool:
         """Deliver what is pending, batch after batch; False once the webhook is gone (or this pass is over)."""
@@ -197,12 +197,11 @@ class Follower:
         hook = self.current()
         if hook is None or not hook.enabled:
             return hook, None
-        if self.client is None or self.client_tls != hook.tls:
-            if self.client is not None:
-                self.client.close()
-            self.client, self.client_tls = new_client(hook.tls), hook.tls
-        policy = self.worker.policy
-        return hook, deliver(self.worker.outbound, self.client, hook, self.project.id, event, policy, attempt)
+        if self.sender is None or self.sender.verify != hook.tls:
+            if self.sender is not None:
+                self.sender.close()
+            self.sender = new_sender(self.worker.outbound, hook.tls)
+        return hook, deliver(self.sender, hook, self.project.id, event, self.worker.policy, attempt)
 
     def failed(self, hook: Webhook, outcome: Outcome, project: Any) -> bool:
         """Record a failed try (in a write transaction); whether it disabled the webhook, which is announced."""
