@@ -2,17 +2,18 @@
 delivering costs the creates.
 
 Usage: python benchmarks/webhook_bench.py [--rate 1000] [--seconds 10] [--max-seconds 5] [--rounds 3]
-                                          [--host 127.0.0.1] [--worker in-process|process]
+                                          [--host 127.0.0.1] [--worker process|in-process]
 
 Each measurement runs in a fresh process over a fresh data directory, as `baas-mcp api` runs: the engine
-answers `tablesDB.createRow` calls (in-process `Engine.call`, from one thread) while `Engine.run_background()`
-delivers the webhooks in the process's asyncio loop. The webhook (one, subscribed to
+answers `tablesDB.createRow` calls (in-process `Engine.call`, from one thread) while the delivery process
+that `baas-mcp api` and `serve` start (`baas-mcp webhooks deliver`, background.py) delivers the webhooks.
+`--worker in-process` delivers from `Engine.run_background()` in the engine's own asyncio loop instead (the
+interpreter lock shared with the creates). The webhook (one, subscribed to
 `databases.*.tables.*.rows.*.create`, with --allow-private-urls) posts to a receiver in another process
 (a bare asyncio HTTP/1.1 server that stamps each request with time.time() when its body has arrived), so
 the receiver does not compete with the engine for its GIL. The webhook's URL names the receiver by
-`--host`: an address (the default) or a name such as `localhost`, which is looked up at each delivery.
-`--worker process` delivers from `baas-mcp webhooks deliver` in a process of its own instead (which hears
-the other process's commits by polling).
+`--host`: an address (the default) or a name such as `localhost`, which is looked up for each new
+connection.
 
 1. Sustained: `--rate` creates per second for `--seconds`, paced by the clock. The lag of a delivery is
    from the create's return (its commit, time.time()) to its arrival at the receiver. Prints lag p50/p99
@@ -39,6 +40,7 @@ from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
+from mcp_server.background import run_worker_process
 from mcp_server.engine import Engine
 from mcp_server.engine.event_stream import EventReader
 
@@ -50,7 +52,6 @@ COLUMNS = [
 EVENTS = ["databases.*.tables.*.rows.*.create"]
 WARM_UP = 50  # creates delivered before measuring (the worker started, its connection open)
 DRAIN_LIMIT = 30.0  # seconds the sustained run waits for the worker to clear its backlog
-COMMAND = Path(sys.executable).with_name("baas-mcp")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -144,18 +145,12 @@ async def caught_up(reader: EventReader, engine: Engine, limit: float) -> bool:
 
 @contextlib.asynccontextmanager
 async def delivering(engine: Engine, worker: str) -> AsyncIterator[None]:
-    """The webhooks delivered while the block runs: by the engine's background task in this loop (as `baas-mcp
-    api` does), or by `baas-mcp webhooks deliver` in a process of its own."""
+    """The webhooks delivered while the block runs: by the delivery process `baas-mcp api` and `serve` start
+    (background.py), or by the engine's background task in this process's loop."""
     if worker == "process":
-        command = [str(COMMAND), "webhooks", "deliver", "--data-dir", str(engine.data_dir), "--allow-private-urls"]
-        process = subprocess.Popen(command)
-        try:
-            yield
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        return
-    background = asyncio.create_task(engine.run_background())
+        background = asyncio.create_task(run_worker_process(engine.data_dir, True, lambda: True))
+    else:
+        background = asyncio.create_task(engine.run_background())
     try:
         yield
     finally:
@@ -243,7 +238,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the cost runs, with and without alternated")
     parser.add_argument("--host", default="127.0.0.1", help="the receiver's host in the webhook's URL")
     parser.add_argument(
-        "--worker", choices=["in-process", "process"], default="in-process", help="where the webhooks are delivered"
+        "--worker", choices=["process", "in-process"], default="process", help="where the webhooks are delivered"
     )
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run", choices=["sustained", "with", "without"], help=argparse.SUPPRESS)

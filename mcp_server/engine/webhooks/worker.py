@@ -18,6 +18,8 @@ retention). Each try reads the webhook as it is then: a change (its URL, secret,
 next try, and saving it by hand ends a wait for a retry. The worker's blocking work (database reads
 and writes, requests) runs on threads of its own.
 
+A follower is woken by every commit of its own process, and by the worker's look at the project's stream
+every `poll` seconds for the commits of others (20 ms in the delivery process of a server, background.py).
 One process delivers a project's webhooks at a time: the one holding the lock on the project's
 `webhooks.lock` (process_lock.py); another waits to take over when that process ends. `drain` makes one
 pass instead (baas-mcp webhooks deliver --once): each webhook gets its pending events once, and a try
