@@ -35,7 +35,7 @@ def worker_command(data_dir: Path, allow_private_urls: bool) -> list[str]:
 async def run_worker_process(data_dir: Path, allow_private_urls: bool, needed: Callable[[], bool]) -> None:
     """Keep the delivery process running beside the server once `needed()` (blocking: it runs on a thread) says
     there is work for it, until cancelled; then stop it."""
-    while not await anyio.to_thread.run_sync(needed):
+    while not await asked_for(needed):
         await asyncio.sleep(LOOK_EVERY)
     pause = FIRST_RESTART
     while True:
@@ -50,6 +50,15 @@ async def run_worker_process(data_dir: Path, allow_private_urls: bool, needed: C
         logger.warning("the webhook delivery process ended (exit code %s); starting it again", code)
         await asyncio.sleep(pause)
         pause = min(pause * 2, LAST_RESTART)
+
+
+async def asked_for(needed: Callable[[], bool]) -> bool:
+    """Whether `needed()` says so; a look that fails is logged and counts as no."""
+    try:
+        return await anyio.to_thread.run_sync(needed)
+    except Exception:
+        logger.exception("looking for webhooks to deliver failed; looking again")
+        return False
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:

@@ -1,6 +1,7 @@
-"""Webhooks delivered by the servers themselves: `baas-mcp api` delivers in the background while it answers
-requests, and, killed with 1,000 deliveries pending, delivers every one after a restart, in order;
-`baas-mcp webhooks deliver --once` drains what `baas-mcp call` left pending."""
+"""Webhooks delivered by the servers themselves: `baas-mcp api` delivers from a process of its own (started
+once a webhook exists, ended with the server) while it answers requests, and, killed with 1,000 deliveries
+pending, delivers every one after a restart, in order; `baas-mcp webhooks deliver --once` drains what
+`baas-mcp call` left pending."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ def set_up_shop(api: httpx.Client, receiver: Receiver) -> dict:
     return created
 
 
+def delivery_processes(data: Path) -> list[int]:
+    """The delivery processes a server started over `data` (found in /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--supervised" in command and str(data).encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
 def wait_until(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -68,6 +82,8 @@ def test_the_api_server_delivers_while_it_answers(tmp_path: Path, receiver: Rece
     server = start_api_server(data, "--allow-private-urls")
     try:
         with client(server.url("/v1"), key) as api:
+            time.sleep(2.5)
+            assert delivery_processes(data) == []  # started only once there is a webhook
             set_up_shop(api, receiver)
             row = ok(api.post(f"{TABLE}/rows", json={"rowId": "r1", "data": {"item": "tea"}}))
             (delivery,) = receiver.wait_for(1)
@@ -75,15 +91,17 @@ def test_the_api_server_delivers_while_it_answers(tmp_path: Path, receiver: Rece
             assert delivery.events[0] == "databases.shop.tables.orders.rows.r1.create"
             webhook = ok(api.get("/webhooks/orders"))
             assert (webhook["attempts"], webhook["enabled"], webhook["secret"]) == (0, True, "")
+            assert len(delivery_processes(data)) == 1
     finally:
         server.stop()
+    wait_until(lambda: delivery_processes(data) == [], 10, "the delivery process outlived its server")
 
 
 def test_a_killed_server_delivers_every_pending_event_after_a_restart_in_order(tmp_path: Path, receiver: Receiver):
     data = tmp_path / "data"
     key = create_key(data, SCOPES)["secret"]
     count = 1200
-    receiver.delay = 0.02  # a slow receiver: most deliveries are still pending when the server is killed
+    receiver.delay = 0.05  # a slow receiver: most deliveries are still pending when the server is killed
     server = start_api_server(data, "--allow-private-urls")
     try:
         with client(server.url("/v1"), key) as api:
@@ -93,6 +111,8 @@ def test_a_killed_server_delivers_every_pending_event_after_a_restart_in_order(t
         server.stop(signal.SIGKILL, timeout=5)
     finally:
         server.stop(signal.SIGKILL, timeout=5)
+    # The delivery process ends by itself when its server is killed.
+    wait_until(lambda: delivery_processes(data) == [], 10, "the delivery process outlived its killed server")
     pending = count - len({delivery.payload["$id"] for delivery in receiver.deliveries})
     assert pending >= 1000, f"only {pending} deliveries were pending at the kill"
     receiver.delay = 0.0
