@@ -108,6 +108,7 @@ def test_a_killed_server_delivers_every_pending_event_after_a_restart_in_order(t
             set_up_shop(api, receiver)
             for number in range(count):
                 ok(api.post(f"{TABLE}/rows", json={"rowId": f"r{number}", "data": {"item": "x"}}))
+        receiver.wait_for(10)  # killed in the middle of delivering
         server.stop(signal.SIGKILL, timeout=5)
     finally:
         server.stop(signal.SIGKILL, timeout=5)
