@@ -535,3 +535,16 @@ def test_the_webhooks_queue_of_health_counts_what_is_still_to_deliver(engine, ca
     call("webhooks.update", webhookId=created["$id"], name="n", url=receiver.url, events=["users.*"], enabled=False)
     call("users.create", userId="cy", email="cy@example.com")
     assert call("health.getQueueWebhooks") == {"size": 0}  # a disabled webhook waits, it is not behind
+
+
+def test_a_deleted_webhook_leaves_no_place_in_the_stream_behind(engine, call, receiver):
+    created = hook(call, receiver, ["users.*.create"])
+    with delivering(engine):
+        call("users.create", userId="ada", email="ada@example.com")
+        receiver.wait_for(1)
+        call("webhooks.delete", webhookId=created["$id"])
+        time.sleep(0.5)  # the worker writes the places that moved every 0.1 s
+    with engine.project().db.reading() as connection:
+        names = [row[0] for row in connection.execute("SELECT name FROM _event_cursors")]
+    # A place left behind would keep old events from being pruned by age.
+    assert names == []

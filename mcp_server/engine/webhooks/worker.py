@@ -97,11 +97,11 @@ class Cursors:
 
 
 def write_cursors(moved: dict[str, int], project: Any) -> None:
+    """Move the cursors forward; a webhook deleted meanwhile took its cursor with it, and none is made again."""
     stamp = now_iso()
     project.connection.executemany(
-        "INSERT INTO _event_cursors (name, seq, updated) VALUES (?, ?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq), updated = excluded.updated",
-        [(name, seq, stamp) for name, seq in moved.items()],
+        "UPDATE _event_cursors SET seq = MAX(seq, ?), updated = ? WHERE name = ?",
+        [(seq, stamp, name) for name, seq in moved.items()],
     )
 
 
@@ -237,11 +237,15 @@ class Follower:
         return await self.worker.change(self.project, partial(function, *args))
 
     async def remaining(self) -> int:
+        """How many events the webhook has still to be sent (read a page at a time)."""
         hook = await self.worker.thread(self.current)
         if hook is None:
             return 0
-        events = await self.worker.thread(self.project.events.read, self.cursor, 1_000_000)
-        return sum(1 for event in events if not set(hook.events).isdisjoint(event.names))
+        wanted, count, cursor = frozenset(hook.events), 0, self.cursor
+        while events := await self.worker.thread(self.project.events.read, cursor, READ_LIMIT):
+            count += sum(1 for event in events if not wanted.isdisjoint(event.names))
+            cursor = events[-1].seq
+        return count
 
 
 def succeeded(webhook_id: str, project: Any) -> None:
