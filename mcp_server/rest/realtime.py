@@ -297,6 +297,10 @@ class Realtime:
         session = session_cookie(headers, project_id)
         if session:
             await self.authenticate(connection, session, quietly=True)
+        try:
+            await self.run(self.engine.check_protocol, project_id, connection.auth, "websocket")
+        except AppwriteError as error:
+            raise Refusal(1008, error.message) from None
         names, slots = url_subscriptions(pairs)
         mapping: dict[int, str] = {}
         try:
