@@ -90,6 +90,7 @@ class Connection:
     queued_bytes: int = 0
     closing: bool = False
     drainer: asyncio.Task | None = None
+    cutting: asyncio.Task | None = None
 
     @property
     def user_id(self) -> str:
@@ -105,7 +106,8 @@ class Connection:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.closing = True
-            asyncio.get_running_loop().create_task(self.cut_off())
+            # Kept here: the loop holds only a weak reference to a task.
+            self.cutting = asyncio.get_running_loop().create_task(self.cut_off())
             return
         self.queued_bytes += len(frame)
 

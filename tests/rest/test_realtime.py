@@ -314,6 +314,9 @@ def stalled_socket(served: Served) -> socket.socket:
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         b"Cookie: a_session_default=" + served.sessions["alice"].encode() + b"\r\n\r\n"
     )
+    answer = b""
+    while not answer.endswith(b"\r\n\r\n"):  # the 101, read to its end before the first message goes out
+        answer += raw.recv(1)
     message = json.dumps({"type": "subscribe", "data": [{"subscriptionId": "s", "channels": ["rows"]}]}).encode()
     mask = b"\x01\x02\x03\x04"
     masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(message))
@@ -322,12 +325,9 @@ def stalled_socket(served: Served) -> socket.socket:
 
 
 def frames_until_closed(raw: socket.socket) -> list[tuple[int, bytes]]:
-    """Every websocket frame (opcode, payload) the server sends, up to its close frame (after the 101 answer)."""
+    """Every websocket frame (opcode, payload) the server sends, up to its close frame."""
     raw.settimeout(30)
     data = b""
-    while b"\r\n\r\n" not in data:
-        data += raw.recv(1 << 16)
-    data = data.split(b"\r\n\r\n", 1)[1]
     frames: list[tuple[int, bytes]] = []
     while not frames or frames[-1][0] != 8:
         while len(data) < 2 or (len(data) < 10 and data[1] & 0x7F >= 126) or len(data) < frame_end(data):
@@ -378,7 +378,7 @@ async def test_a_slow_client_is_cut_off_and_the_others_keep_up(served):
     frames = await asyncio.to_thread(frames_until_closed, slow)
     slow.close()
     events = [payload for opcode, payload in frames if opcode == 1 and b'"type":"event"' in payload]
-    assert len(events) < 150  # it got at most what the buffers took before it was cut off
+    assert 0 < len(events) < 150  # what the buffers took before it was cut off
     opcode, payload = frames[-1]
     assert opcode == 8 and int.from_bytes(payload[:2], "big") == 1013 and b"Too many messages" in payload
 
