@@ -43,6 +43,8 @@ from .organization import projects as organization_projects  # noqa: F401
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
 from .platform import advisor, avatars, health, locale, ping  # noqa: F401
+from .presences import connections as presence_connections
+from .presences import service as presences_service  # noqa: F401
 from .project import api_keys, mock_phones, oauth2, policies, settings, smtp, templates, variables  # noqa: F401
 from .project.deletion import remove_folder
 from .project.platforms import SETTING as PLATFORM_ORIGINS
@@ -276,6 +278,16 @@ class Engine:
         """Run `function(project)` as one write transaction of a project (as a write operation runs)."""
         state = self.project(project_id)
         return in_write_transaction(state, lambda: function(state))
+
+    def upsert_presence_for_connection(self, project_id: str, auth: Auth, data: object) -> dict:
+        """A realtime connection's `presence` message: write the signed-in user's presence from the message's
+        data (status, presenceId, metadata, permissions) and announce it; the Presence model. Errors are
+        AppwriteError (user_unauthorized for a guest, general_argument_invalid for bad data, …)."""
+        return self.change(project_id, lambda state: presence_connections.upsert_for_connection(state, auth, data))
+
+    def delete_presence_for_connection(self, project_id: str, presence_id: str) -> bool:
+        """A realtime connection closed: delete a presence it wrote and announce it; False when already gone."""
+        return self.change(project_id, lambda state: presence_connections.delete_for_connection(state, presence_id))
 
     def finish_deletion(self, state: Project) -> None:
         """Close a project whose deletion was just committed and remove its folder."""

@@ -33,6 +33,8 @@ ERROR_CODES: dict[str, int] = {
     "project_reserved_project": 400,
     "platform_not_found": 404,
     "webhook_not_found": 404,
+    "presence_not_found": 404,
+    "presence_already_exists": 409,
     "realtime_message_format_invalid": 1003,
     "realtime_policy_violation": 1008,
     "realtime_too_many_messages": 1013,

@@ -318,6 +318,20 @@ CREATE TABLE IF NOT EXISTS _webhooks (
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
+-- Who is online, one presence per user (Appwrite's presenceLogs), each with an expiry.
+CREATE TABLE IF NOT EXISTS _presences (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL UNIQUE,
+    status TEXT,
+    source TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    permissions TEXT NOT NULL DEFAULT '[]',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _presences_expiry ON _presences (expires_at);
 CREATE TABLE IF NOT EXISTS _mock_numbers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     number TEXT NOT NULL UNIQUE,

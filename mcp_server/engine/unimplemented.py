@@ -16,7 +16,6 @@ MISSING_FEATURES = {
     "proxy": "routing custom domains to functions, sites and the API (proxy rules and their certificates)",
     "messaging": "sending email, SMS and push messages through providers",
     "graphql": "the GraphQL endpoint",
-    "presences": "realtime presence (who is online, typing indicators)",
     "documentsDB": "schemaless document databases (DocumentsDB)",
     "vectorsDB": "vector databases (VectorsDB) and their embeddings",
 }

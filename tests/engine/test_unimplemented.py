@@ -15,7 +15,6 @@ CALLS = {
     "proxy": ("proxy.listRules", {}),
     "messaging": ("messaging.listMessages", {}),
     "graphql": ("graphql.query", {}),
-    "presences": ("presences.list", {}),
     "documentsDB": ("documentsDB.list", {}),
     "vectorsDB": ("vectorsDB.list", {}),
 }
