@@ -6,8 +6,8 @@ Connecting: `?project=P`, and optionally (older clients) `channels[]=…` with p
 `connected` with the channels, the subscriptions made and the user (from the session cookie, or
 `X-Fallback-Cookies`), or an `error` with code 1008 and closes (a missing or unknown project, an origin the
 project does not allow, bad queries). Messages: `authentication` (a session value), `subscribe` and
-`unsubscribe` (lists, with subscription ids), `ping` (answered `pong`); a bad one is answered with an error
-1003 and the socket stays open.
+`unsubscribe` (lists, with subscription ids), `ping` (answered `pong`), `presence` (the signed-in user's
+presence, deleted when the socket closes); a bad one is answered with an error 1003 and the socket stays open.
 
 Each project's events are followed once (`Feed`) and fanned out: a connection is sent an event when one of
 its subscriptions listens on one of the event's channels (engine/realtime_channels.py), the connection's
@@ -90,6 +90,8 @@ class Connection:
     queued_bytes: int = 0
     closing: bool = False
     drainer: asyncio.Task | None = None
+    # The presences this connection announced: deleted when it closes.
+    presences: set[str] = field(default_factory=set)
     cutting: asyncio.Task | None = None
 
     @property
@@ -277,6 +279,9 @@ class Realtime:
                     connection.push(error_frame(refusal))
         finally:
             feed.discard(connection)
+            for presence_id in connection.presences:
+                with contextlib.suppress(AppwriteError):
+                    await self.run(self.engine.delete_presence_for_connection, project_id, presence_id)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
@@ -407,6 +412,15 @@ class Realtime:
                 removed = connection.subscriptions.pop(subscription_id, None) is not None
                 results.append({"subscriptionId": subscription_id, "removed": removed})
             return response("unsubscribe", subscriptions=results)
+        if kind == "presence":
+            try:
+                presence = await self.run(
+                    self.engine.upsert_presence_for_connection, connection.project, connection.auth, data
+                )
+            except AppwriteError as error:
+                raise Refusal(1003, error.message) from None
+            connection.presences.add(presence["$id"])
+            return response("presence", presence=presence)
         raise Refusal(1003, "Message type is not valid.")
 
 

@@ -22,7 +22,7 @@ from tests.commands import create_key, start_api_server
 pytestmark = pytest.mark.anyio
 SCOPES = (
     "databases.write,tables.write,columns.write,rows.write,rows.read,users.write,users.read,sessions.write,"
-    "project.write"
+    "project.write,presences.read,presences.write"
 )
 ROWS = "/tablesdb/shop/tables/orders/rows"
 QUIET = 0.6  # seconds a test waits to be sure nothing more comes
@@ -393,3 +393,30 @@ async def test_the_websocket_protocol_switched_off_refuses_guests_and_users(serv
         await write(served, "PATCH", "/project/protocols/websocket", {"enabled": True})
     async with connect(served, "alice") as raw:
         assert json.loads(await raw.recv())["type"] == "connected"
+
+
+async def test_a_presence_lives_as_long_as_its_socket(served):
+    async with connect(served, "carol") as watcher_raw:
+        watcher = Socket(watcher_raw)
+        await watcher.next()
+        async with httpx.AsyncClient(base_url=served.endpoint, headers={"X-Appwrite-Project": "default"}) as guest:
+            login = {"email": "alice@example.com", "password": "a long password"}
+            session = (await guest.post("/account/sessions/email", json=login)).cookies["a_session_default"]
+        await subscribe(watcher, "p", ["presences"])
+        async with websockets.connect(
+            served.socket_url, additional_headers={"Cookie": f"a_session_default={session}"}
+        ) as raw:
+            alice = Socket(raw)
+            await alice.next()
+            await alice.send(
+                "presence", {"status": "online", "presenceId": "alice-here", "permissions": ['read("any")']}
+            )
+            answer = await alice.next()
+            assert answer["data"]["to"] == "presence" and answer["data"]["presence"]["status"] == "online"
+            seen = await watcher.next()
+            assert seen["data"]["events"][0] == "presences.alice-here.upsert" and seen["data"]["subscriptions"] == ["p"]
+            listed = await write(served, "GET", "/presences")
+            assert [presence["$id"] for presence in listed["presences"]] == ["alice-here"]
+        gone = await watcher.next()
+        assert gone["data"]["events"][0] == "presences.alice-here.delete"
+    assert (await write(served, "GET", "/presences"))["total"] == 0
