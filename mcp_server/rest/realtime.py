@@ -93,14 +93,29 @@ class Connection:
     # The presences this connection announced: deleted when it closes.
     presences: set[str] = field(default_factory=set)
     cutting: asyncio.Task | None = None
+    transport: Any = field(default=None, init=False)
 
     @property
     def user_id(self) -> str:
         return self.auth.user_id or ""
 
-    def push(self, frame: str) -> None:
-        """Queue a frame; a client too slow to take it is disconnected (1013)."""
+    def __post_init__(self) -> None:
+        self.transport = direct_transport(self.send)
+
+    def push(self, frame: str, wire: bytes | None = None) -> None:
+        """Send a frame (`wire`: the frame already encoded for the socket); a client too slow to take it is
+        disconnected (1013). Frames go straight to the socket's transport when the server gives access to it,
+        else through a queue and the ASGI send."""
         if self.closing:
+            return
+        if self.transport is not None:
+            if self.transport.is_closing():
+                return
+            if self.transport.get_write_buffer_size() > MAX_QUEUE_BYTES:
+                self.closing = True
+                self.cutting = asyncio.get_running_loop().create_task(self.cut_off())
+                return
+            self.transport.write(wire or text_frame(frame.encode()))
             return
         try:
             if self.queued_bytes + len(frame) > MAX_QUEUE_BYTES:
@@ -192,11 +207,16 @@ class Feed:
                 "timestamp": event.time,
                 "payload": event.public_payload,
             }
-        )
+        )[:-1]
+        # Connections whose subscriptions matched alike share one frame, encoded once.
+        frames: dict[tuple[str, ...], tuple[str, bytes]] = {}
         for connection in list(self.connections):
-            ids = connection.matched(event, wanted)
+            ids = tuple(connection.matched(event, wanted))
             if ids:
-                connection.push(f'{{"type":"event","data":{head[:-1]},"subscriptions":{compact(ids)}}}}}')
+                if ids not in frames:
+                    text = f'{{"type":"event","data":{head},"subscriptions":{compact(ids)}}}}}'
+                    frames[ids] = (text, text_frame(text.encode()))
+                connection.push(*frames[ids])
 
     async def refresh_affected(self, event: Event) -> None:
         """Work the roles out again for the connections of users whose sessions, status, labels or memberships
@@ -424,6 +444,26 @@ class Realtime:
         raise Refusal(1003, "Message type is not valid.")
 
 
+def direct_transport(send: Callable) -> Any:
+    """The transport under an ASGI websocket `send`, when the server is uvicorn (its websockets protocol), so
+    that one event's frame can be written to many sockets without a task and a framing per socket; else None."""
+    protocol = getattr(send, "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    if transport is None or not hasattr(protocol, "conn") or not hasattr(transport, "get_write_buffer_size"):
+        return None
+    return transport
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A server's websocket text frame (final, unmasked; uncompressed, which permessage-deflate allows)."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 1 << 16:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + length.to_bytes(8, "big") + payload
+
+
 def checked_items(data: Any, kind: str) -> list[dict]:
     if not isinstance(data, list) or not data or len(data) > MAX_SUBSCRIPTIONS:
         raise Refusal(1003, f"{kind} takes a list of 1 to {MAX_SUBSCRIPTIONS} subscriptions.")
@@ -459,7 +499,8 @@ def url_subscriptions(pairs: list[tuple[str, str]]) -> tuple[list[str], dict[int
         slot_text = rest.split("]", 1)[0]
         if not slot_text.isdigit() or len(slot_text) > 3:
             continue
-        by_param.setdefault(base, {}).setdefault(int(slot_text), []).append(value)
+        # PHP, which Appwrite's server runs on, reads dots and spaces in a parameter's name as underscores.
+        by_param.setdefault(base.replace(".", "_").replace(" ", "_"), {}).setdefault(int(slot_text), []).append(value)
     slots: dict[int, tuple[list[str], list[str]]] = {}
     for name in dict.fromkeys(names):
         queries_by_slot = by_param.get(name.replace(".", "_").replace(" ", "_"))
