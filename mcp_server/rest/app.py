@@ -8,7 +8,7 @@ traceback ever reaches a response. Answers take the response format the client n
 (response_formats.py). Browser pages may call it from the origins origins.py allows (the
 project's web platforms among them, read through the engine's cache on the worker threads). Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
-Appwrite version served).
+Appwrite version served). Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,8 @@ from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
+from .realtime import PATH as REALTIME_PATH
+from .realtime import Realtime
 from .response_formats import in_format
 from .routes import Router, choose
 
@@ -167,10 +170,17 @@ class RestApp:
         # Engine calls block on SQLite, so they run on worker threads (plain asyncio: least overhead per call).
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
         self.background: asyncio.Task | None = None
+        self.realtime = Realtime(engine, self.in_worker, self.origin_allowed)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
             await self.lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            if scope["path"] == REALTIME_PATH:
+                await self.realtime.serve(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
             return
         if scope["type"] != "http":
             return
@@ -210,9 +220,14 @@ class RestApp:
         )
         return self.origins.allows(origin, project_id, platforms)
 
+    async def in_worker(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`function(*args, **kwargs)` on a worker thread (blocking engine work)."""
+        return await asyncio.get_running_loop().run_in_executor(self.workers, partial(function, *args, **kwargs))
+
     def forget_project(self, project_id: str) -> None:
-        """A deleted project: its key store closes, and its existence is checked again."""
+        """A deleted project: its key store closes, its realtime feed stops, and its existence is checked again."""
         self.known_projects.discard(project_id)
+        self.realtime.forget_project(project_id)
         with self.key_stores_lock:
             store = self.key_stores.pop(project_id, None)
         if store is not None:
