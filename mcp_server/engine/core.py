@@ -47,7 +47,7 @@ from .project import api_keys, mock_phones, oauth2, policies, settings, smtp, te
 from .project.deletion import remove_folder
 from .project.platforms import SETTING as PLATFORM_ORIGINS
 from .project.platforms import read_origins
-from .project.switches import check_switches
+from .project.switches import check_protocol, check_switches
 from .projectdb import project_path
 from .projects import Project, in_write_transaction
 from .readers import closed
@@ -175,6 +175,10 @@ class Engine:
             if not record["status"]:
                 raise AppwriteError("user_blocked", f"The user '{user_id}' is blocked.", 401)
             return roles_auth(state.connection, record)
+
+    def check_protocol(self, project_id: str, auth: Auth, protocol: str) -> None:
+        """Refuse a guest or user a protocol (`websocket`: realtime) the project switched off."""
+        check_protocol(self.project(project_id), auth, protocol)
 
     def implemented(self, operation_id: str) -> bool:
         return operation_id in HANDLERS

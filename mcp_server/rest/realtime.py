@@ -18,8 +18,8 @@ event is sent, when an event may change them (its user's sessions, status, label
 minute: a session that ended, a blocked user, a membership left, and the events stop.
 
 A client that reads too slowly never slows others or the writer: its frames wait in a bounded queue, and
-when that is full it is disconnected with 1013 (Too many messages). A client message is at most 64 KB, a
-connection holds at most 100 subscriptions of at most 100 channels and 100 queries each.
+when that is full (1,000 frames or 4 MB) it is disconnected with 1013 (Too many messages). A client message
+is at most 64 KB; a connection holds at most 100 subscriptions of at most 100 channels and 100 queries each.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from .auth import session_cookie
 logger = logging.getLogger("baas_mcp")
 PATH = "/v1/realtime"
 MAX_QUEUE = 1000  # frames waiting for one client before it is disconnected
+MAX_QUEUE_BYTES = 4 * 1024 * 1024  # and their size
 MAX_MESSAGE = 64 * 1024
 MAX_SUBSCRIPTIONS = 100
 MAX_CHANNELS = 100
@@ -86,7 +87,9 @@ class Connection:
     user: dict | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(MAX_QUEUE))
+    queued_bytes: int = 0
     closing: bool = False
+    drainer: asyncio.Task | None = None
 
     @property
     def user_id(self) -> str:
@@ -97,12 +100,23 @@ class Connection:
         if self.closing:
             return
         try:
+            if self.queued_bytes + len(frame) > MAX_QUEUE_BYTES:
+                raise asyncio.QueueFull
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.closing = True
-            asyncio.get_running_loop().create_task(
-                self.close(1013, "Too many messages: the client reads events more slowly than they come")
-            )
+            asyncio.get_running_loop().create_task(self.cut_off())
+            return
+        self.queued_bytes += len(frame)
+
+    async def cut_off(self) -> None:
+        """Drop what waits for a client too slow to take it, and close its socket (1013)."""
+        if self.drainer is not None:
+            self.drainer.cancel()
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queued_bytes = 0
+        await self.close(1013, "Too many messages: the client reads events more slowly than they come")
 
     async def close(self, code: int, reason: str) -> None:
         self.closing = True
@@ -113,6 +127,7 @@ class Connection:
         """Send the queued frames, in order, until the connection ends."""
         while True:
             frame = await self.queue.get()
+            self.queued_bytes -= len(frame)
             await self.send({"type": "websocket.send", "text": frame})
 
     def may_read(self, event: Event) -> bool:
@@ -245,7 +260,7 @@ class Realtime:
         if feed is None:
             feed = self.feeds[project_id] = Feed(self, project_id)
         feed.add(connection)
-        sender = asyncio.get_running_loop().create_task(connection.drain())
+        sender = connection.drainer = asyncio.get_running_loop().create_task(connection.drain())
         try:
             while True:
                 message = await receive()
@@ -282,6 +297,10 @@ class Realtime:
         session = session_cookie(headers, project_id)
         if session:
             await self.authenticate(connection, session, quietly=True)
+        try:
+            await self.run(self.engine.check_protocol, project_id, connection.auth, "websocket")
+        except AppwriteError as error:
+            raise Refusal(1008, error.message) from None
         names, slots = url_subscriptions(pairs)
         mapping: dict[int, str] = {}
         try:

@@ -76,12 +76,7 @@ def check_switches(project, op: Operation, auth: Auth, protocol: str | None = No
     off: Switches = project.setting(SETTING, read_switches)
     if not (off.methods or off.services or off.protocols):
         return
-    if protocol in off.protocols:
-        raise AppwriteError(
-            "general_api_disabled",
-            "The requested API is disabled. You can enable the API from the Appwrite console.",
-            403,
-        )
+    check_protocol(project, auth, protocol)
     if op.service.lower() in off.services:
         raise AppwriteError(
             "general_service_disabled",
@@ -94,6 +89,18 @@ def check_switches(project, op: Operation, auth: Auth, protocol: str | None = No
             "user_auth_method_unsupported",
             f"{METHOD_NAMES[method]} authentication is disabled for this project",
             501,
+        )
+
+
+def check_protocol(project, auth: Auth, protocol: str | None) -> None:
+    """Refuse a guest or user the protocol (rest, websocket) the project switched off."""
+    if exempt(auth) or protocol is None:
+        return
+    if protocol in project.setting(SETTING, read_switches).protocols:
+        raise AppwriteError(
+            "general_api_disabled",
+            "The requested API is disabled. You can enable the API from the Appwrite console.",
+            403,
         )
 
 
