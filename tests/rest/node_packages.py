@@ -1,7 +1,8 @@
 """Node and the pinned npm packages the REST tests run (the Node SDK, appwrite-cli, the web SDK and what drives it).
 
 Each package directory holds a package.json pinning its packages and its committed package-lock.json; they are
-installed there with `npm ci` the first time a test needs them (Node >= 20 and npm must be on PATH).
+installed there with `npm ci` the first time a test needs them (Node >= 20 and npm must be on PATH). A pin is an exact
+version, or an npm alias `npm:<package>@<version>` (two versions of one package side by side).
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ def node_commands() -> tuple[str, str]:
     return node, npm
 
 
+ALIAS = re.compile(r"npm:(?P<package>(?:@[^/@]+/)?[^@]+)@(?P<version>.+)")
+
+
+def pinned_package(name: str, pin: str) -> tuple[str, str]:
+    """The package and the exact version a pin names: `name` itself, or the package an alias stands for."""
+    alias = ALIAS.fullmatch(pin)
+    return (alias["package"], alias["version"]) if alias else (name, pin)
+
+
 def installed_version(directory: Path, package: str) -> str | None:
     manifest = directory / "node_modules" / package / "package.json"
     return json.loads(manifest.read_text())["version"] if manifest.is_file() else None
@@ -36,14 +46,15 @@ def installed_version(directory: Path, package: str) -> str | None:
 
 def install(npm: str, directory: Path, pins: dict[str, str]) -> None:
     """`npm ci` in `directory` from its lock file, unless every pinned package is installed at its version."""
-    if all(installed_version(directory, package) == version for package, version in pins.items()):
+    versions = {name: pinned_package(name, pin)[1] for name, pin in pins.items()}
+    if all(installed_version(directory, name) == version for name, version in versions.items()):
         return
     result = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"], cwd=directory, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, f"npm ci failed in {directory}:\n{result.stdout}\n{result.stderr}"
-    for package, version in pins.items():
-        assert installed_version(directory, package) == version
+    for name, version in versions.items():
+        assert installed_version(directory, name) == version
 
 
 def assert_pinned(directory: Path, pins: dict[str, str]) -> None:
@@ -53,5 +64,7 @@ def assert_pinned(directory: Path, pins: dict[str, str]) -> None:
     assert manifest["dependencies"] == pins
     lock = json.loads((directory / "package-lock.json").read_text())
     assert lock["packages"][""]["dependencies"] == pins
-    for package, version in pins.items():
-        assert lock["packages"][f"node_modules/{package}"]["version"] == version
+    for name, pin in pins.items():
+        package, version = pinned_package(name, pin)
+        locked = lock["packages"][f"node_modules/{name}"]
+        assert (locked.get("name", name), locked["version"]) == (package, version)

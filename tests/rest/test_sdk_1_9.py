@@ -9,9 +9,6 @@ in both scripts under one name and add the name to SCENARIOS.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +19,7 @@ from tests.commands import create_key
 from tests.rest.node_packages import assert_pinned, install, node_commands
 from tests.rest.python_packages import install as install_python
 from tests.rest.python_packages import pinned, python_path
+from tests.rest.scenario_scripts import run_script
 
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE / "sdk_python19"
@@ -35,15 +33,6 @@ SCOPES = (
     "rows.read,rows.write,users.read,users.write,buckets.read,buckets.write,files.read,files.write,keys.read,keys.write,"
     "platforms.read,platforms.write,project.read,project.write,policies.read,policies.write,webhooks.read,webhooks.write"
 )
-
-def run_script(command: list[str], directory: Path, env: dict[str, str]) -> dict:
-    """A scenario script's report (what it printed as JSON), with its exit code and stderr."""
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=300, env=os.environ | env)
-    try:
-        printed = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"{command[-1]} printed no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return {"returncode": result.returncode, "stderr": result.stderr, **printed}
 
 
 def run_python(env: dict[str, str]) -> dict:

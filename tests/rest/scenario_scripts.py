@@ -1,0 +1,20 @@
+"""Running a scenario script (an official SDK driven by a script of ours) and reading the JSON report it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def run_script(command: list[str], directory: Path, env: dict[str, str]) -> dict:
+    """A scenario script's report (what it printed as JSON), with its exit code and stderr."""
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=300, env=os.environ | env)
+    try:
+        printed = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"{command[-1]} printed no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return {"returncode": result.returncode, "stderr": result.stderr, **printed}
