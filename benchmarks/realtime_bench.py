@@ -4,7 +4,8 @@ Usage: python benchmarks/realtime_bench.py [--sockets 1000] [--rate 200] [--seco
 
 Starts `baas-mcp api` over a fresh data directory and opens `--sockets` websockets to `/v1/realtime`, each
 subscribed to the rows of one table anyone may read. Most of them are sinks (a bare asyncio protocol that
-upgrades and then throws away what it receives, so the client side costs little); `--probes` of them parse
+upgrades and then throws away what it receives, reading at most ten times a second, so the client side costs
+little); `--probes` of them parse
 every frame and note when each event arrived. Memory per idle socket is the server's resident memory with
 all sockets open minus before, divided by their number. Then a writer in another process creates rows at
 `--rate` per second for `--seconds` through the REST API, stamping each with the time just before its
@@ -64,6 +65,13 @@ class Sink(asyncio.Protocol):
             self.transport.write(masked_frame(SUBSCRIBE))
             if not self.ready.done():
                 self.ready.set_result(None)
+        # Read what came at most ten times a second, so the client side costs little.
+        self.transport.pause_reading()
+        asyncio.get_running_loop().call_later(0.1, self.resume)
+
+    def resume(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
 
 
 def resident_kb(pid: int) -> int:
