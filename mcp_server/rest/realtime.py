@@ -3,7 +3,7 @@ one websocket per client, carrying any number of subscriptions, fed from the pro
 
 Connecting: `?project=P`, and optionally (older clients) `channels[]=…` with per-channel queries
 `<channel, dots as underscores>[<slot>][]=<query JSON>`, each slot a subscription. The server answers
-`connected` with the channels, the subscriptions made and the user (from the session cookie, or
+`connected` with the channels, the subscriptions made and the user (from `&jwt=`, the session cookie, or
 `X-Fallback-Cookies`), or an `error` with code 1008 and closes (a missing or unknown project, an origin the
 project does not allow, bad queries). Messages: `authentication` (a session value), `subscribe` and
 `unsubscribe` (lists, with subscription ids), `ping` (answered `pong`), `presence` (the signed-in user's
@@ -83,6 +83,7 @@ class Connection:
     project: str
     send: Callable[[dict], Awaitable[None]]
     session: str | None = None
+    jwt: str | None = None
     auth: Auth = GUEST
     user: dict | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
@@ -188,7 +189,7 @@ class Feed:
                 await self.refresh_affected(event)
                 if time.monotonic() - checked > RECHECK_EVERY:
                     checked = time.monotonic()
-                    await self.refresh([c for c in self.connections if c.session])
+                    await self.refresh([c for c in self.connections if c.session or c.jwt])
                 self.publish(event)
         except asyncio.CancelledError:
             raise
@@ -230,23 +231,21 @@ class Feed:
         elif parts[0] == "teams" and len(parts) > 2 and parts[2] == "delete":
             affected = "*"
         if affected:
-            await self.refresh(
-                [c for c in self.connections if c.session and (affected == "*" or c.user_id == affected)]
-            )
+            await self.refresh([c for c in self.connections if (c.session or c.jwt) and affected in ("*", c.user_id)])
 
     async def refresh(self, connections: list[Connection]) -> None:
         for connection in connections:
             try:
                 auth = await self.realtime.run(
-                    self.realtime.engine.identify, self.project_id, session=connection.session
+                    self.realtime.engine.identify, self.project_id, session=connection.session, jwt=connection.jwt
                 )
             except AppwriteError as error:
-                connection.auth, connection.session = GUEST, None
+                connection.auth, connection.session, connection.jwt = GUEST, None, None
                 await connection.close(1008, error.message)
                 continue
             connection.auth = auth
             if auth.user_id is None:
-                connection.session = None
+                connection.session = connection.jwt = None
 
 
 class Realtime:
@@ -321,8 +320,11 @@ class Realtime:
         if origin and not await self.origin_allowed(origin, project_id):
             raise Refusal(1008, f"Invalid Origin. Register your new client ({origin}) as a new Web platform on "
                           "your project console dashboard")  # fmt: skip
+        jwt = next((value for key, value in pairs if key == "jwt"), "")
         session = session_cookie(headers, project_id)
-        if session:
+        if jwt:
+            await self.authenticate(connection, jwt=jwt)
+        elif session:
             await self.authenticate(connection, session, quietly=True)
         try:
             await self.run(self.engine.check_protocol, project_id, connection.auth, "websocket")
@@ -341,10 +343,13 @@ class Realtime:
         connected = {"channels": names, "subscriptions": subscriptions, "user": connection.user}
         connection.push(compact({"type": "connected", "data": connected}))
 
-    async def authenticate(self, connection: Connection, session: str, quietly: bool = False) -> None:
-        """Act as the user of a session value (an unknown or ended one is refused, unless `quietly`: a guest)."""
+    async def authenticate(
+        self, connection: Connection, session: str | None = None, quietly: bool = False, jwt: str | None = None
+    ) -> None:
+        """Act as the user of a session value or a JWT (an unknown or ended session is refused, unless `quietly`:
+        a guest; a JWT that does not check out closes the socket)."""
         try:
-            auth = await self.run(self.engine.identify, connection.project, session=session)
+            auth = await self.run(self.engine.identify, connection.project, session=session, jwt=jwt)
         except AppwriteError as error:
             raise Refusal(1008, error.message) from None
         if auth.user_id is None:
@@ -352,7 +357,7 @@ class Realtime:
                 return
             raise Refusal(1003, "Session is not valid.")
         previous = connection.user_id
-        connection.auth, connection.session = auth, session
+        connection.auth, connection.session, connection.jwt = auth, session, jwt
         connection.user = await self.run(self.engine.call, "account.get", {}, auth, connection.project)
         for subscription in connection.subscriptions.values():
             names = [rebound(name, previous, auth.user_id) for name in subscription.names]

@@ -421,3 +421,18 @@ async def test_a_presence_lives_as_long_as_its_socket(served):
         gone = await watcher.next()
         assert gone["data"]["events"][0] == "presences.alice-here.delete"
     assert (await write(served, "GET", "/presences"))["total"] == 0
+
+
+async def test_a_jwt_in_the_connect_url_signs_the_socket_in(served):
+    cookie = {"Cookie": f"a_session_default={served.sessions['alice']}", "X-Appwrite-Project": "default"}
+    async with httpx.AsyncClient(base_url=served.endpoint, headers=cookie) as alice_api:
+        jwt = ok(await alice_api.post("/account/jwts"))["jwt"]
+    async with websockets.connect(served.socket_url + f"&jwt={jwt}") as raw:
+        alice = Socket(raw)
+        assert (await alice.next())["data"]["user"]["$id"] == "alice"
+        await subscribe(alice, "j", ["rows"])
+        await write(served, "POST", ROWS, {"rowId": "j1", "data": {"status": "open"}})
+        assert (await alice.next())["data"]["payload"]["$id"] == "j1"
+    async with websockets.connect(served.socket_url + "&jwt=not.a.jwt") as raw:
+        error = json.loads(await raw.recv())
+        assert error["type"] == "error" and error["data"]["code"] == 1008
