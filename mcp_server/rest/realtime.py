@@ -173,19 +173,22 @@ class Feed:
         self.connections: set[Connection] = set()
         self.task: asyncio.Task | None = None
 
-    def add(self, connection: Connection) -> None:
-        self.connections.add(connection)
+    async def add(self, connection: Connection) -> None:
+        """Fan events out to `connection` too: every event committed from now on (once this returns)."""
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.run())
+            project = await self.realtime.run(self.realtime.engine.project, self.project_id)
+            after = await self.realtime.run(project.events.last)
+            if self.task is None or self.task.done():
+                self.task = asyncio.get_running_loop().create_task(self.run(project, after))
+        self.connections.add(connection)
 
     def discard(self, connection: Connection) -> None:
         self.connections.discard(connection)
 
-    async def run(self) -> None:
+    async def run(self, project: Any, after: int) -> None:
         try:
-            project = await self.realtime.run(self.realtime.engine.project, self.project_id)
             checked = time.monotonic()
-            async for event in project.events.subscribe(poll=POLL):
+            async for event in project.events.subscribe(after=after, poll=POLL):
                 await self.refresh_affected(event)
                 if time.monotonic() - checked > RECHECK_EVERY:
                     checked = time.monotonic()
@@ -275,14 +278,10 @@ class Realtime:
         project_id = next((value for key, value in pairs if key == "project"), "")
         connection = Connection(project_id, send)
         try:
-            await self.open(connection, headers, pairs)
+            feed = await self.open(connection, headers, pairs)
         except Refusal as refusal:
             await self.refuse(connection, refusal)
             return
-        feed = self.feeds.get(project_id)
-        if feed is None:
-            feed = self.feeds[project_id] = Feed(self, project_id)
-        feed.add(connection)
         sender = connection.drainer = asyncio.get_running_loop().create_task(connection.drain())
         try:
             while True:
@@ -310,9 +309,9 @@ class Realtime:
             await connection.send({"type": "websocket.send", "text": error_frame(refusal)})
         await connection.close(refusal.code, refusal.message)
 
-    async def open(self, connection: Connection, headers: Headers, pairs: list[tuple[str, str]]) -> None:
-        """Check the project and origin, find the user, make the subscriptions the URL asks for, and queue the
-        `connected` frame."""
+    async def open(self, connection: Connection, headers: Headers, pairs: list[tuple[str, str]]) -> Feed:
+        """Check the project and origin, find the user, make the subscriptions the URL asks for, join the
+        project's feed and send the `connected` frame; the feed."""
         project_id = connection.project
         if not project_id or not self.engine.has_project(project_id):
             raise Refusal(1008, "Missing or unknown project ID")
@@ -341,7 +340,13 @@ class Realtime:
         if sorted(mapping) != list(range(len(mapping))):
             subscriptions = {str(slot): value for slot, value in mapping.items()}
         connected = {"channels": names, "subscriptions": subscriptions, "user": connection.user}
+        # Following the project's events before saying `connected`: a write the client makes then is heard.
+        feed = self.feeds.get(project_id)
+        if feed is None:
+            feed = self.feeds[project_id] = Feed(self, project_id)
+        await feed.add(connection)
         connection.push(compact({"type": "connected", "data": connected}))
+        return feed
 
     async def authenticate(
         self, connection: Connection, session: str | None = None, quietly: bool = False, jwt: str | None = None
