@@ -17,7 +17,9 @@ from pathlib import Path
 import mcp_server
 
 PACKAGE = Path(mcp_server.__file__).parent
-SERVICES = ("databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences")
+SERVICES = (
+    "databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences", "functions",
+)  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
 SHARED = (

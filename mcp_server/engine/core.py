@@ -30,6 +30,8 @@ from .databases import columns, indexes, relationships, rows, tables, transactio
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
 from .events import Retention
+from .functions import deployments, executions, functions  # noqa: F401
+from .functions import variables as function_variables  # noqa: F401
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import (
     SECOND_FACTOR_OPERATIONS,

@@ -10,7 +10,7 @@ from tests.engine.conftest import error_of
 
 # One operation per service the engine lacks, with parameters that pass validation.
 CALLS = {
-    "functions": ("functions.list", {}),
+    "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
     "sites": ("sites.list", {}),
     "proxy": ("proxy.listRules", {}),
     "messaging": ("messaging.listMessages", {}),

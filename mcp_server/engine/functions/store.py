@@ -1,0 +1,81 @@
+"""A project's functions, deployments, executions and function variables as kept in its database, and the
+folder holding each deployment's code (`<project folder>/functions/<functionId>/<deploymentId>/`).
+
+Each row keeps its model's fields as JSON (`body`), beside the columns lookups need; `model` turns a row into
+Appwrite's model. A secret variable's value is kept sealed with the project's cipher and never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ..datetimes import now_iso
+from ..errors import AppwriteError
+
+TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
+NOT_FOUND = {
+    "function": ("function_not_found", "Function with the requested ID could not be found."),
+    "deployment": ("deployment_not_found", "Deployment with the requested ID could not be found."),
+    "execution": ("execution_not_found", "Execution with the requested ID could not be found."),
+}
+
+
+def model(row: sqlite3.Row) -> dict:
+    body = json.loads(row["body"])
+    return {"$id": row["id"], "$createdAt": row["created"], "$updatedAt": row["updated"], **body}
+
+
+def require(connection: sqlite3.Connection, kind: str, item_id: str, function_id: str | None = None) -> dict:
+    """The model of a function, deployment or execution (of `function_id`), or its not-found error."""
+    query = f"SELECT * FROM {TABLES[kind]} WHERE id = ?"
+    values: tuple = (item_id,)
+    if function_id is not None and kind != "function":
+        query += " AND function_id = ?"
+        values += (function_id,)
+    row = connection.execute(query, values).fetchone()
+    if row is None:
+        raise AppwriteError(*NOT_FOUND[kind])
+    return model(row)
+
+
+def all_of(connection: sqlite3.Connection, kind: str, function_id: str | None = None) -> list[dict]:
+    if function_id is None:
+        rows = connection.execute(f"SELECT * FROM {TABLES[kind]} ORDER BY seq").fetchall()
+    else:
+        rows = connection.execute(
+            f"SELECT * FROM {TABLES[kind]} WHERE function_id = ? ORDER BY seq", (function_id,)
+        ).fetchall()
+    return [model(row) for row in rows]
+
+
+def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, function_id: str = "") -> dict:
+    now = now_iso()
+    fields = {key: value for key, value in body.items() if not key.startswith("$")}
+    if kind == "function":
+        connection.execute(
+            "INSERT INTO _functions (id, body, created, updated) VALUES (?, ?, ?, ?)",
+            (item_id, json.dumps(fields), now, now),
+        )
+    else:
+        connection.execute(
+            f"INSERT INTO {TABLES[kind]} (id, function_id, body, created, updated) VALUES (?, ?, ?, ?, ?)",
+            (item_id, function_id, json.dumps(fields), now, now),
+        )
+    return require(connection, kind, item_id)
+
+
+def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dict[str, Any]) -> dict:
+    current = require(connection, kind, item_id)
+    fields = {key: value for key, value in {**current, **changes}.items() if not key.startswith("$")}
+    connection.execute(
+        f"UPDATE {TABLES[kind]} SET body = ?, updated = ? WHERE id = ?", (json.dumps(fields), now_iso(), item_id)
+    )
+    return require(connection, kind, item_id)
+
+
+def code_folder(project: Any, function_id: str, deployment_id: str) -> Path:
+    """Where a deployment's archive and unpacked code live."""
+    return project.db.path.parent / "functions" / function_id / deployment_id
