@@ -12,7 +12,6 @@ from ...uploads import Media, Upload
 from ..errors import AppwriteError, invalid_argument
 from ..events import announce
 from ..ids import resolve_id
-from ..listing import list_models
 from ..registry import Call, handles
 from . import executor, store
 from .functions import BUILD_TIMEOUT, announced, runtime_of, with_variables
@@ -117,15 +116,10 @@ def create_deployment(call: Call) -> dict:
 
 @handles("functions.listDeployments")
 def list_deployments(call: Call) -> dict:
-    store.require(call.project.connection, "function", call.params["functionId"])
-    models = store.all_of(call.project.connection, "deployment", call.params["functionId"])
-    total, page = list_models(
-        models,
-        call.params.get("queries"),
+    total, page = store.listed(
+        call,
+        "deployment",
         {"entrypoint", "size", "buildId", "activate", "status", "type", "sourceSize", "buildSize", "totalSize"},
-        search=call.params.get("search"),
-        count=call.params.get("total", True),
-        noun="deployment",
     )
     return {"total": total, "deployments": page}
 

@@ -10,7 +10,6 @@ import threading
 from ..errors import AppwriteError
 from ..events import announce
 from ..ids import resolve_id
-from ..listing import list_models
 from ..permissions import Auth
 from ..registry import Call, handles
 from . import executor, store
@@ -159,14 +158,10 @@ def create_execution(call: Call) -> dict:
 
 @handles("functions.listExecutions")
 def list_executions(call: Call) -> dict:
-    store.require(call.project.connection, "function", call.params["functionId"])
-    models = store.all_of(call.project.connection, "execution", call.params["functionId"])
-    total, page = list_models(
-        models,
-        call.params.get("queries"),
+    total, page = store.listed(
+        call,
+        "execution",
         {"trigger", "status", "responseStatusCode", "duration", "requestMethod", "requestPath", "deploymentId"},
-        count=call.params.get("total", True),
-        noun="execution",
     )
     return {"total": total, "executions": page}
 

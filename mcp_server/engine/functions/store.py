@@ -14,6 +14,7 @@ from typing import Any
 
 from ..datetimes import now_iso
 from ..errors import AppwriteError
+from ..listing import list_models
 
 TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
 NOT_FOUND = {
@@ -79,3 +80,14 @@ def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dic
 def code_folder(project: Any, function_id: str, deployment_id: str) -> Path:
     """Where a deployment's archive and unpacked code live."""
     return project.db.path.parent / "functions" / function_id / deployment_id
+
+
+def listed(call: Any, kind: str, queryable: set[str]) -> tuple[int, list[dict]]:
+    """(total, page) of a function's deployments or executions, after the call's queries (and search)."""
+    function_id = call.params["functionId"]
+    require(call.project.connection, "function", function_id)
+    models = all_of(call.project.connection, kind, function_id)
+    return list_models(
+        models, call.params.get("queries"), queryable, search=call.params.get("search"),
+        count=call.params.get("total", True), noun=kind,
+    )  # fmt: skip
