@@ -216,14 +216,24 @@ MEMORY = {
     "python": "def main(context):\n    data = bytearray(2 * 1024 ** 3)\n    return context.res.text(str(len(data)))\n",
     "node": "module.exports = (c) => { const a = []; for (;;) a.push(Buffer.alloc(64 * 1024 * 1024, 1)); };\n",
 }
+MEMORY_ERRORS = {"python": "MemoryError", "node": "Array buffer allocation failed"}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_memory_bomb_is_contained(tmp_path, language):
     result = run(tmp_path, language, source=MEMORY[language], memory_mb=256)
     assert result.status_code == 500
-    assert result.failure in (None, "memory")
-    assert "memory" in result.errors.lower() or "Memory" in result.errors
+    assert MEMORY_ERRORS[language] in result.errors
+
+
+NODE_HEAP = "module.exports = () => { const a = []; for (;;) a.push({ n: a.length, s: 'x'.repeat(64) }); };\n"
+
+
+@needs_node
+def test_node_heap_exhaustion_is_a_memory_failure(tmp_path):
+    result = run(tmp_path, "node", source=NODE_HEAP, memory_mb=128)
+    assert (result.status_code, result.failure) == (500, "memory")
+    assert "Memory limit exceeded." in result.errors
 
 
 FORK = """

@@ -172,3 +172,27 @@ def test_bad_archives_missing_entrypoints_and_permissions(call, engine):
     )
     call("functions.delete", functionId="f")
     assert not (engine.project().db.path.parent / "functions" / "f").exists()
+
+
+def test_deployments_variables_and_executions_are_managed(call):
+    first = deployed(call, "managed", PYTHON, "main.py", PYTHON_MAIN, execute=["any"])
+    call("functions.update", functionId="managed", name="Managed", runtime=PYTHON, timeout=5)
+    variable = call("functions.createVariable", functionId="managed", variableId="v", key="A", value="1", secret=False)
+    assert call("functions.updateVariable", functionId="managed", variableId="v", key="B", value="2")["value"] == "2"
+    call("functions.deleteVariable", functionId="managed", variableId=variable["$id"])
+    second = call("functions.createDuplicateDeployment", functionId="managed", deploymentId=first["$id"])
+    assert second["status"] == "ready" and second["$id"] != first["$id"]
+    assert (
+        call("functions.updateFunctionDeployment", functionId="managed", deploymentId=second["$id"])["deploymentId"]
+        == second["$id"]
+    )
+    error = error_of(call, "functions.updateDeploymentStatus", functionId="managed", deploymentId=second["$id"])
+    assert error.type == "build_already_completed"
+    assert (
+        call("functions.getDeploymentDownload", functionId="managed", deploymentId=first["$id"]).data[:2] == b"\x1f\x8b"
+    )
+    call("functions.deleteDeployment", functionId="managed", deploymentId=first["$id"])
+    assert call("functions.listDeployments", functionId="managed")["total"] == 1
+    execution = call("functions.createExecution", functionId="managed")
+    call("functions.deleteExecution", functionId="managed", executionId=execution["$id"])
+    assert call("functions.listExecutions", functionId="managed")["total"] == 0

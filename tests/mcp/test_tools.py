@@ -240,11 +240,11 @@ async def test_deprecated_hit_names_its_replacement(client: Client):
 
 
 async def test_operations_the_engine_lacks_are_marked_unavailable(client: Client):
-    functions = await search(client, query="create a function", service="functions", limit=20)
-    create = next(hit for hit in hits_of(functions) if hit["id"] == "functions.create")
+    sites = await search(client, query="create a site", service="sites", limit=20)
+    create = next(hit for hit in hits_of(sites) if hit["id"] == "sites.create")
     assert isinstance(create["unavailable"], str)
     assert create["unavailable"]
-    line = next(line for line in text_of(functions).splitlines() if line.startswith("functions.create "))
+    line = next(line for line in text_of(sites).splitlines() if line.startswith("sites.create "))
     assert create["unavailable"] in line
     upload = hits_of(await search(client, query="upload a file to a bucket"))
     assert "unavailable" not in next(hit for hit in upload if hit["id"] == "storage.createFile")
@@ -614,11 +614,10 @@ async def test_a_bad_confirm_without_an_operation_names_no_phantom_operation(cli
 
 
 async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
-    params = {"functionId": "resize", "name": "Resize", "runtime": "node-20.0"}
     error = failed(
-        await run(client, "functions.create", params),
+        await run(client, "sites.list", {}),
         "general_not_implemented",
-        "functions.create",
+        "sites.list",
         "embedded",
         "HTTP backend",
     )
@@ -626,8 +625,7 @@ async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
 
 
 async def test_not_implemented_advice_names_options_that_exist(client: Client):
-    params = {"functionId": "resize", "name": "Resize", "runtime": "node-20.0"}
-    error = failed(await run(client, "functions.create", params), "general_not_implemented")
+    error = failed(await run(client, "sites.list", {}), "general_not_implemented")
     assert "Appwrite server" in error["message"] and "HTTP backend" in error["message"], error["message"]
     options = re.findall(r"--[a-z][a-z-]*", error["message"])
     help_text = baas_mcp("serve", "--help").stdout

@@ -191,7 +191,7 @@ def execute(
     read_fd, write_fd = os.pipe()
     cgroup = _PidsCgroup.create(max_processes) if os.geteuid() == 0 else None
     command = _command(runtime, directory, memory_mb, write_fd)
-    limits = _Limits(memory_mb, timeout, max_processes, cgroup)
+    limits = _Limits(memory_mb, timeout * max(1.0, cpus), max_processes, cgroup)
     payload = json.dumps(
         {
             "method": request.method,
@@ -276,9 +276,9 @@ def _base_env(runtime: Runtime, directory: Path) -> dict[str, str]:
 class _Limits:
     """Applied in the child between fork and exec (so: no locks, no allocation-heavy work)."""
 
-    def __init__(self, memory_mb: int, timeout: float, max_processes: int, cgroup: "_PidsCgroup | None") -> None:
+    def __init__(self, memory_mb: int, cpu_seconds: float, max_processes: int, cgroup: "_PidsCgroup | None") -> None:
         self.memory = memory_mb * 1024 * 1024
-        self.cpu = max(1, int(timeout) + 1)
+        self.cpu = int(cpu_seconds) + 1
         self.processes = max_processes + (0 if os.geteuid() == 0 else _user_tasks())
         self.cgroup_procs = str(cgroup.path / "cgroup.procs") if cgroup else None
 
