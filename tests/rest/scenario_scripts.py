@@ -18,3 +18,11 @@ def run_script(command: list[str], directory: Path, env: dict[str, str]) -> dict
     except json.JSONDecodeError:
         pytest.fail(f"{command[-1]} printed no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
     return {"returncode": result.returncode, "stderr": result.stderr, **printed}
+
+
+def problems(scenario: dict) -> list[str]:
+    """What went wrong in a scenario's report (with what went over its sockets, when it recorded that)."""
+    found = [*scenario["mismatches"], *([scenario["error"]] if scenario["error"] else [])]
+    if found and scenario.get("frames"):
+        found.append(f"frames: {json.dumps(scenario['frames'])}")
+    return found

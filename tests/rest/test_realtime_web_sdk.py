@@ -23,7 +23,7 @@ import pytest
 
 from tests.commands import LineReader, create_key, start_api_server
 from tests.rest.node_packages import assert_pinned, install, node_commands
-from tests.rest.scenario_scripts import run_script
+from tests.rest.scenario_scripts import problems, run_script
 
 WEB_DIR = Path(__file__).resolve().parent / "realtime_web"
 PINS = {"appwrite18": "npm:appwrite@23.0.0", "appwrite19": "npm:appwrite@26.2.0", "ws": "8.23.1"}
@@ -33,14 +33,6 @@ SCOPES = (
     "databases.read,databases.write,tables.read,tables.write,columns.read,columns.write,rows.read,rows.write,"
     "users.read,users.write"
 )
-
-
-def problems(scenario: dict) -> list[str]:
-    """What went wrong in a scenario's report, with what went over its sockets when anything did."""
-    found = [*scenario["mismatches"], *([scenario["error"]] if scenario["error"] else [])]
-    if found and scenario.get("frames"):
-        found.append(f"frames: {json.dumps(scenario['frames'])}")
-    return found
 
 
 @pytest.fixture(scope="module")

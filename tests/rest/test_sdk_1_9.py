@@ -19,7 +19,7 @@ from tests.commands import create_key
 from tests.rest.node_packages import assert_pinned, install, node_commands
 from tests.rest.python_packages import install as install_python
 from tests.rest.python_packages import pinned, python_path
-from tests.rest.scenario_scripts import run_script
+from tests.rest.scenario_scripts import problems, run_script
 
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE / "sdk_python19"
@@ -80,6 +80,5 @@ def test_each_sdk_runs_at_its_pinned_version_and_reports_every_scenario(report, 
 def test_scenario(report, sdk: str, name: str):
     found = report(sdk)["scenarios"].get(name)
     assert found is not None, f"{sdk} did not run {name}"
-    problems = [*found["mismatches"], *([found["error"]] if found["error"] else [])]
-    assert problems == []
+    assert problems(found) == []
     assert found["checks"]
