@@ -153,6 +153,15 @@ def test_bad_archives_missing_entrypoints_and_permissions(call, engine):
         activate=False,
     )
     assert error.type == "function_entrypoint_missing"
+    error = error_of(
+        call,
+        "functions.createDeployment",
+        functionId="f",
+        code=archive({"main.py": ""}),
+        entrypoint="../../project.sqlite3",
+        activate=False,
+    )
+    assert error.type == "general_argument_invalid" and "`entrypoint`" in error.message
     assert call("functions.listDeployments", functionId="f")["total"] == 0
     deployed_id = call(
         "functions.createDeployment",

@@ -67,6 +67,9 @@ def create_deployment(call: Call) -> dict:
     except ValueError as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise invalid_argument(f"Invalid `code` param: {error}") from None
+    if not (code / entrypoint).resolve().is_relative_to(code.resolve()):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise invalid_argument(f"Invalid `entrypoint` param: {entrypoint!r} leads out of the deployment's code")
     if not (code / entrypoint).is_file():
         shutil.rmtree(folder, ignore_errors=True)
         raise AppwriteError(
