@@ -255,11 +255,13 @@ def _bwrap_args(directory: Path, runtime: Runtime) -> list[str]:
     for system in ("/usr", "/bin", "/lib", "/lib64", "/etc", "/sbin"):
         if Path(system).exists():
             args += ["--ro-bind", system, system]
+    # The private /tmp first: what is bound after it stays visible even when it lives under /tmp.
+    args += ["--tmpfs", "/tmp"]
     interpreter = Path(runtime.command)
     for extra in sorted({interpreter.parent.parent, interpreter.resolve().parent.parent, SHIMS.resolve()}):
         args += ["--ro-bind", str(extra), str(extra)]
     resolved = str(directory.resolve())
-    return [*args, "--tmpfs", "/tmp", "--bind", resolved, resolved, "--chdir", resolved]
+    return [*args, "--bind", resolved, resolved, "--chdir", resolved]
 
 
 def _base_env(runtime: Runtime, directory: Path) -> dict[str, str]:
