@@ -368,3 +368,18 @@ def test_bwrap_confines_the_file_system_to_the_deployment(tmp_path):
     assert own.body == b"mine"
     outside = execute(directory, PYTHON, "main.py", ExecutionRequest(body=str(secret).encode()), {}, 20, 256, 1)
     assert (outside.status_code, outside.body) == (403, b"FileNotFoundError")
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_an_interpreter_under_tmp_stays_visible_in_the_sandbox(tmp_path):
+    # A server installed under /tmp (a virtual environment there): its interpreter is bound after the private /tmp.
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(Path(PYTHON.command).resolve())
+    runtime = Runtime(PYTHON.id, PYTHON.language, PYTHON.version, str(venv_bin / "python"))
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "main.py").write_text(PY_HELLO)
+    request = ExecutionRequest(path="/", headers={"host": "fn.local"})
+    result = execute(code, runtime, "main.py", request, {}, 20.0, 256, 1.0)
+    assert result.failure is None and result.status_code < 500, result.errors
