@@ -27,19 +27,6 @@ MEMORY_MB = 512
 CPUS = 1.0
 BUILD_TIMEOUT = 900.0
 SPECIFICATION = {"memory": MEMORY_MB, "cpus": CPUS, "enabled": True, "slug": "s-1vcpu-512mb"}
-FUNCTION_FIELDS = (
-    "name",
-    "runtime",
-    "execute",
-    "events",
-    "schedule",
-    "timeout",
-    "enabled",
-    "logging",
-    "entrypoint",
-    "commands",
-    "scopes",
-)
 QUERYABLE_FUNCTIONS = {
     "name",
     "enabled",
