@@ -26,3 +26,17 @@ def problems(scenario: dict) -> list[str]:
     if found and scenario.get("frames"):
         found.append(f"frames: {json.dumps(scenario['frames'])}")
     return found
+
+
+def assert_every_scenario_reported(found: dict, sdk: str, scenarios) -> None:
+    """The report comes from the pinned SDK (`sdk`, e.g. "appwrite 20.1.0") and covers every scenario, in order."""
+    assert found["sdk"] == sdk
+    assert list(found["scenarios"]) == list(scenarios), found["stderr"]
+
+
+def assert_scenario_passed(found: dict, sdk: str, name: str) -> None:
+    """A scenario ran, checked something, and met every expectation."""
+    scenario = found["scenarios"].get(name)
+    assert scenario is not None, f"{sdk} did not run {name}"
+    assert problems(scenario) == []
+    assert scenario["checks"]

@@ -23,7 +23,7 @@ import pytest
 
 from tests.commands import LineReader, create_key, start_api_server
 from tests.rest.node_packages import assert_pinned, install, node_commands
-from tests.rest.scenario_scripts import problems, run_script
+from tests.rest.scenario_scripts import assert_every_scenario_reported, assert_scenario_passed, problems, run_script
 
 WEB_DIR = Path(__file__).resolve().parent / "realtime_web"
 PINS = {"appwrite18": "npm:appwrite@23.0.0", "appwrite19": "npm:appwrite@26.2.0", "ws": "8.23.1"}
@@ -62,18 +62,13 @@ def test_the_sdks_are_pinned():
 
 @pytest.mark.parametrize("sdk", list(SDKS))
 def test_each_sdk_runs_at_its_pinned_version_and_reports_every_scenario(report, sdk: str):
-    found = report(sdk)
-    assert found["sdk"] == SDKS[sdk]
-    assert list(found["scenarios"]) == list(SCENARIOS), found["stderr"]
+    assert_every_scenario_reported(report(sdk), SDKS[sdk], SCENARIOS)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 @pytest.mark.parametrize("sdk", list(SDKS))
 def test_scenario(report, sdk: str, name: str):
-    found = report(sdk)["scenarios"].get(name)
-    assert found is not None, f"{sdk} did not run {name}"
-    assert problems(found) == []
-    assert found["checks"]
+    assert_scenario_passed(report(sdk), sdk, name)
 
 
 @pytest.mark.parametrize("sdk", list(SDKS))

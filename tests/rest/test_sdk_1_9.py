@@ -19,7 +19,7 @@ from tests.commands import create_key
 from tests.rest.node_packages import assert_pinned, install, node_commands
 from tests.rest.python_packages import install as install_python
 from tests.rest.python_packages import pinned, python_path
-from tests.rest.scenario_scripts import problems, run_script
+from tests.rest.scenario_scripts import assert_every_scenario_reported, assert_scenario_passed, run_script
 
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE / "sdk_python19"
@@ -70,15 +70,10 @@ def test_the_sdks_are_pinned():
 
 @pytest.mark.parametrize("sdk", list(SDKS))
 def test_each_sdk_runs_at_its_pinned_version_and_reports_every_scenario(report, sdk: str):
-    found = report(sdk)
-    assert found["sdk"] == SDKS[sdk]
-    assert list(found["scenarios"]) == list(SCENARIOS), found["stderr"]
+    assert_every_scenario_reported(report(sdk), SDKS[sdk], SCENARIOS)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 @pytest.mark.parametrize("sdk", list(SDKS))
 def test_scenario(report, sdk: str, name: str):
-    found = report(sdk)["scenarios"].get(name)
-    assert found is not None, f"{sdk} did not run {name}"
-    assert problems(found) == []
-    assert found["checks"]
+    assert_scenario_passed(report(sdk), sdk, name)
