@@ -308,8 +308,14 @@ class Engine:
         await WebhookWorker(self, self.webhook_policy, poll).run(projects)
 
     def webhooks_configured(self) -> bool:
-        """Whether a project of the data dir has a webhook (there is delivering to do)."""
-        return any(webhooks_of(self.project(project_id)) for project_id in self.project_ids())
+        """Whether a project of the data dir has a webhook (there is delivering to do); no once the engine
+        is closing, even when a look was under way as it closed."""
+        try:
+            return any(webhooks_of(self.project(project_id)) for project_id in self.project_ids())
+        except AppwriteError:
+            if self.closed:
+                return False
+            raise
 
     async def deliver_webhooks(self, project_ids: list[str]) -> dict[str, Any]:
         """One pass delivering what the projects' webhooks have pending (baas-mcp webhooks deliver --once): by

@@ -548,3 +548,11 @@ def test_a_deleted_webhook_leaves_no_place_in_the_stream_behind(engine, call, re
         names = [row[0] for row in connection.execute("SELECT name FROM _event_cursors")]
     # A place left behind would keep old events from being pruned by age.
     assert names == []
+
+
+def test_a_server_closing_while_it_looks_for_webhooks_hears_no(engine, call, receiver):
+    hook(call, receiver, ["users.*.create"])
+    assert engine.webhooks_configured() is True
+    engine.close()
+    # The servers look from a thread; a look that meets the closing engine is no error to report.
+    assert engine.webhooks_configured() is False
