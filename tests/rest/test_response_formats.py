@@ -158,3 +158,17 @@ def test_functions_have_one_specification_before_1_9(api):
             assert answer["specification"] == "s-1vcpu-512mb"
             assert not {"buildSpecification", "runtimeSpecification"} & set(answer)
         assert "specification" not in client.get("/functions/spec", headers=NEW).json()
+
+
+def test_a_function_variable_needs_no_id_from_clients_older_than_1_9_4(api):
+    key = create_key(api.data_dir, "functions.read,functions.write")["secret"]
+    runtime = "python-{}.{}".format(*sys.version_info[:2])
+    with httpx.Client(base_url=api.endpoint, headers=api.headers(key), timeout=60) as client:
+        assert client.post("/functions", json={"functionId": "vars", "name": "V", "runtime": runtime}).is_success
+        route = "/functions/vars/variables"
+        old = client.post(route, json={"key": "A", "value": "1"}, headers={"X-Appwrite-Response-Format": "1.9.3"})
+        assert old.status_code == 201, old.text
+        assert len(old.json()["$id"]) == 20
+        current = client.post(route, json={"key": "B", "value": "2"}, headers=NEW)
+        assert (current.status_code, current.json()["type"]) == (400, "general_argument_invalid")
+        assert "variableId" in current.json()["message"]
