@@ -1,0 +1,90 @@
+"""Functions through the two MCP tools of `baas-mcp serve` over stdio, driven by the official `mcp` client as an
+agent would: find the operations with search_operations, deploy a code archive given as a local path (relative to
+the server's directory) or as a data URL, run it with createExecution and read its logs and errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from tests.mcp.test_stdio import execute, search_ids, stdio_server, succeeded
+
+pytestmark = pytest.mark.anyio
+
+PYTHON = "python-{}.{}".format(*sys.version_info[:2])
+MAIN = """
+def main(context):
+    context.log("called with", context.req.method, context.req.path)
+    if context.req.path == "/fail":
+        raise RuntimeError("deliberate failure")
+    return context.res.json({"hello": context.req.query.get("name", "world")})
+"""
+
+
+def archive(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("main.py")
+        info.size = len(source.encode())
+        tar.addfile(info, io.BytesIO(source.encode()))
+    return buffer.getvalue()
+
+
+async def test_an_agent_writes_deploys_runs_and_debugs_a_function_with_a_local_archive(tmp_path: Path):
+    (tmp_path / "code.tar.gz").write_bytes(archive(MAIN))
+    async with Client(stdio_server(tmp_path / "data", cwd=tmp_path), mode="legacy") as client:
+        assert "functions.createDeployment" in await search_ids(client, "deploy the code of a function")
+        assert "functions.createExecution" in await search_ids(client, "run a function")
+        function = {"functionId": "hello", "name": "Hello", "runtime": PYTHON, "execute": ["any"]}
+        succeeded(await execute(client, "functions.create", function))
+        deployment = succeeded(
+            await execute(
+                client,
+                "functions.createDeployment",
+                {"functionId": "hello", "code": "code.tar.gz", "entrypoint": "main.py", "activate": True},
+            )
+        )
+        assert deployment["status"] == "ready", deployment["buildLogs"]
+        execution = succeeded(
+            await execute(client, "functions.createExecution", {"functionId": "hello", "path": "/?name=agent"})
+        )
+        assert (execution["status"], execution["responseStatusCode"]) == ("completed", 200)
+        assert execution["responseBody"] == '{"hello":"agent"}'
+        assert "called with POST /" in execution["logs"]
+        failed = succeeded(await execute(client, "functions.createExecution", {"functionId": "hello", "path": "/fail"}))
+        assert failed["status"] == "failed"
+        assert "RuntimeError: deliberate failure" in failed["errors"]
+        listed = succeeded(await execute(client, "functions.listExecutions", {"functionId": "hello"}))
+        assert listed["total"] == 2
+        saved = succeeded(
+            await execute(
+                client,
+                "functions.getDeploymentDownload",
+                {"functionId": "hello", "deploymentId": deployment["$id"]},
+            )
+        )
+        assert Path(saved["savedTo"]).read_bytes() == (tmp_path / "code.tar.gz").read_bytes()
+
+
+async def test_a_data_url_archive_deploys_too_and_a_missing_file_is_named(tmp_path: Path):
+    url = "data:application/gzip;name=code.tar.gz;base64," + base64.b64encode(archive(MAIN)).decode()
+    async with Client(stdio_server(tmp_path / "data", cwd=tmp_path), mode="legacy") as client:
+        function = {"functionId": "web", "name": "Web", "runtime": PYTHON, "entrypoint": "main.py"}
+        succeeded(await execute(client, "functions.create", function))
+        deployment = succeeded(
+            await execute(client, "functions.createDeployment", {"functionId": "web", "code": url, "activate": True})
+        )
+        assert deployment["status"] == "ready"
+        execution = succeeded(await execute(client, "functions.createExecution", {"functionId": "web"}))
+        assert execution["responseBody"] == '{"hello":"world"}'
+        missing = await execute(
+            client, "functions.createDeployment", {"functionId": "web", "code": "no-such.tar.gz", "activate": True}
+        )
+        assert missing.is_error
+        assert "`code`" in missing.content[0].text and "no-such.tar.gz" in missing.content[0].text
