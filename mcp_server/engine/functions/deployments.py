@@ -11,7 +11,7 @@ from typing import Any
 from ...uploads import Media, Upload
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
-from ..events import announce
+from ..events import announce, withhold
 from ..registry import Call, handles
 from . import deployment_uploads, executor, store
 from .functions import BUILD_TIMEOUT, announced, runtime_of, with_variables
@@ -67,10 +67,12 @@ def create_deployment(call: Call) -> dict:
             raise AppwriteError(
                 "storage_invalid_appwrite_id", "The x-appwrite-id header names a deployment of another function."
             )
+        withhold(call.project, call.op.events)
         return existing
     folder = store.code_folder(call.project, function_id, deployment_id)
     data = deployment_uploads.receive(call.params["code"], folder.parent, deployment_id)
-    if data is None:
+    if data is None:  # announced once all of it is in
+        withhold(call.project, call.op.events)
         now = now_iso()
         waiting = deployment_body(function_id, entrypoint, 0, activate)
         return {"$id": deployment_id, "$createdAt": now, "$updatedAt": now, **waiting}
