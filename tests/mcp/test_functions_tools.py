@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from mcp_server.mcp.server import build_server
+from mcp_server.runtime import Remote, Runtime
+from mcp_server.settings import Settings
+from tests.commands import create_key
 from tests.mcp.test_stdio import execute, search_ids, stdio_server, succeeded
 
 pytestmark = pytest.mark.anyio
@@ -27,12 +32,13 @@ def main(context):
 """
 
 
-def archive(source: str) -> bytes:
+def archive(source: str, filler: bytes = b"") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("main.py")
-        info.size = len(source.encode())
-        tar.addfile(info, io.BytesIO(source.encode()))
+        for name, data in (("main.py", source.encode()), ("filler.bin", filler)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -89,3 +95,27 @@ async def test_a_data_url_archive_deploys_too_and_a_missing_file_is_named(tmp_pa
         )
         assert missing.is_error
         assert "`code`" in missing.content[0].text and "no-such.tar.gz" in missing.content[0].text
+
+
+async def test_a_large_archive_goes_through_the_http_backend_to_baas_mcp_api_in_chunks(tmp_path: Path, api_server):
+    endpoint, data_dir = api_server
+    scopes = "functions.read,functions.write,execution.read,execution.write"
+    local = tmp_path / "code.tar.gz"
+    local.write_bytes(archive(MAIN, os.urandom(11 * 1024 * 1024)))  # incompressible: three 5 MB chunks
+    remote = Remote(endpoint, "default", create_key(data_dir, scopes)["secret"])
+    runtime = Runtime(tmp_path / "data", "default", Settings(local_files=True), remote)
+    try:
+        async with Client(build_server(runtime)) as client:
+            function = {"functionId": "big", "name": "Big", "runtime": PYTHON, "entrypoint": "main.py"}
+            succeeded(await execute(client, "functions.create", function))
+            deployment = succeeded(
+                await execute(
+                    client, "functions.createDeployment", {"functionId": "big", "code": str(local), "activate": True}
+                )
+            )
+            assert (deployment["status"], deployment["sourceSize"]) == ("ready", local.stat().st_size)
+            execution = succeeded(await execute(client, "functions.createExecution", {"functionId": "big"}))
+            assert execution["responseBody"] == '{"hello":"world"}'
+            assert "called with POST /" in execution["logs"]
+    finally:
+        await runtime.aclose()
