@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
+import math
 import mimetypes
 import re
 import time
@@ -27,6 +28,8 @@ from urllib.parse import unquote
 from .engine.errors import AppwriteError, invalid_argument
 from .engine.private_files import create_private, make_private_dirs
 
+# Appwrite's chunked uploads (storage files, deployments): every chunk but the last is this long.
+CHUNK_SIZE = 5 * 1024 * 1024
 # How much of a local file is read at once.
 READ_PIECE = 1024 * 1024
 # A saved download's name: letters, digits and a few marks; at most this many bytes before its suffix.
@@ -51,6 +54,22 @@ class Upload:
 
     def read(self, start: int = 0, length: int | None = None) -> bytes:
         return self.data[start:] if length is None else self.data[start : start + length]
+
+
+def invalid_range(detail: str) -> AppwriteError:
+    return AppwriteError("storage_invalid_content_range", f"The Content-Range is invalid: {detail}.")
+
+
+def check_chunk(upload: Upload) -> tuple[int, int, int]:
+    """(chunk index from 0, chunk count, total size) of a chunk, following Appwrite's 5 MB numbering."""
+    first, last, total = upload.chunk  # type: ignore[misc]
+    if not 0 <= first <= last < total:
+        raise invalid_range(f"bytes {first}-{last}/{total} is not a range within the file")
+    if last - first + 1 != len(upload.data):
+        raise invalid_range(f"the range holds {last - first + 1} bytes but the chunk has {len(upload.data)}")
+    if first % CHUNK_SIZE or (last != total - 1 and last - first + 1 != CHUNK_SIZE):
+        raise invalid_range(f"chunks start every {CHUNK_SIZE} bytes (5 MB), and all but the last are that long")
+    return first // CHUNK_SIZE, math.ceil(total / CHUNK_SIZE), total
 
 
 class LocalFile:

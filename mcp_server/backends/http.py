@@ -36,11 +36,10 @@ from .. import __version__
 from ..catalog import Catalog, Operation
 from ..engine.errors import AppwriteError
 from ..engine.permissions import Auth
-from ..uploads import Media, received_file, save
+from ..uploads import CHUNK_SIZE, Media, received_file, save
 from .versions import ApiVersion, lacks, parse_version
 
 RESPONSE_FORMAT = "1.9.6"  # the models of the catalog (Appwrite 1.9.6)
-CHUNK_SIZE = 5 * 1024 * 1024
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRIES = 3

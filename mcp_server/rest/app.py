@@ -4,9 +4,9 @@ Each request is matched to a catalog operation by method and path, its parameter
 the path, the query string and a JSON or multipart body, its caller from the Appwrite headers, and
 the engine runs it in a worker thread. Errors are Appwrite's body (`message`, `code`, `type`,
 `version`) with the matching status; nothing is written when a request is refused, and no
-traceback ever reaches a response. Answers take the response format the client names
-(response_formats.py). Browser pages may call it from the origins origins.py allows (the
-project's web platforms among them, read through the engine's cache on the worker threads). Two
+traceback ever reaches a response. Parameters are read, and answers take, the format the client
+names (request_formats.py, response_formats.py). Browser pages may call it from the origins
+origins.py allows (the project's web platforms among them, read through the engine's cache on the worker threads). Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
 Appwrite version served). Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
 """
@@ -40,6 +40,7 @@ from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_pro
 from .ratelimit import RateLimiter
 from .realtime import PATH as REALTIME_PATH
 from .realtime import Realtime
+from .request_formats import from_format
 from .response_formats import in_format
 from .routes import Router, choose
 
@@ -284,6 +285,7 @@ class RestApp:
         properties = op.input_schema["properties"]
         # Query strings and forms carry text; JSON bodies carry typed values already.
         params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body), **path_params}
+        params = from_format(params, op.id, headers.get("x-appwrite-response-format"))
         client = scope.get("client")
         requester = Requester(client[0] if client else "", headers.get("user-agent", ""))
         timestamp = headers.get("x-appwrite-timestamp")

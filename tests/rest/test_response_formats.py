@@ -4,6 +4,7 @@ the wire (X-Appwrite-Impersonate-User-* headers and query parameters)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -139,3 +140,35 @@ def test_nested_related_rows_are_converted_too():
     assert (old["$sequence"], old["author"]["$sequence"], old["tags"][0]["$sequence"]) == (7, 2, 3)
     assert old["tags"][1] == "plain" and old["broken"]["$sequence"] == 0
     assert in_format(row, "row", "1.9.5") is row
+
+
+def test_functions_have_one_specification_before_1_9(api):
+    key = create_key(api.data_dir, "functions.read,functions.write")["secret"]
+    runtime = "python-{}.{}".format(*sys.version_info[:2])
+    with httpx.Client(base_url=api.endpoint, headers=api.headers(key), timeout=60) as client:
+        created = client.post("/functions", json={"functionId": "spec", "name": "Spec", "runtime": runtime})
+        assert created.status_code == 201, created.text
+        current = created.json()
+        assert (current["buildSpecification"], current["runtimeSpecification"]) == ("s-1vcpu-512mb",) * 2
+        assert "specification" not in current
+        for answer in (
+            client.get("/functions/spec", headers=OLD).json(),
+            client.get("/functions", headers=OLD).json()["functions"][0],
+        ):
+            assert answer["specification"] == "s-1vcpu-512mb"
+            assert not {"buildSpecification", "runtimeSpecification"} & set(answer)
+        assert "specification" not in client.get("/functions/spec", headers=NEW).json()
+
+
+def test_a_function_variable_needs_no_id_from_clients_older_than_1_9_4(api):
+    key = create_key(api.data_dir, "functions.read,functions.write")["secret"]
+    runtime = "python-{}.{}".format(*sys.version_info[:2])
+    with httpx.Client(base_url=api.endpoint, headers=api.headers(key), timeout=60) as client:
+        assert client.post("/functions", json={"functionId": "vars", "name": "V", "runtime": runtime}).is_success
+        route = "/functions/vars/variables"
+        old = client.post(route, json={"key": "A", "value": "1"}, headers={"X-Appwrite-Response-Format": "1.9.3"})
+        assert old.status_code == 201, old.text
+        assert len(old.json()["$id"]) == 20
+        current = client.post(route, json={"key": "B", "value": "2"}, headers=NEW)
+        assert (current.status_code, current.json()["type"]) == (400, "general_argument_invalid")
+        assert "variableId" in current.json()["message"]

@@ -9,7 +9,10 @@ in both scripts under one name and add the name to SCENARIOS.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,12 +30,31 @@ NODE_DIR = HERE / "sdk_node19"
 PYTHON_SDK = "20.1.0"
 NODE_SDK = "27.1.0"
 SDKS = {"python": f"appwrite {PYTHON_SDK}", "node": f"node-appwrite {NODE_SDK}"}
-SCENARIOS = ("tablesdb", "bigint", "rows", "queries", "users", "storage", "errors", "encrypted", "project", "webhooks")
+SCENARIOS = (
+    "tablesdb", "bigint", "rows", "queries", "users", "storage", "errors", "encrypted", "project", "webhooks",
+    "functions",
+)  # fmt: skip
 SCOPES = (
     "databases.read,databases.write,tables.read,tables.write,columns.read,columns.write,indexes.read,indexes.write,"
     "rows.read,rows.write,users.read,users.write,buckets.read,buckets.write,files.read,files.write,keys.read,keys.write,"
-    "platforms.read,platforms.write,project.read,project.write,policies.read,policies.write,webhooks.read,webhooks.write"
+    "platforms.read,platforms.write,project.read,project.write,policies.read,policies.write,webhooks.read,webhooks.write,"
+    "functions.read,functions.write,execution.read,execution.write"
 )
+# The functions scenario's code: main.py echoes the request, and incompressible filler makes it three 5 MB chunks.
+ECHO = b"""
+import os
+
+
+def main(context):
+    context.log("echoing", context.req.method)
+    return context.res.json({
+        "method": context.req.method,
+        "path": context.req.path,
+        "query": context.req.query,
+        "body": context.req.body_json if context.req.body_text else None,
+        "greeting": os.environ.get("GREETING"),
+    })
+"""
 
 
 def run_python(env: dict[str, str]) -> dict:
@@ -49,10 +71,25 @@ def run_node(env: dict[str, str]) -> dict:
 RUNNERS: dict[str, Callable[[dict[str, str]], dict]] = {"python": run_python, "node": run_node}
 
 
+def echo_archive(path: Path) -> Path:
+    with tarfile.open(path, mode="w:gz") as tar:
+        for name, data in (("main.py", ECHO), ("filler.bin", os.urandom(11 * 1024 * 1024))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
 @pytest.fixture(scope="module")
-def report(api) -> Callable[[str], dict]:
+def report(api, tmp_path_factory) -> Callable[[str], dict]:
     """Each SDK's report, its script run once (on first use) against the module's server with a key for it."""
-    env = {"ENDPOINT": api.endpoint, "PROJECT": "default", "KEY": create_key(api.data_dir, SCOPES)["secret"]}
+    env = {
+        "ENDPOINT": api.endpoint,
+        "PROJECT": "default",
+        "KEY": create_key(api.data_dir, SCOPES)["secret"],
+        "RUNTIME": "python-{}.{}".format(*sys.version_info[:2]),
+        "ARCHIVE": str(echo_archive(tmp_path_factory.mktemp("sdk19") / "code.tar.gz")),
+    }
     made: dict[str, dict] = {}
 
     def of(sdk: str) -> dict:

@@ -9,11 +9,11 @@ import time
 from typing import Any
 
 from ...uploads import Media, Upload
+from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
-from ..events import announce
-from ..ids import resolve_id
+from ..events import announce, withhold
 from ..registry import Call, handles
-from . import executor, store
+from . import deployment_uploads, executor, store
 from .functions import BUILD_TIMEOUT, announced, runtime_of, with_variables
 
 
@@ -48,10 +48,10 @@ def deployment_body(function_id: str, entrypoint: str, size: int, activate: bool
 
 @handles("functions.createDeployment", own_transactions=True)
 def create_deployment(call: Call) -> dict:
-    """Unpack and build the code outside the write lock; answer with the deployment once built."""
+    """Receive the archive (deployment_uploads.py), then unpack and build the code outside the write lock; answer
+    with the deployment once built."""
     engine, project_id = call.engine, call.project.id
     function_id = call.params["functionId"]
-    upload = call.params["code"]
     function = engine.change(project_id, lambda project: store.require(project.connection, "function", function_id))
     runtime = runtime_of(function["runtime"])
     entrypoint = call.params.get("entrypoint") or function["entrypoint"]
@@ -59,11 +59,26 @@ def create_deployment(call: Call) -> dict:
         raise invalid_argument("Invalid `entrypoint` param: the function has no entrypoint; give the file to run")
     commands = call.params.get("commands")
     commands = function["commands"] if commands is None else commands
-    deployment_id = resolve_id("unique()", "deploymentId")
+    activate = call.params.get("activate", False)
+    deployment_id = deployment_uploads.deployment_id_of(call.params["code"])
+    existing = engine.change(project_id, lambda project: store.find(project.connection, "deployment", deployment_id))
+    if existing is not None:  # a chunk sent again after the upload completed
+        if existing["resourceId"] != function_id:
+            raise AppwriteError(
+                "storage_invalid_appwrite_id", "The x-appwrite-id header names a deployment of another function."
+            )
+        withhold(call.project, call.op.events)
+        return existing
     folder = store.code_folder(call.project, function_id, deployment_id)
+    data = deployment_uploads.receive(call.params["code"], folder.parent, deployment_id)
+    if data is None:  # announced once all of it is in
+        withhold(call.project, call.op.events)
+        now = now_iso()
+        waiting = deployment_body(function_id, entrypoint, 0, activate)
+        return {"$id": deployment_id, "$createdAt": now, "$updatedAt": now, **waiting}
     code = folder / "code"
     try:
-        executor.extract(upload.data, code)
+        executor.extract(data, code)
     except ValueError as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise invalid_argument(f"Invalid `code` param: {error}") from None
@@ -75,9 +90,8 @@ def create_deployment(call: Call) -> dict:
         raise AppwriteError(
             "function_entrypoint_missing", f"Entrypoint file {entrypoint!r} is not in the code archive."
         )
-    (folder / "code.tar.gz").write_bytes(upload.data)
-    activate = call.params.get("activate", False)
-    body = deployment_body(function_id, entrypoint, len(upload.data), activate)
+    (folder / "code.tar.gz").write_bytes(data)
+    body = deployment_body(function_id, entrypoint, len(data), activate)
     ids = {"functionId": function_id, "deploymentId": deployment_id}
 
     def record(project) -> dict:

@@ -28,7 +28,7 @@ def execution_body(call: Call, function: dict, status: str) -> dict:
     params = call.params
     headers = params.get("headers") or {}
     return {
-        "$permissions": [],
+        "$permissions": [f'read("user:{call.auth.user_id}")'] if call.auth.user_id else [],
         "functionId": function["$id"],
         "deploymentId": function["deploymentId"],
         "trigger": "http",

@@ -17,6 +17,8 @@ from ..errors import AppwriteError
 from ..listing import list_models
 
 TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
+# A model's fields kept in columns of their own rather than in its body.
+COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
 NOT_FOUND = {
     "function": ("function_not_found", "Function with the requested ID could not be found."),
     "deployment": ("deployment_not_found", "Deployment with the requested ID could not be found."),
@@ -31,15 +33,21 @@ def model(row: sqlite3.Row) -> dict:
 
 def require(connection: sqlite3.Connection, kind: str, item_id: str, function_id: str | None = None) -> dict:
     """The model of a function, deployment or execution (of `function_id`), or its not-found error."""
+    found = find(connection, kind, item_id, function_id)
+    if found is None:
+        raise AppwriteError(*NOT_FOUND[kind])
+    return found
+
+
+def find(connection: sqlite3.Connection, kind: str, item_id: str, function_id: str | None = None) -> dict | None:
+    """The model of a function, deployment or execution (of `function_id`), or None."""
     query = f"SELECT * FROM {TABLES[kind]} WHERE id = ?"
     values: tuple = (item_id,)
     if function_id is not None and kind != "function":
         query += " AND function_id = ?"
         values += (function_id,)
     row = connection.execute(query, values).fetchone()
-    if row is None:
-        raise AppwriteError(*NOT_FOUND[kind])
-    return model(row)
+    return None if row is None else model(row)
 
 
 def all_of(connection: sqlite3.Connection, kind: str, function_id: str | None = None) -> list[dict]:
@@ -54,7 +62,7 @@ def all_of(connection: sqlite3.Connection, kind: str, function_id: str | None = 
 
 def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, function_id: str = "") -> dict:
     now = now_iso()
-    fields = {key: value for key, value in body.items() if not key.startswith("$")}
+    fields = {key: value for key, value in body.items() if key not in COLUMNS}
     if kind == "function":
         connection.execute(
             "INSERT INTO _functions (id, body, created, updated) VALUES (?, ?, ?, ?)",
@@ -70,7 +78,7 @@ def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, 
 
 def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dict[str, Any]) -> dict:
     current = require(connection, kind, item_id)
-    fields = {key: value for key, value in {**current, **changes}.items() if not key.startswith("$")}
+    fields = {key: value for key, value in {**current, **changes}.items() if key not in COLUMNS}
     connection.execute(
         f"UPDATE {TABLES[kind]} SET body = ?, updated = ? WHERE id = ?", (json.dumps(fields), now_iso(), item_id)
     )

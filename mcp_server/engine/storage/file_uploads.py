@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from pathlib import Path
 
-from ...uploads import Upload, received_file
+from ...uploads import Upload, check_chunk, invalid_range, received_file
 from ..datetimes import now_iso
 from ..errors import AppwriteError
 from ..events import withhold
@@ -59,7 +58,6 @@ from .stored_files import (
     write_temporary,
 )
 
-CHUNK_SIZE = 5 * 1024 * 1024
 # Incomplete uploads untouched for this long are removed when another upload starts in their bucket.
 PENDING_TTL = 24 * 3600
 
@@ -184,22 +182,6 @@ def pending_model(bucket: Bucket, file_id: str, meta: dict, uploaded: int) -> di
         "encryption": bucket.encryption,
         "compression": bucket.compression,
     }
-
-
-def invalid_range(detail: str) -> AppwriteError:
-    return AppwriteError("storage_invalid_content_range", f"The Content-Range is invalid: {detail}.")
-
-
-def check_chunk(upload: Upload) -> tuple[int, int, int]:
-    """(chunk index from 0, chunk count, total size) of a chunk, following Appwrite's 5 MB numbering."""
-    first, last, total = upload.chunk  # type: ignore[misc]
-    if not 0 <= first <= last < total:
-        raise invalid_range(f"bytes {first}-{last}/{total} is not a range within the file")
-    if last - first + 1 != len(upload.data):
-        raise invalid_range(f"the range holds {last - first + 1} bytes but the chunk has {len(upload.data)}")
-    if first % CHUNK_SIZE or (last != total - 1 and last - first + 1 != CHUNK_SIZE):
-        raise invalid_range(f"chunks start every {CHUNK_SIZE} bytes (5 MB), and all but the last are that long")
-    return first // CHUNK_SIZE, math.ceil(total / CHUNK_SIZE), total
 
 
 def check_extension(bucket: Bucket, name: str) -> None:

@@ -1,7 +1,9 @@
 // The official Node SDK for Appwrite 1.9 (node-appwrite, pinned in package.json) against an Appwrite endpoint.
 //
 // Environment: ENDPOINT (e.g. http://127.0.0.1:8080/v1), PROJECT, KEY (an API key with the database, table, column,
-// row, users, bucket, file, key, platform, project and policy scopes). Arguments: the scenarios to run (default: all).
+// row, users, bucket, file, key, platform, project, policy, webhook, function and execution scopes), and for the
+// functions scenario RUNTIME (a runtime id the server runs) and ARCHIVE (a tar.gz over 5 MB whose main.py echoes the
+// request). Arguments: the scenarios to run (default: all).
 //
 // Each scenario is an async function in SCENARIOS: it works in its own database, bucket or users, so scenarios run
 // alone or in any order, and records what it observed with report.check(label, actual, expected). Prints one JSON
@@ -17,7 +19,7 @@ const { InputFile } = require('node-appwrite/file');
 // The SDK's package.json is not among its exports: read it from where the SDK was found.
 const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('node-appwrite')), '..', 'package.json')));
 
-const { ID, ProjectKeyScopes, ProjectPolicyId, Query, TablesDBIndexType } = sdk;
+const { ExecutionMethod, ID, ProjectKeyScopes, ProjectPolicyId, Query, TablesDBIndexType } = sdk;
 
 const ENDPOINT = process.env.ENDPOINT;
 const PROJECT = process.env.PROJECT || 'default';
@@ -250,6 +252,37 @@ const SCENARIOS = {
             400, 'general_argument_invalid');
         await service.delete({ webhookId: made.$id });
         await report.fails('deleted', () => service.get({ webhookId: made.$id }), 404, 'webhook_not_found');
+    },
+
+    async functions(report) {
+        const service = new sdk.Functions(client());
+        const runtime = process.env.RUNTIME;
+        const archive = process.env.ARCHIVE;
+        const made = await service.create({
+            functionId: ID.unique(), name: 'Echo', runtime, execute: ['any'], entrypoint: 'main.py', timeout: 10,
+        });
+        report.check('create', [made.name, made.runtime, made.buildSpecification], ['Echo', runtime, 's-1vcpu-512mb']);
+        const variable = await service.createVariable({
+            functionId: made.$id, variableId: ID.unique(), key: 'GREETING', value: 'hello', secret: false,
+        });
+        report.check('variable', [variable.key, variable.value], ['GREETING', 'hello']);
+        const code = InputFile.fromPath(archive, 'code.tar.gz');
+        const deployment = await service.createDeployment({ functionId: made.$id, code, activate: true });
+        report.check('deploy', [deployment.status, deployment.sourceSize], ['ready', fs.statSync(archive).size]);
+        const execution = await service.createExecution({
+            functionId: made.$id, body: '{"n": 1}', xpath: '/echo?x=1', method: ExecutionMethod.PUT,
+        });
+        report.check('execute', [execution.status, execution.responseStatusCode, JSON.parse(execution.responseBody)],
+            ['completed', 200, { method: 'PUT', path: '/echo', query: { x: '1' }, body: { n: 1 }, greeting: 'hello' }]);
+        report.check('logs', execution.logs.includes('echoing PUT'), true);
+        const waiting = await service.createExecution({ functionId: made.$id, async: true });
+        report.check('async', ['waiting', 'processing'].includes(waiting.status), true);
+        const listed = await service.listExecutions({ functionId: made.$id });
+        report.check('list', listed.executions.map((item) => item.$id).sort().join() === [execution.$id, waiting.$id].sort().join(), true);
+        const downloaded = await service.getDeploymentDownload({ functionId: made.$id, deploymentId: deployment.$id });
+        report.check('download', Buffer.from(downloaded).length, fs.statSync(archive).size);
+        await service.delete({ functionId: made.$id });
+        await report.fails('deleted', () => service.get({ functionId: made.$id }), 404, 'function_not_found');
     },
 };
 

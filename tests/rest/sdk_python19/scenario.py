@@ -1,7 +1,9 @@
 """The official Python SDK for Appwrite 1.9 (appwrite 20.1.0, see requirements.txt) against an Appwrite endpoint.
 
 Environment: ENDPOINT (e.g. http://127.0.0.1:8080/v1), PROJECT, KEY (an API key with the database, table, column,
-row, users, bucket, file, key, platform, project and policy scopes). Arguments: the scenarios to run (default: all).
+row, users, bucket, file, key, platform, project, policy, webhook, function and execution scopes), and for the
+functions scenario RUNTIME (a runtime id the server runs) and ARCHIVE (a tar.gz over 5 MB whose main.py echoes the
+request). Arguments: the scenarios to run (default: all).
 
 Each scenario is a function registered with @scenario: it works in its own database, bucket or users, so scenarios
 run alone or in any order. It records what it observed with `check(label, actual, expected)`. Prints one JSON
@@ -19,6 +21,7 @@ import traceback
 from collections.abc import Callable
 
 from appwrite.client import Client
+from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.enums.project_key_scopes import ProjectKeyScopes
 from appwrite.enums.project_policy_id import ProjectPolicyId
 from appwrite.enums.tables_db_index_type import TablesDBIndexType
@@ -26,6 +29,7 @@ from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.input_file import InputFile
 from appwrite.query import Query
+from appwrite.services.functions import Functions
 from appwrite.services.project import Project
 from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
@@ -283,6 +287,33 @@ def webhooks(report: Report) -> None:
     )
     service.delete(made.id)
     report.fails("deleted", lambda: service.get(made.id), 404, "webhook_not_found")
+
+
+@scenario
+def functions(report: Report) -> None:
+    service = Functions(client())
+    runtime, archive = os.environ["RUNTIME"], os.environ["ARCHIVE"]
+    made = service.create(ID.unique(), "Echo", runtime, execute=["any"], entrypoint="main.py", timeout=10)
+    report.check("create", (made.name, made.runtime, made.buildspecification), ("Echo", runtime, "s-1vcpu-512mb"))
+    variable = service.create_variable(made.id, ID.unique(), "GREETING", "hello", secret=False)
+    report.check("variable", (variable.key, variable.value), ("GREETING", "hello"))
+    deployment = service.create_deployment(made.id, InputFile.from_path(archive), True)
+    report.check("deploy", (deployment.status.value, deployment.sourcesize), ("ready", os.path.getsize(archive)))
+    execution = service.create_execution(made.id, body='{"n": 1}', path="/echo?x=1", method=ExecutionMethod.PUT)
+    echoed = {"method": "PUT", "path": "/echo", "query": {"x": "1"}, "body": {"n": 1}, "greeting": "hello"}
+    report.check(
+        "execute",
+        (execution.status.value, execution.responsestatuscode, json.loads(execution.responsebody)),
+        ("completed", 200, echoed),
+    )
+    report.check("logs", "echoing PUT" in execution.logs, True)
+    waiting = service.create_execution(made.id, xasync=True)
+    report.check("async", waiting.status.value in ("waiting", "processing"), True)
+    listed = service.list_executions(made.id)
+    report.check("list", sorted(item.id for item in listed.executions) == sorted([execution.id, waiting.id]), True)
+    report.check("download", len(service.get_deployment_download(made.id, deployment.id)), os.path.getsize(archive))
+    service.delete(made.id)
+    report.fails("deleted", lambda: service.get(made.id), 404, "function_not_found")
 
 
 def run(name: str) -> dict:
