@@ -182,6 +182,7 @@ def execute(
     return pool.execute(key, request, per_execution, timeout)
 
 
-def retire(directory: Path) -> None:
-    """Stop the warm workers of the deployments under `directory`."""
-    POOL.retire(directory.resolve())
+def retire(directory: Path, running: bool = False) -> None:
+    """Stop the warm workers of the deployments under `directory`; with `running`, those busy with an execution too
+    (which then ends as crashed) rather than once their execution ends."""
+    POOL.retire(directory.resolve(), running)

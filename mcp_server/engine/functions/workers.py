@@ -80,9 +80,9 @@ class WorkerKey:
 class Worker:
     """One worker process and its pipes."""
 
-    def __init__(self, key: WorkerKey, cpu_allowance: float) -> None:
+    def __init__(self, key: WorkerKey, cpu_budget: int) -> None:
         self.key = key
-        self.cpu_budget = int(cpu_allowance * CPU_BUDGET_FACTOR) + 1
+        self.cpu_budget = cpu_budget
         self.cpu_used = 0.0
         self.executions = 0
         self.last_used = time.monotonic()
@@ -181,11 +181,16 @@ class WorkerPool:
     """The workers of this process (see the module's docstring for the bounds)."""
 
     def __init__(
-        self, max_workers: int = MAX_WORKERS, idle_seconds: float = IDLE_SECONDS, max_executions: int = MAX_EXECUTIONS
+        self,
+        max_workers: int = MAX_WORKERS,
+        idle_seconds: float = IDLE_SECONDS,
+        max_executions: int = MAX_EXECUTIONS,
+        cpu_budget_factor: float = CPU_BUDGET_FACTOR,
     ) -> None:
         self.max_workers = max_workers
         self.idle_seconds = idle_seconds
         self.max_executions = max_executions
+        self.cpu_budget_factor = cpu_budget_factor
         self.changed = threading.Condition()
         self.idle: list[Worker] = []
         self.busy: set[Worker] = set()
@@ -286,7 +291,8 @@ class WorkerPool:
                     self.starter = ThreadPoolExecutor(1, thread_name_prefix="baas-mcp-worker-starter")
                     threading.Thread(target=self._reap_idle, name="baas-mcp-worker-reaper", daemon=True).start()
                 starter = self.starter
-            worker = starter.submit(Worker, key, allowance).result()
+            budget = int(allowance * self.cpu_budget_factor) + 1
+            worker = starter.submit(Worker, key, budget).result()
         except BaseException:
             with self.changed:
                 self.starting -= 1
@@ -329,14 +335,17 @@ class WorkerPool:
             for worker in expired:
                 worker.stop()
 
-    def retire(self, directory: Path) -> None:
-        """Stop the workers of deployments under `directory` (idle ones now, busy ones when their execution ends)."""
+    def retire(self, directory: Path, running: bool = False) -> None:
+        """Stop the workers of deployments under `directory`: idle ones now, busy ones when their execution ends,
+        or now too when `running` (their executions end as crashed)."""
         with self.changed:
             retired = [w for w in self.idle if w.key.directory.is_relative_to(directory)]
             self.idle = [w for w in self.idle if w not in retired]
             for worker in self.busy:
                 if worker.key.directory.is_relative_to(directory):
                     worker.retired = True
+                    if running:
+                        retired.append(worker)
         for worker in retired:
             worker.stop()
 
