@@ -315,3 +315,23 @@ def test_workers_die_with_a_server_killed_outright(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def test_concurrent_executions_through_the_engine_all_finish(call):
+    # Executions on several threads at once: reading the function's variables must not use the project's
+    # connection beside another thread's write (SQLite's lock and the interpreter's then wait on each other).
+    deployed(call, "hello", PYTHON, *SOURCES["python"])
+    call("functions.createVariable", functionId="hello", variableId="g", key="GREETING", value="hi")
+    finished = []
+
+    def caller() -> None:
+        for _ in range(40):
+            execution = call("functions.createExecution", functionId="hello")
+            finished.append(json.loads(execution["responseBody"])["greeting"])
+
+    threads = [threading.Thread(target=caller, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert finished == ["hi"] * 160
