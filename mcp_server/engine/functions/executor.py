@@ -8,6 +8,7 @@ function or deployment, a changed variable, a closing engine).
 """
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -50,14 +51,21 @@ def installed_runtimes() -> list[Runtime]:
     runtimes = [Runtime(f"python-{version}", "python", version, sys.executable)]
     node = shutil.which("node")
     if node:
-        try:
-            out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            out = ""
-        major = out.lstrip("v").split(".")[0]
-        if major.isdigit():
-            runtimes.append(Runtime(f"node-{major}", "node", major, node))
+        with contextlib.suppress(OSError):
+            major = _node_major(node, os.stat(node).st_mtime_ns)
+            if major.isdigit():
+                runtimes.append(Runtime(f"node-{major}", "node", major, node))
     return runtimes
+
+
+@functools.lru_cache(maxsize=8)
+def _node_major(node: str, mtime_ns: int) -> str:
+    """The major version of the `node` at this path, asked once per version of the file (by its mtime)."""
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return out.lstrip("v").split(".")[0]
 
 
 def extract(archive: bytes, directory: Path, max_bytes: int = 512 * 1024 * 1024, max_files: int = 20_000) -> None:
