@@ -306,10 +306,9 @@ class WorkerPool:
     def _release(self, worker: Worker, reusable: bool) -> None:
         worker.executions += 1
         worker.last_used = time.monotonic()
-        keep = reusable and not worker.retired and worker.executions < self.max_executions
         with self.changed:
             self.busy.discard(worker)
-            keep = keep and not self.closed
+            keep = reusable and not worker.retired and not self.closed and worker.executions < self.max_executions
             if keep:
                 self.idle.append(worker)
             self.changed.notify_all()
