@@ -141,7 +141,7 @@ def test_a_timeout_kills_the_worker_and_the_next_execution_gets_a_fresh_one(tmp_
     assert answer(run(pool, directory, language, variables={"MARKER": marker}))["calls"] == 1
     hung = run(pool, directory, language, "/hang", timeout=1.0, variables={"MARKER": marker})
     assert (hung.status_code, hung.failure) == (500, "timeout")
-    assert processes_with(marker) == []
+    assert wait_until(lambda: processes_with(marker) == [], 5)
     assert answer(run(pool, directory, language, variables={"MARKER": marker}))["calls"] == 1
 
 
@@ -237,13 +237,13 @@ def test_a_variable_change_or_a_new_deployment_is_seen_at_once(call, runtime, en
     call("functions.updateVariable", functionId="counter", variableId=variable["$id"], key="GREETING", value="ho")
     changed = body()
     assert (changed["greeting"], changed["calls"]) == ("ho", 1)
-    assert not set(workers) & set(processes_with(marker))
+    assert wait_until(lambda: not set(workers) & set(processes_with(marker)), 5)
     new_source = source.replace("calls += 1", "calls += 10")
     call("functions.createDeployment", functionId="counter", code=archive({entrypoint: new_source}),
          entrypoint=entrypoint, activate=True)
     assert body()["calls"] == 10
     call("functions.delete", functionId="counter")
-    assert processes_with(marker) == []
+    assert wait_until(lambda: processes_with(marker) == [], 5)
 
 
 def test_engine_close_leaves_no_worker(tmp_path):
@@ -270,7 +270,7 @@ def test_engine_close_leaves_no_worker(tmp_path):
     assert call("functions.createExecution", functionId="py")["status"] == "completed"
     assert wait_until(lambda: len(workers_with(marker)) == 3)
     engine.close()
-    assert processes_with(marker) == []
+    assert wait_until(lambda: processes_with(marker) == [], 5)
     thread.join(timeout=10)
     assert hanging == []  # the hanging execution ended with the engine (it cannot be recorded any more)
 
