@@ -32,6 +32,7 @@ from .errors import AppwriteError
 from .events import Retention
 from .functions import deployments, executions, functions  # noqa: F401
 from .functions import variables as function_variables  # noqa: F401
+from .functions.executor import retire as retire_function_workers
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import (
     SECOND_FACTOR_OPERATIONS,
@@ -298,6 +299,7 @@ class Engine:
                 del self.projects[state.id]
         state.db.readers.close()
         state.close()
+        retire_function_workers(state.db.path.parent)
         remove_folder(state.db.path.parent)
         for listener in self.deleted_listeners:
             listener(state.id)
@@ -323,11 +325,12 @@ class Engine:
         return await WebhookWorker(self, self.webhook_policy).drain(project_ids)
 
     def close(self) -> None:
-        """Stop running reads now, let a write under way finish, and close every project; calls after
-        this fail."""
+        """Stop running reads now, let a write under way finish, stop the functions' warm workers, and close
+        every project; calls after this fail."""
         with self.lock:
             self.closed = True
             projects, self.projects = list(self.projects.values()), {}
+        retire_function_workers(self.data_dir, running=True)
         for project in projects:
             project.db.readers.close()
         for project in projects:

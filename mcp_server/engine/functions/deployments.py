@@ -160,6 +160,7 @@ def activate_deployment(call: Call) -> dict:
         function_id,
         {"deploymentId": deployment["$id"], "deploymentCreatedAt": deployment["$createdAt"]},
     )
+    executor.retire(store.function_folder(call.project, function_id))
     return announced(
         call,
         "functions.[functionId].deployments.[deploymentId].update",
@@ -177,6 +178,7 @@ def delete_deployment(call: Call) -> None:
     function = store.require(connection, "function", function_id)
     if function["deploymentId"] == deployment["$id"]:
         store.update(connection, "function", function_id, {"deploymentId": "", "deploymentCreatedAt": ""})
+    executor.retire(store.code_folder(call.project, function_id, deployment["$id"]))
     shutil.rmtree(store.code_folder(call.project, function_id, deployment["$id"]), ignore_errors=True)
     announced(
         call,

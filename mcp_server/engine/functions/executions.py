@@ -79,10 +79,14 @@ def run(
     runtime = runtime_of(function["runtime"])
     ids = {"functionId": function["$id"], "executionId": execution["$id"]}
     folder = store.code_folder(project, function["$id"], function["deploymentId"]) / "code"
-    deployment = engine.change(
-        project_id, lambda p: store.require(p.connection, "deployment", function["deploymentId"])
+    # Read under the write lock: the project's connection must not be used beside a write on another thread.
+    deployment, env = engine.change(
+        project_id,
+        lambda p: (
+            store.require(p.connection, "deployment", function["deploymentId"]),
+            environment(p, function, execution["$id"], runtime),
+        ),
     )
-    env = environment(project, function, execution["$id"], runtime)
     result = executor.execute(folder, runtime, deployment["entrypoint"], request, env, timeout, MEMORY_MB, CPUS)
     failed = result.status_code >= 500 or result.failure is not None
     changes = {

@@ -149,6 +149,7 @@ def update_function(call: Call) -> dict:
     function_id = call.params["functionId"]
     current = store.require(call.project.connection, "function", function_id)
     function = store.update(call.project.connection, "function", function_id, function_body(call, current))
+    executor.retire(store.function_folder(call.project, function_id))
     return announced(call, "functions.[functionId].update", {"functionId": function_id}, with_variables(call, function))
 
 
@@ -160,7 +161,8 @@ def delete_function(call: Call) -> None:
     for table in ("_deployments", "_executions", "_function_variables"):
         connection.execute(f"DELETE FROM {table} WHERE function_id = ?", (function_id,))
     connection.execute("DELETE FROM _functions WHERE id = ?", (function_id,))
-    shutil.rmtree(call.project.db.path.parent / "functions" / function_id, ignore_errors=True)
+    executor.retire(store.function_folder(call.project, function_id))
+    shutil.rmtree(store.function_folder(call.project, function_id), ignore_errors=True)
     announced(call, "functions.[functionId].delete", {"functionId": function_id}, function)
 
 

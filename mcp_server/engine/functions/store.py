@@ -85,9 +85,14 @@ def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dic
     return require(connection, kind, item_id)
 
 
+def function_folder(project: Any, function_id: str) -> Path:
+    """Where a function's deployments live."""
+    return project.db.path.parent / "functions" / function_id
+
+
 def code_folder(project: Any, function_id: str, deployment_id: str) -> Path:
     """Where a deployment's archive and unpacked code live."""
-    return project.db.path.parent / "functions" / function_id / deployment_id
+    return function_folder(project, function_id) / deployment_id
 
 
 def listed(call: Any, kind: str, queryable: set[str]) -> tuple[int, list[dict]]:

@@ -9,7 +9,7 @@ from ..errors import AppwriteError, invalid_argument
 from ..ids import resolve_id
 from ..listing import list_models
 from ..registry import Call, handles
-from . import store
+from . import executor, store
 
 
 def variable_rows(connection, function_id: str) -> list:
@@ -87,6 +87,7 @@ def create_variable(call: Call) -> dict:
         ),
     )
     call.params["variableId"] = variable_id
+    executor.retire(store.function_folder(call.project, function_id))
     return variable_model(require_variable(call))
 
 
@@ -108,6 +109,7 @@ def update_variable(call: Call) -> dict:
         "UPDATE _function_variables SET key = ?, value = ?, secret = ?, updated = ? WHERE id = ?",
         (key, row["value"] if value is None else value, int(bool(secret) or bool(row["secret"])), now_iso(), row["id"]),
     )
+    executor.retire(store.function_folder(call.project, call.params["functionId"]))
     return variable_model(require_variable(call))
 
 
@@ -115,3 +117,4 @@ def update_variable(call: Call) -> dict:
 def delete_variable(call: Call) -> None:
     row = require_variable(call)
     call.project.connection.execute("DELETE FROM _function_variables WHERE id = ?", (row["id"],))
+    executor.retire(store.function_folder(call.project, call.params["functionId"]))

@@ -1,20 +1,24 @@
-// Runs one Appwrite function execution in Node, the way open-runtimes' Node runtime does.
+// Serves Appwrite function executions in Node, one at a time, the way open-runtimes' Node runtime does.
 //
-// Usage: node node_shim.js <result fd>. The request comes as JSON on stdin ({method, url, headers, body (base64),
-// entrypoint}); the user's module (CommonJS or ESM) is loaded from the current directory, its exported function
-// (default or module.exports) is awaited with `context`, and the response JSON ({statusCode, headers, body (base64),
-// logs, errors}) is written to the result fd. console.* output is collected into the logs, never onto the protocol.
+// Usage: node node_shim.js <request fd> <result fd>, with OPEN_RUNTIMES_ENTRYPOINT in the environment. Each request is
+// a frame (4-byte big-endian length, then JSON {method, url, headers, body (base64), env}) read from the request fd;
+// `env` holds the execution's own environment values, set for its duration. The user's module (CommonJS or ESM) is
+// loaded once from the current directory and kept: module state persists between executions. Its exported function
+// (default or module.exports) is awaited with `context`, and the response frame ({statusCode, headers, body (base64),
+// logs, errors, cpu (seconds used by this process so far), reusable}) is written to the result fd. The execution's
+// console.* output is collected into its logs, never onto the protocol. The process ends when the request pipe closes.
 "use strict";
 
 const fs = require("fs");
+const net = require("net");
 const path = require("path");
 const { pathToFileURL } = require("url");
 
 const MAX_MESSAGE = 8000;
 const MAX_LOGS = 1024 * 1024;
 
-const streams = { log: [], error: [] };
-const sizes = { log: 0, error: 0 };
+let streams = { log: [], error: [] };
+let sizes = { log: 0, error: 0 };
 let nativeSeen = false;
 
 function write(messages, kind, native) {
@@ -144,12 +148,18 @@ async function load(context, entrypoint) {
   }
 }
 
+let loaded = null;
+let loadFailed = false;
+
 async function run(context, entrypoint) {
-  const fn = await load(context, entrypoint);
-  if (fn === null) return context.res.text("", 503, {});
+  if (loaded === null && !loadFailed) {
+    loaded = await load(context, entrypoint);
+    loadFailed = loaded === null;
+  }
+  if (loaded === null) return context.res.text("", 503, {});
   let output;
   try {
-    output = await fn(context);
+    output = await loaded(context);
   } catch (e) {
     context.error((e && e.stack) || e);
     return context.res.text("", 500, {});
@@ -167,18 +177,23 @@ function encodeBody(body) {
   return Buffer.from(JSON.stringify(body) ?? String(body), "utf8");
 }
 
-async function main() {
-  const resultFd = Number(process.argv[2]);
-  const request = JSON.parse(fs.readFileSync(0, "utf8"));
+async function execute(request, entrypoint) {
+  streams = { log: [], error: [] };
+  sizes = { log: 0, error: 0 };
+  nativeSeen = false;
+  Object.assign(process.env, request.env);
   const context = {
     req: buildRequest(request),
     res,
     log: (...messages) => write(messages, "log", false),
     error: (...messages) => write(messages, "error", false),
   };
-  const native = (...args) => write(args, "log", true);
-  console.log = console.info = console.debug = console.warn = console.error = native;
-  let output = await run(context, request.entrypoint);
+  let output;
+  try {
+    output = await run(context, entrypoint);
+  } finally {
+    for (const key of Object.keys(request.env)) delete process.env[key];
+  }
   if (typeof output !== "object") {
     context.error("Invalid response: the function must return context.res.*().");
     output = context.res.text("", 500, {});
@@ -186,18 +201,52 @@ async function main() {
   const status = output.statusCode ?? 200;
   const headers = {};
   for (const [key, value] of Object.entries(output.headers ?? {})) headers[key] = String(value);
-  fs.writeFileSync(
-    resultFd,
-    JSON.stringify({
-      statusCode: Number.isInteger(status) ? status : 500,
-      headers,
-      body: encodeBody(output.body ?? "").toString("base64"),
-      logs: streams.log.join(""),
-      errors: streams.error.join(""),
-    }),
-  );
-  fs.closeSync(resultFd);
-  process.exit(0);
+  const usage = process.cpuUsage();
+  return {
+    statusCode: Number.isInteger(status) ? status : 500,
+    headers,
+    body: encodeBody(output.body ?? "").toString("base64"),
+    logs: streams.log.join(""),
+    errors: streams.error.join(""),
+    cpu: (usage.user + usage.system) / 1e6,
+    reusable: !loadFailed,
+  };
+}
+
+function send(resultFd, response) {
+  const json = Buffer.from(JSON.stringify(response), "utf8");
+  const frame = Buffer.alloc(4 + json.length);
+  frame.writeUInt32BE(json.length, 0);
+  json.copy(frame, 4);
+  let written = 0;
+  while (written < frame.length) written += fs.writeSync(resultFd, frame, written);
+}
+
+function main() {
+  const requestFd = Number(process.argv[2]);
+  const resultFd = Number(process.argv[3]);
+  const entrypoint = process.env.OPEN_RUNTIMES_ENTRYPOINT ?? "";
+  const native = (...args) => write(args, "log", true);
+  console.log = console.info = console.debug = console.warn = console.error = native;
+  const requests = new net.Socket({ fd: requestFd, readable: true, writable: false });
+  let pending = Buffer.alloc(0);
+  let busy = false;
+  const next = async () => {
+    if (busy || pending.length < 4) return;
+    const size = pending.readUInt32BE(0);
+    if (pending.length < 4 + size) return;
+    const request = JSON.parse(pending.subarray(4, 4 + size).toString("utf8"));
+    pending = pending.subarray(4 + size);
+    busy = true;
+    send(resultFd, await execute(request, entrypoint));
+    busy = false;
+    next();
+  };
+  requests.on("data", (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    next();
+  });
+  requests.on("end", () => process.exit(0));
 }
 
 main();

@@ -1,10 +1,13 @@
-"""Runs one Appwrite function execution in Python, the way open-runtimes' Python runtime does.
+"""Serves Appwrite function executions in Python, one at a time, the way open-runtimes' Python runtime does.
 
-Usage: python -I -S python_shim.py <result fd>. The request comes as JSON on stdin ({"method", "url", "headers",
-"body" (base64), "entrypoint"}); the user's module is imported as `function.<entrypoint path>` from the current
-directory, `main(context)` is called (or awaited), and the response JSON ({"statusCode", "headers", "body" (base64),
-"logs", "errors"}) is written to the result fd. The user's own prints are collected into the logs, never onto the
-protocol. This file is run by the executor, never imported by the server; it uses the standard library only.
+Usage: python -I -S python_shim.py <request fd> <result fd>, with OPEN_RUNTIMES_ENTRYPOINT in the environment. Each
+request is a frame (4-byte big-endian length, then JSON {"method", "url", "headers", "body" (base64), "env"}) read from
+the request fd; "env" holds the execution's own environment values, set for its duration. The user's module is
+imported once, as `function.<entrypoint path>` from the current directory, and kept: module state persists between
+executions. `main(context)` is called (or awaited) and the response frame ({"statusCode", "headers", "body" (base64),
+"logs", "errors", "cpu" (seconds used by this process so far), "reusable"}) is written to the result fd. The
+execution's own prints are collected into its logs, never onto the protocol. The process ends when the request pipe
+closes. This file is run by the executor, never imported by the server; it uses the standard library only.
 """
 
 import asyncio
@@ -13,12 +16,15 @@ import importlib
 import io
 import json
 import os
+import struct
 import sys
+import time
 import traceback
 import types
 
 MAX_MESSAGE = 8000
 MAX_LOGS = 1024 * 1024
+HEADER = struct.Struct(">I")
 
 
 class Logs:
@@ -138,33 +144,48 @@ def build_request(request: dict) -> Request:
     return req
 
 
-def load(context: Context, entrypoint: str):
-    """The user's module, or None after an error in the logs (open-runtimes answers 503 then)."""
-    if not os.path.isfile(entrypoint):
-        context.error("Failed to load entrypoint, file " + entrypoint + " does not exist.")
+class Function:
+    """The user's module, imported on the first execution and kept; None after an error in that execution's logs
+    (open-runtimes answers 503 then, and this worker is not used again)."""
+
+    def __init__(self, entrypoint: str) -> None:
+        self.entrypoint = entrypoint
+        self.module = None
+        self.failed = False
+
+    def load(self, context: Context):
+        if self.module is None and not self.failed:
+            self.module = self._import(context)
+            self.failed = self.module is None
+        return self.module
+
+    def _import(self, context: Context):
+        entrypoint = self.entrypoint
+        if not os.path.isfile(entrypoint):
+            context.error("Failed to load entrypoint, file " + entrypoint + " does not exist.")
+            return None
+        package = types.ModuleType("function")
+        package.__path__ = [os.getcwd()]
+        sys.modules["function"] = package
+        name = entrypoint[:-3] if entrypoint.endswith(".py") else entrypoint
+        try:
+            module = importlib.import_module("function." + name.replace("/", "."))
+            if not callable(getattr(module, "main", None)):
+                raise AttributeError("Function signature invalid. Did you forget to export a 'main' function?")
+            return module
+        except ModuleNotFoundError as e:
+            context.error("Module not found: " + str(e.name))
+        except SyntaxError as e:
+            context.error("Syntax error in " + str(e.filename) + ":" + str(e.lineno) + ": " + str(e.msg))
+        except AttributeError as e:
+            context.error(str(e))
+        except Exception as e:
+            context.error("Failed to load module: " + "".join(traceback.TracebackException.from_exception(e).format()))
         return None
-    package = types.ModuleType("function")
-    package.__path__ = [os.getcwd()]
-    sys.modules["function"] = package
-    name = entrypoint[:-3] if entrypoint.endswith(".py") else entrypoint
-    try:
-        module = importlib.import_module("function." + name.replace("/", "."))
-        if not callable(getattr(module, "main", None)):
-            raise AttributeError("Function signature invalid. Did you forget to export a 'main' function?")
-        return module
-    except ModuleNotFoundError as e:
-        context.error("Module not found: " + str(e.name))
-    except SyntaxError as e:
-        context.error("Syntax error in " + str(e.filename) + ":" + str(e.lineno) + ": " + str(e.msg))
-    except AttributeError as e:
-        context.error(str(e))
-    except Exception as e:
-        context.error("Failed to load module: " + "".join(traceback.TracebackException.from_exception(e).format()))
-    return None
 
 
-def run(context: Context, entrypoint: str):
-    module = load(context, entrypoint)
+def run(context: Context, function: Function):
+    module = function.load(context)
     if module is None:
         return context.res.text("", 503, {})
     try:
@@ -188,19 +209,20 @@ def encode_body(body) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
-def main() -> None:
-    result = os.fdopen(int(sys.argv[1]), "w", encoding="utf-8")
-    request = json.load(sys.stdin)
-    sys.path.insert(0, os.getcwd())
+def execute(request: dict, function: Function) -> dict:
+    """One execution: its environment values set, its prints captured, its response."""
+    os.environ.update(request["env"])
     logs = Logs()
     context = Context(logs)
     context.req = build_request(request)
     native = io.StringIO()
     sys.stdout = sys.stderr = native
     try:
-        output = run(context, request["entrypoint"])
+        output = run(context, function)
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        for key in request["env"]:
+            os.environ.pop(key, None)
     if native.getvalue():
         logs.write(["Native logs detected. Use context.log() or context.error() for better experience."])
         logs.write([native.getvalue()])
@@ -209,17 +231,35 @@ def main() -> None:
         output = context.res.text("", 500, {})
     status = output.get("statusCode", 200)
     headers = output.get("headers") or {}
-    json.dump(
-        {
-            "statusCode": status if isinstance(status, int) else 500,
-            "headers": {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
-            "body": base64.b64encode(encode_body(output.get("body", ""))).decode("ascii"),
-            "logs": logs.text("log"),
-            "errors": logs.text("error"),
-        },
-        result,
-    )
-    result.close()
+    return {
+        "statusCode": status if isinstance(status, int) else 500,
+        "headers": {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
+        "body": base64.b64encode(encode_body(output.get("body", ""))).decode("ascii"),
+        "logs": logs.text("log"),
+        "errors": logs.text("error"),
+        "cpu": time.process_time(),
+        "reusable": not function.failed,
+    }
+
+
+def read_exactly(stream, size: int) -> bytes:
+    data = stream.read(size)
+    return data if data is not None and len(data) == size else b""
+
+
+def main() -> None:
+    requests = os.fdopen(int(sys.argv[1]), "rb")
+    results = os.fdopen(int(sys.argv[2]), "wb")
+    sys.path.insert(0, os.getcwd())
+    function = Function(os.environ.get("OPEN_RUNTIMES_ENTRYPOINT", ""))
+    while True:
+        header = read_exactly(requests, HEADER.size)
+        if not header:
+            return
+        request = json.loads(read_exactly(requests, HEADER.unpack(header)[0]))
+        response = json.dumps(execute(request, function)).encode("utf-8")
+        results.write(HEADER.pack(len(response)) + response)
+        results.flush()
 
 
 main()
