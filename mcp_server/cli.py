@@ -706,7 +706,7 @@ async def deliver_until_stopped(engine, args: argparse.Namespace) -> None:
 
     import anyio
 
-    from .engine.webhooks.worker import CROSS_PROCESS_POLL
+    from .engine.stream_worker import CROSS_PROCESS_POLL
 
     stopped = anyio.Event()
 

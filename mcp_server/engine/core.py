@@ -57,12 +57,13 @@ from .projects import Project, in_write_transaction
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
+from .stream_worker import POLL
 from .unimplemented import not_implemented
 from .web_origins import PlatformOrigins
 from .webhooks import service as webhooks_service  # noqa: F401
 from .webhooks.delivery import DeliveryPolicy
 from .webhooks.store import current as webhooks_of
-from .webhooks.worker import POLL, WebhookWorker
+from .webhooks.worker import WebhookWorker
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
