@@ -203,9 +203,7 @@ def test_a_scheduled_execution_runs_at_its_time_with_its_request_and_can_be_dele
     assert seen["headers"]["x-custom"] == "1" and seen["headers"]["x-appwrite-trigger"] == "schedule"
     assert drain(engine, due + timedelta(minutes=5))["functions"]["default"].executed == {}
     # Deleted while it waits, it never runs.
-    other = call(
-        "functions.createExecution", functionId="later", scheduledAt=format_datetime(due), **{"async": True}
-    )
+    other = call("functions.createExecution", functionId="later", scheduledAt=format_datetime(due), **{"async": True})
     call("functions.deleteExecution", functionId="later", executionId=other["$id"])
     assert drain(engine, due + timedelta(minutes=6))["functions"]["default"].executed == {}
     assert [execution["$id"] for execution in executions(call, "later")] == [scheduled["$id"]]
@@ -248,7 +246,10 @@ def test_an_engine_that_runs_no_code_refuses_deployments_and_executions(tmp_path
     engine = Engine(data, no_code=True)
     try:
         for operation, params in (
-            ("functions.createDeployment", {"functionId": "f", "code": code, "entrypoint": "main.py", "activate": True}),
+            (
+                "functions.createDeployment",
+                {"functionId": "f", "code": code, "entrypoint": "main.py", "activate": True},
+            ),
             ("functions.createDuplicateDeployment", {"functionId": "f", "deploymentId": deployment["$id"]}),
             ("functions.createExecution", {"functionId": "f"}),
         ):

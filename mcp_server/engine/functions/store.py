@@ -17,6 +17,8 @@ from ..datetimes import now_iso
 from ..errors import AppwriteError
 from ..listing import list_models
 
+# The model's fields kept in columns of their own; the others (an execution's `$permissions` included) are the body.
+COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
 TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
 NOT_FOUND = {
     "function": ("function_not_found", "Function with the requested ID could not be found."),
@@ -55,7 +57,7 @@ def all_of(connection: sqlite3.Connection, kind: str, function_id: str | None = 
 
 def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, function_id: str = "") -> dict:
     now = now_iso()
-    fields = {key: value for key, value in body.items() if not key.startswith("$")}
+    fields = {key: value for key, value in body.items() if key not in COLUMNS}
     if kind == "function":
         connection.execute(
             "INSERT INTO _functions (id, body, created, updated) VALUES (?, ?, ?, ?)",
@@ -71,7 +73,7 @@ def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, 
 
 def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dict[str, Any]) -> dict:
     current = require(connection, kind, item_id)
-    fields = {key: value for key, value in {**current, **changes}.items() if not key.startswith("$")}
+    fields = {key: value for key, value in {**current, **changes}.items() if key not in COLUMNS}
     connection.execute(
         f"UPDATE {TABLES[kind]} SET body = ?, updated = ? WHERE id = ?", (json.dumps(fields), now_iso(), item_id)
     )
