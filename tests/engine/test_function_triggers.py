@@ -214,6 +214,9 @@ def test_every_execution_gets_a_key_with_the_functions_scopes_valid_for_its_time
     seen = answer(call("functions.createExecution", functionId="keyed"))
     key, _ = KeyStore(engine.project().db).check(seen["headers"]["x-appwrite-key"])
     assert set(key["scopes"]) == {"users.read"}
+    # Appwrite also reads such a key under its former name.
+    legacy = seen["headers"]["x-appwrite-key"].replace("ephemeral_", "dynamic_", 1)
+    assert KeyStore(engine.project().db).check(legacy)[0]["scopes"] == key["scopes"]
     lifetime = parse_datetime(key["expire"]) - datetime.now(UTC)
     assert timedelta(seconds=60) < lifetime <= timedelta(seconds=80)
     assert seen["endpoint"] is None  # this engine was not told its URL
