@@ -68,23 +68,37 @@ def set_schedule(connection: sqlite3.Connection, function_id: str, schedule: str
         connection.execute("DELETE FROM _function_schedules WHERE function_id = ?", (function_id,))
 
 
-def due_functions(connection: sqlite3.Connection, functions: dict[str, dict], now: datetime) -> list[str]:
-    """The functions (of `functions`, models by id) whose schedule ticked since its last tick handled, which
-    are to run now; every tick passed is handled (inside the caller's write transaction)."""
-    due = []
+def ticked(connection: sqlite3.Connection, functions: dict[str, dict], now: datetime) -> list[tuple[str, str]]:
+    """(function id, tick) of the functions (of `functions`, models by id) whose schedule ticked since its last tick
+    handled."""
+    found = []
     for function_id, last in connection.execute("SELECT function_id, last_tick FROM _function_schedules").fetchall():
         function = functions.get(function_id)
-        if function is None or not function["schedule"]:
-            continue
-        tick = latest_tick(function["schedule"], now)
-        if format_datetime(tick) <= last:
-            continue
-        connection.execute(
-            "UPDATE _function_schedules SET last_tick = ? WHERE function_id = ?", (format_datetime(tick), function_id)
-        )
+        if function is not None and function["schedule"]:
+            tick = format_datetime(latest_tick(function["schedule"], now))
+            if tick > last:
+                found.append((function_id, tick))
+    return found
+
+
+def due_functions(connection: sqlite3.Connection, functions: dict[str, dict], now: datetime) -> list[str]:
+    """The functions whose schedule ticked, which are to run now (those enabled with an active deployment); every
+    tick passed is handled (inside the caller's write transaction)."""
+    due = []
+    for function_id, tick in ticked(connection, functions, now):
+        connection.execute("UPDATE _function_schedules SET last_tick = ? WHERE function_id = ?", (tick, function_id))
+        function = functions[function_id]
         if function["enabled"] and function["deploymentId"]:
             due.append(function_id)
     return due
+
+
+def anything_due(connection: sqlite3.Connection, functions: dict[str, dict], now: datetime) -> bool:
+    """Whether a schedule ticked or a scheduled execution is due (a read, to spare a write when nothing is)."""
+    waiting = connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM _scheduled_executions WHERE due <= ?)", (format_datetime(now),)
+    ).fetchone()[0]
+    return bool(waiting) or bool(ticked(connection, functions, now))
 
 
 def check_scheduled_at(value: object, asynchronous: bool, now: datetime) -> str | None:

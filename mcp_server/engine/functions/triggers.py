@@ -73,6 +73,13 @@ def event_trigger(event: Event) -> Trigger:
     return Trigger("event", headers=dict(EVENT_HEADERS), body=body, user_id=event.user_id, event=event.name)
 
 
+def due_now(now: datetime, project: Any) -> bool:
+    """Whether anything is due at `now` (a read)."""
+    with project.db.reading() as connection:
+        functions = {function["$id"]: function for function in store.all_of(connection, "function")}
+        return schedules.anything_due(connection, functions, now)
+
+
 def take_due(now: datetime, project: Any) -> list[tuple[str, Trigger, str]]:
     """What is due at `now` (inside a write transaction): (function id, trigger, scheduled execution id or "")."""
     connection = project.connection
@@ -153,6 +160,13 @@ class FunctionWorker(StreamWorker):
         except Exception:
             logger.exception("function %s of project %s could not run (%s)", function_id, project.id, trigger.kind)
 
+    async def take_due(self, project: Any) -> list[tuple[str, Trigger, str]]:
+        """What is due at the clock's time, taken out (a write only when a read found something due)."""
+        now = self.clock()
+        if not await self.thread(due_now, now, project):
+            return []
+        return await self.change(project, partial(take_due, now)) or []
+
     async def work(self, project: Any) -> None:
         """Follow the stream for each function that has events, and start what is due every tick, until the
         project is deleted."""
@@ -167,8 +181,7 @@ class FunctionWorker(StreamWorker):
         running: set[asyncio.Task] = set()
         try:
             while not project.deleted:
-                due = await self.change(project, partial(take_due, self.clock())) or []
-                for function_id, trigger, execution_id in due:
+                for function_id, trigger, execution_id in await self.take_due(project):
                     task = asyncio.create_task(self.execute(project, function_id, trigger, execution_id))
                     running.add(task)
                     task.add_done_callback(running.discard)
@@ -184,7 +197,7 @@ class FunctionWorker(StreamWorker):
         for function_id in await self.thread(listening, project):
             await EventFollower(self, project, function_id, cursors, tally).run()
         await cursors.write()
-        due = await self.change(project, partial(take_due, self.clock())) or []
+        due = await self.take_due(project)
         await asyncio.gather(*(self.execute(project, *item) for item in due))
         for function_id, _, _ in due:
             tally.count(function_id)
