@@ -176,13 +176,16 @@ def finish(project, ids: dict[str, str], changes: dict, user_id: str) -> dict:
 
 def run_triggered(engine, project_id: str, function_id: str, trigger: Trigger, execution_id: str = "") -> dict | None:
     """Run an execution the background work starts (an event, a schedule tick, a scheduled execution, which
-    exists already as `execution_id`) to its end; the execution then (None: the function is gone). As in
-    Appwrite, one without an active deployment is recorded as failed."""
+    exists already as `execution_id`) to its end; the execution then (None: the function, or the scheduled
+    execution, was deleted meanwhile). As in Appwrite, one without an active deployment is recorded as failed."""
 
     def start(project) -> tuple[dict, dict] | None:
         connection = project.connection
-        row = connection.execute("SELECT 1 FROM _functions WHERE id = ?", (function_id,)).fetchone()
-        if row is None:
+        wanted = [("_functions", function_id)] + ([("_executions", execution_id)] if execution_id else [])
+        if any(
+            connection.execute(f"SELECT 1 FROM {table} WHERE id = ?", (item,)).fetchone() is None
+            for table, item in wanted
+        ):
             return None
         function = store.require(connection, "function", function_id)
         ready = (
