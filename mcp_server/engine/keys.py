@@ -8,7 +8,7 @@ An ephemeral secret (Appwrite's `project.createEphemeralKey`) is `ephemeral_<JWT
 naming the project, its scopes and its expiry (at most an hour ahead), signed with a key derived from
 the project's key material. Nothing of it is stored: it is valid wherever the signature checks out,
 until it expires, and cannot be revoked. Every execution of a function is given one carrying the function's
-`scopes` (functions/executions.py); `dynamic_<JWT>`, the name Appwrite gave them before 1.8, is read too.
+`scopes` (functions/executions.py); `dynamic_<JWT>`, their former name, is read too, as Appwrite 1.9 reads it.
 """
 
 from __future__ import annotations
