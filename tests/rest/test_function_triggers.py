@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
 from mcp_server.engine import Engine
+from mcp_server.engine.datetimes import parse_datetime
 from tests.commands import COMMAND, baas_mcp, create_key, serve_env, start_api_server
 from tests.engine.test_functions import PYTHON, archive
 
@@ -121,6 +123,26 @@ def test_a_function_calls_the_api_back_with_its_key_and_gets_only_its_scopes(tmp
         execution = Functions(client(server, key["secret"])).create_execution("caller")
         assert execution.status.value == "completed", execution.errors
         assert json.loads(execution.responsebody) == {"users": 200, "databases": 401}
+    finally:
+        server.stop()
+
+
+def test_an_execution_scheduled_with_the_sdk_waits_and_can_be_deleted(tmp_path: Path):
+    data = tmp_path / "data"
+    with_function(data, "later", RECORDER)
+    key = create_key(data, "functions.read,executions.read,executions.write")
+    server = start_api_server(data)
+    try:
+        functions = Functions(client(server, key["secret"]))
+        at = (datetime.now(UTC) + timedelta(minutes=10)).replace(second=0, microsecond=0).isoformat()
+        scheduled = functions.create_execution("later", xasync=True, scheduled_at=at)
+        assert (scheduled.status.value, scheduled.trigger.value) == ("scheduled", "schedule")
+        assert parse_datetime(scheduled.scheduledat) == datetime.fromisoformat(at)
+        with pytest.raises(AppwriteException) as refused:
+            functions.create_execution("later", scheduled_at=at)
+        assert refused.value.type == "general_bad_request"
+        functions.delete_execution("later", scheduled.id)
+        assert functions.list_executions("later").total == 0
     finally:
         server.stop()
 
