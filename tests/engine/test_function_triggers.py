@@ -29,6 +29,7 @@ def main(context):
         "headers": context.req.headers,
         "body": context.req.body_text,
         "endpoint": os.environ.get("APPWRITE_FUNCTION_API_ENDPOINT"),
+        "commit": os.environ.get("APPWRITE_VCS_COMMIT_HASH"),
     })
 """
 
@@ -220,6 +221,7 @@ def test_every_execution_gets_a_key_with_the_functions_scopes_valid_for_its_time
     lifetime = parse_datetime(key["expire"]) - datetime.now(UTC)
     assert timedelta(seconds=60) < lifetime <= timedelta(seconds=80)
     assert seen["endpoint"] is None  # this engine was not told its URL
+    assert seen["commit"] == ""  # as Appwrite sets it for a deployment that is not from git
     with pytest.raises(AppwriteError):
         KeyStore(engine.project().db).check("ephemeral_" + "x" * 40)
 

@@ -30,6 +30,14 @@ from .functions import CPUS, MEMORY_MB, SYNCHRONOUS_TIMEOUT, announced, runtime_
 from .variables import variable_rows
 
 RECORDED_REQUEST_HEADERS = frozenset({"content-type", "agent", "content-length", "host", "x-appwrite-client-ip"})
+VCS_VARIABLES = tuple(
+    f"APPWRITE_VCS_{name}"
+    for name in (
+        "REPOSITORY_ID", "REPOSITORY_NAME", "REPOSITORY_OWNER", "REPOSITORY_URL", "REPOSITORY_BRANCH",
+        "REPOSITORY_BRANCH_URL", "COMMIT_HASH", "COMMIT_MESSAGE", "COMMIT_URL", "COMMIT_AUTHOR_NAME",
+        "COMMIT_AUTHOR_URL", "ROOT_DIRECTORY",
+    )
+)  # fmt: skip
 KEY_EXTRA_SECONDS = 60  # how much longer than the function's timeout its key and user JWT stay valid
 NO_DEPLOYMENT = (
     "The execution could not be completed because a corresponding deployment was not found. A function deployment "
@@ -113,6 +121,8 @@ def environment(engine, project, function: dict, execution_id: str, runtime: exe
         "APPWRITE_REGION": "default",
         "APPWRITE_DEPLOYMENT_TYPE": "manual",
         "APPWRITE_FUNCTION_EXECUTION_ID": execution_id,
+        # What Appwrite says of a git deployment's repository and commit: empty for the archives deployed here.
+        **dict.fromkeys(VCS_VARIABLES, ""),
     }
 
 
