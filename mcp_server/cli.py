@@ -45,6 +45,7 @@ EVENTS_PAGE = 500
 FOLLOW_POLL = 0.2
 MAX_EVENTS_KEPT = 10_000_000
 PRIVATE_URLS_HELP = "let avatars and webhooks reach loopback, private and reserved addresses (refused by default)"
+NO_CODE_HELP = "refuse function and site deployments and executions, and run no function in the background"
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
     '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --endpoint: the server's Appwrite version, e.g. 1.8 (default: read from /v1/health/version)",
     )
     serve.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    serve.add_argument("--no-code", action="store_true", help=NO_CODE_HELP)
     retention_options(serve)
     serve.set_defaults(run=run_serve)
 
@@ -220,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repeatable; * allows every origin",
     )
     api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    api.add_argument("--no-code", action="store_true", help=NO_CODE_HELP)
     retention_options(api)
     api.set_defaults(run=run_api)
 
@@ -333,6 +336,32 @@ def build_parser() -> argparse.ArgumentParser:
     # Started by a server (baas-mcp api, serve): stop when standard input closes, that is when the server ends.
     deliver.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     deliver.set_defaults(run=run_webhooks_deliver, command="webhooks")
+
+    background = commands.add_parser(
+        "background",
+        help="run the servers' background work (webhooks; functions on events, schedules and scheduledAt) "
+        "until stopped, or --once",
+    )
+    background.add_argument(
+        "--once",
+        action="store_true",
+        help="do what is pending (webhook deliveries tried once, function events, schedules and executions due) "
+        "and exit",
+    )
+    background.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+    background.add_argument("--project", default=None, help="only this project (default: every project)")
+    background.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
+    background.add_argument("--no-code", action="store_true", help="deliver webhooks only: run no function")
+    background.add_argument(
+        "--api-endpoint",
+        default=None,
+        metavar="URL",
+        help="the /v1 URL of the baas-mcp api serving this data dir, given to functions to call back "
+        "(APPWRITE_FUNCTION_API_ENDPOINT)",
+    )
+    background.add_argument("--json", action="store_true", help="with --once: print JSON")
+    background.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
+    background.set_defaults(run=run_background, command="background")
     return parser
 
 
@@ -385,6 +414,7 @@ def remote_backend(args: argparse.Namespace):
         return None
     for flag, value in (
         ("--allow-private-urls", args.allow_private_urls),
+        ("--no-code", args.no_code),
         ("--events-max-age", args.events_max_age),
         ("--events-max-count", args.events_max_count),
     ):
@@ -449,7 +479,11 @@ def run_serve(args: argparse.Namespace) -> int:
     remote = remote_backend(args)
     # Over stdio the caller is the local user, whose files a path may name; over HTTP only --files-root.
     settings = Settings(read_only=args.read_only, local_files=args.transport == "stdio", files_root=args.files_root)
-    engine_options = {"allow_private_urls": args.allow_private_urls, "retention": retention_of(args)}
+    engine_options = {
+        "allow_private_urls": args.allow_private_urls,
+        "retention": retention_of(args),
+        "no_code": args.no_code,
+    }
     runtime = Runtime(usable_data_dir(args.data_dir, args.project), args.project, settings, remote, engine_options)
     try:
         secret = args.key or os.environ.get("BAAS_MCP_KEY")
@@ -522,7 +556,7 @@ def run_api(args: argparse.Namespace) -> int:
 
     import anyio
 
-    from .background import run_worker_process
+    from .background import run_worker_process, worker_options
     from .engine import Engine
     from .mcp.transports import listening_socket, serve_http
     from .rest.app import RestApp
@@ -547,9 +581,17 @@ def run_api(args: argparse.Namespace) -> int:
 
     # uvloop where it exists (not on Windows): a faster event loop for a server answering many small requests.
     uvloop = importlib.util.find_spec("uvloop") is not None
-    engine = Engine(directory, allow_private_urls=args.allow_private_urls, retention=retention_of(args))
-    deliveries = partial(run_worker_process, directory, args.allow_private_urls, engine.webhooks_configured)
-    app = RestApp(engine, origins, background=deliveries)
+    # Functions run on this machine: they call back on loopback when the server listens on every address.
+    own = f"http://127.0.0.1:{sock.getsockname()[1]}/v1" if args.host in WILDCARD_HOSTS else endpoint
+    engine = Engine(
+        directory,
+        allow_private_urls=args.allow_private_urls,
+        retention=retention_of(args),
+        no_code=args.no_code,
+        api_endpoint=own,
+    )
+    options = worker_options(args.allow_private_urls, args.no_code, own)
+    app = RestApp(engine, origins, background=partial(run_worker_process, directory, options, engine.background_needed))
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 
@@ -673,14 +715,7 @@ def run_webhooks_deliver(args: argparse.Namespace) -> int:
     engine = Engine(directory, allow_private_urls=args.allow_private_urls)
     try:
         if not args.once:
-            if not args.supervised:
-                print("baas-mcp: delivering webhooks until stopped (Ctrl-C)", file=sys.stderr, flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                anyio.run(deliver_until_stopped, engine, args)
-            engine.close()
-            # A request under way is not waited for (its event is sent again next time).
-            sys.stderr.flush()
-            os._exit(0)
+            work_until_stopped(engine, args, "baas-mcp: delivering webhooks until stopped (Ctrl-C)", False)
         projects = [args.project] if args.project else engine.project_ids()
         report = anyio.run(engine.deliver_webhooks, projects)
     finally:
@@ -688,25 +723,83 @@ def run_webhooks_deliver(args: argparse.Namespace) -> int:
     summary = {project: None if tally is None else asdict(tally) for project, tally in report.items()}
     if args.json:
         print(json.dumps(summary, indent=2))
+    else:
+        print_deliveries(summary)
+    return 1 if deliveries_left(summary) else 0
+
+
+def print_deliveries(summary: dict) -> None:
+    """One line per webhook and outcome of a pass delivering webhooks (a project another process delivers the
+    webhooks of is said on standard error)."""
     for project, counts in summary.items():
         if counts is None:
             print(f"baas-mcp: project {project}: another baas-mcp process delivers its webhooks", file=sys.stderr)
-        elif not args.json:
-            for kind in ("delivered", "failed", "pending"):
-                for webhook_id, count in counts[kind].items():
-                    print(f"{project}  {webhook_id}  {kind} {count}")
-    left = any(counts is None or any(counts["pending"].values()) for counts in summary.values())
-    return 1 if left else 0
+            continue
+        for kind in ("delivered", "failed", "pending"):
+            for webhook_id, count in counts[kind].items():
+                print(f"{project}  {webhook_id}  {kind} {count}")
 
 
-async def deliver_until_stopped(engine, args: argparse.Namespace) -> None:
-    """Deliver until SIGINT or SIGTERM, or (--supervised) until standard input closes: the server that started
-    this process has ended, or wants it to stop."""
+def deliveries_left(summary: dict) -> bool:
+    return any(counts is None or any(counts["pending"].values()) for counts in summary.values())
+
+
+def run_background(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .engine import Engine
+
+    directory = usable_data_dir(args.data_dir, args.project or "default")
+    engine = Engine(
+        directory, allow_private_urls=args.allow_private_urls, no_code=args.no_code, api_endpoint=args.api_endpoint
+    )
+    try:
+        if not args.once:
+            work_until_stopped(engine, args, "baas-mcp: doing the background work until stopped (Ctrl-C)", True)
+        projects = [args.project] if args.project else engine.project_ids()
+        report = anyio.run(engine.drain_background, projects)
+    finally:
+        engine.close()
+    webhooks = {project: None if tally is None else asdict(tally) for project, tally in report["webhooks"].items()}
+    functions = {
+        project: None if tally is None else asdict(tally) for project, tally in report.get("functions", {}).items()
+    }
+    if args.json:
+        print(json.dumps({"webhooks": webhooks, "functions": functions}, indent=2))
+    else:
+        print_deliveries(webhooks)
+        for project, counts in functions.items():
+            if counts is None:
+                print(f"baas-mcp: project {project}: another baas-mcp process runs its functions", file=sys.stderr)
+                continue
+            for function_id, count in counts["executed"].items():
+                print(f"{project}  {function_id}  executed {count}")
+    busy = any(counts is None for counts in functions.values())
+    return 1 if deliveries_left(webhooks) or busy else 0
+
+
+def work_until_stopped(engine, args: argparse.Namespace, hint: str, with_functions: bool) -> None:
+    """Run the engine's background work until stopped, then end the process (a request or an execution under way
+    is not waited for: what it did not finish is done again next time)."""
+    import anyio
+
+    if not args.supervised:
+        print(hint, file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(background_until_stopped, engine, args, with_functions)
+    engine.close()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+async def background_until_stopped(engine, args: argparse.Namespace, with_functions: bool) -> None:
+    """The background work until SIGINT or SIGTERM, or (--supervised) until standard input closes: the server that
+    started this process has ended, or wants it to stop."""
     import signal
 
     import anyio
 
-    from .engine.webhooks.worker import CROSS_PROCESS_POLL
+    from .engine.stream_worker import CROSS_PROCESS_POLL
 
     stopped = anyio.Event()
 
@@ -721,8 +814,9 @@ async def deliver_until_stopped(engine, args: argparse.Namespace) -> None:
         stopped.set()
 
     projects = [args.project] if args.project else None
+    work = partial(engine.run_background, poll=CROSS_PROCESS_POLL, projects=projects, with_functions=with_functions)
     async with anyio.create_task_group() as group:
-        group.start_soon(partial(engine.run_background, poll=CROSS_PROCESS_POLL, projects=projects))
+        group.start_soon(work)
         group.start_soon(on_signal)
         if args.supervised:
             group.start_soon(on_end_of_input)

@@ -120,12 +120,12 @@ class Runtime:
         return keys.authenticate(db, secret)
 
     async def run_background(self) -> None:
-        """The embedded engine's background work (the process delivering webhooks, background.py) until
+        """The embedded engine's background work (webhooks, function triggers: the process of background.py) until
         cancelled, once the tools are built (by the first request, or after `BACKGROUND_START` seconds without
         one); none for a remote server."""
         import anyio
 
-        from .background import run_worker_process
+        from .background import run_worker_process, worker_options
 
         if self.remote is not None:
             return
@@ -135,10 +135,11 @@ class Runtime:
         try:
             tools = await anyio.to_thread.run_sync(self.tools)
         except Exception:
-            logger.exception("loading the engine failed; webhooks are not delivered")
+            logger.exception("loading the engine failed; no background work (webhooks, function triggers) is done")
             return
         engine = tools.backend.engine
-        await run_worker_process(self.data_dir, engine.outbound.allow_private, engine.webhooks_configured)
+        options = worker_options(engine.outbound.allow_private, not engine.runs_code)
+        await run_worker_process(self.data_dir, options, engine.background_needed)
 
     async def aclose(self) -> None:
         """Close the backend (after an operation in progress) and the key store; safe to repeat."""

@@ -16,8 +16,10 @@ removes its folder (project/deletion.py); `deleted_listeners` are told its id.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from .events import Retention
 from .functions import deployments, executions, functions  # noqa: F401
 from .functions import variables as function_variables  # noqa: F401
 from .functions.executor import retire as retire_function_workers
+from .functions.triggers import FunctionWorker, has_work, utc_now
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import (
     SECOND_FACTOR_OPERATIONS,
@@ -58,12 +61,13 @@ from .projects import Project, in_write_transaction
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
+from .stream_worker import POLL
 from .unimplemented import not_implemented
 from .web_origins import PlatformOrigins
 from .webhooks import service as webhooks_service  # noqa: F401
 from .webhooks.delivery import DeliveryPolicy
 from .webhooks.store import current as webhooks_of
-from .webhooks.worker import POLL, WebhookWorker
+from .webhooks.worker import WebhookWorker
 
 DEFAULT_PROJECT = "default"
 # Row and document writes share commits with the writes arriving beside them (batching.py); schema
@@ -79,7 +83,9 @@ class Engine:
     `allow_private_urls` lets the requests operations send (avatars' images and favicons) go to loopback,
     private and reserved addresses, which are refused otherwise (outbound.py). `retention`, when given,
     becomes the event retention of every project this engine opens (events.py). `webhook_policy` sets how
-    webhooks are delivered and tried again (webhooks/delivery.py).
+    webhooks are delivered and tried again (webhooks/delivery.py). `no_code` (`--no-code`) turns `runs_code` off:
+    function and site deployments and executions are refused (code_policy.py) and no function runs in the
+    background. `api_endpoint` is the server's own /v1 URL, given to executions to call back (when known).
     """
 
     def __init__(
@@ -92,8 +98,12 @@ class Engine:
         allow_private_urls: bool = False,
         retention: Retention | None = None,
         webhook_policy: DeliveryPolicy | None = None,
+        no_code: bool = False,
+        api_endpoint: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.runs_code = not no_code
+        self.api_endpoint = api_endpoint
         self.webhook_policy = webhook_policy
         self.outbound = Outbound(allow_private=allow_private_urls)
         self.list_cache_ttl = list_cache_ttl
@@ -226,9 +236,10 @@ class Engine:
         handler = HANDLERS.get(op.id)
         if handler is None:
             raise not_implemented(op)
-        call = Call(state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound)
+        call = Call(
+            state, auth, DIALECTS.get(op.service), op, checked, request_timestamp, requester, self.outbound, self
+        )
         if op.id in OWN_TRANSACTIONS:
-            call.engine = self
             return handler(call)
         if op.access != "read":
             if op.id in self.batched:
@@ -304,16 +315,34 @@ class Engine:
         for listener in self.deleted_listeners:
             listener(state.id)
 
-    async def run_background(self, poll: float = POLL, projects: list[str] | None = None) -> None:
-        """The engine's work besides answering calls, until cancelled: delivering the webhooks of every project
-        (or of `projects`), looking for other processes' commits every `poll` seconds (webhooks/worker.py)."""
-        await WebhookWorker(self, self.webhook_policy, poll).run(projects)
+    async def run_background(
+        self, poll: float = POLL, projects: list[str] | None = None, with_functions: bool = True
+    ) -> None:
+        """The engine's work besides answering calls, until cancelled, on every project (or on `projects`):
+        delivering webhooks (webhooks/worker.py) and, unless `with_functions` is false or the engine runs no code,
+        starting functions on their events, schedules and scheduled executions (functions/triggers.py); each looks
+        for other processes' commits every `poll` seconds."""
+        workers = [WebhookWorker(self, self.webhook_policy, poll).run(projects)]
+        if with_functions and self.runs_code:
+            workers.append(FunctionWorker(self, poll).run(projects))
+        # A task group: cancelled, it waits for each worker to let go of what it holds (its projects' locks).
+        async with asyncio.TaskGroup() as group:
+            for worker in workers:
+                group.create_task(worker)
 
     def webhooks_configured(self) -> bool:
         """Whether a project of the data dir has a webhook (there is delivering to do); no once the engine
         is closing, even when a look was under way as it closed."""
+        return self.any_project(lambda project: bool(webhooks_of(project)))
+
+    def background_needed(self) -> bool:
+        """Whether a project of the data dir has background work: a webhook, or (when the engine runs code) a
+        function with events or a schedule, or an execution scheduled; no once the engine is closing."""
+        return self.any_project(lambda project: bool(webhooks_of(project)) or (self.runs_code and has_work(project)))
+
+    def any_project(self, test: Callable[[Project], bool]) -> bool:
         try:
-            return any(webhooks_of(self.project(project_id)) for project_id in self.project_ids())
+            return any(test(self.project(project_id)) for project_id in self.project_ids())
         except AppwriteError:
             if self.closed:
                 return False
@@ -323,6 +352,17 @@ class Engine:
         """One pass delivering what the projects' webhooks have pending (baas-mcp webhooks deliver --once): by
         project, what was delivered, failed and left pending, or None when another process delivers them."""
         return await WebhookWorker(self, self.webhook_policy).drain(project_ids)
+
+    async def drain_background(self, project_ids: list[str], now: datetime | None = None) -> dict[str, Any]:
+        """One pass of all the background work (baas-mcp background --once): the webhooks' pending deliveries, then
+        (when the engine runs code) the functions' pending events and the schedules and scheduled executions due
+        at `now` (this moment by default). By kind, then by project, what was done (None: another process does
+        that work for the project)."""
+        report = {"webhooks": await self.deliver_webhooks(project_ids)}
+        if self.runs_code:
+            clock = utc_now if now is None else lambda: now
+            report["functions"] = await FunctionWorker(self, clock=clock).drain(project_ids)
+        return report
 
     def close(self) -> None:
         """Stop running reads now, let a write under way finish, stop the functions' warm workers, and close

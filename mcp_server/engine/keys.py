@@ -7,7 +7,8 @@ hashes in constant time. A key carries scopes from Appwrite's project scope list
 An ephemeral secret (Appwrite's `project.createEphemeralKey`) is `ephemeral_<JWT>`: an HS256 token
 naming the project, its scopes and its expiry (at most an hour ahead), signed with a key derived from
 the project's key material. Nothing of it is stored: it is valid wherever the signature checks out,
-until it expires, and cannot be revoked.
+until it expires, and cannot be revoked. Every execution of a function is given one carrying the function's
+`scopes` (functions/executions.py); `dynamic_<JWT>`, their former name, is read too, as Appwrite 1.9 reads it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from .projectdb import TOMBSTONE
 
 PREFIX = "standard_"
 EPHEMERAL_PREFIX = "ephemeral_"
+# Appwrite reads its former name for ephemeral keys, `dynamic_`, as well.
+EPHEMERAL_PREFIXES = (EPHEMERAL_PREFIX, "dynamic_")
 SELECT_KEY = "SELECT * FROM _keys WHERE id = ?"
 # A key, and whether its project's deletion is committed (another process may have deleted it under us).
 SELECT_LIVE_KEY = f"SELECT *, EXISTS (SELECT 1 FROM _meta WHERE key = '{TOMBSTONE}') AS deleted FROM _keys WHERE id = ?"
@@ -205,11 +208,7 @@ def mint_ephemeral(cipher: Cipher, project_id: str, scopes: object, duration: ob
         raise invalid_argument(
             f"Invalid `duration` param: Value must be a valid range between 1 and {MAX_EPHEMERAL_SECONDS}"
         )
-    key_id = new_id()
-    issued = datetime.now(UTC)
-    expire = issued + timedelta(seconds=duration)
-    claims = {"projectId": project_id, "scopes": chosen, "jti": key_id, "iat": issued, "exp": expire}
-    token = jwt.encode(claims, signing_key(cipher), algorithm="HS256")
+    key_id, issued, expire, secret = ephemeral_secret(cipher, project_id, chosen, duration)
     now = format_datetime(issued)
     return {
         "$id": key_id,
@@ -218,10 +217,22 @@ def mint_ephemeral(cipher: Cipher, project_id: str, scopes: object, duration: ob
         "name": "",
         "expire": format_datetime(expire),
         "scopes": chosen,
-        "secret": EPHEMERAL_PREFIX + token,
+        "secret": secret,
         "accessedAt": "",
         "sdks": [],
     }
+
+
+def ephemeral_secret(
+    cipher: Cipher, project_id: str, scopes: list[str], seconds: int
+) -> tuple[str, datetime, datetime, str]:
+    """A new ephemeral secret for `scopes` (checked by the caller), valid `seconds`: its id, when it was issued,
+    when it expires, and the secret (also what a function's execution is given as `x-appwrite-key`)."""
+    key_id = new_id()
+    issued = datetime.now(UTC)
+    expire = issued + timedelta(seconds=seconds)
+    claims = {"projectId": project_id, "scopes": scopes, "jti": key_id, "iat": issued, "exp": expire}
+    return key_id, issued, expire, EPHEMERAL_PREFIX + jwt.encode(claims, signing_key(cipher), algorithm="HS256")
 
 
 def check_ephemeral(token: str, key: bytes, project_id: str) -> dict:
@@ -301,12 +312,13 @@ class KeyStore:
 
     def check(self, secret: str) -> tuple[dict, bool]:
         """The key a secret stands for, and whether its use is due to be recorded (never for ephemeral keys)."""
-        if isinstance(secret, str) and secret.startswith(EPHEMERAL_PREFIX):
+        prefix = next((p for p in EPHEMERAL_PREFIXES if isinstance(secret, str) and secret.startswith(p)), None)
+        if prefix is not None:
             if self.ephemeral_key is None:
                 if not self.cipher.key_path.exists():
                     raise refusal()
                 self.ephemeral_key = signing_key(self.cipher)
-            return check_ephemeral(secret[len(EPHEMERAL_PREFIX) :], self.ephemeral_key, self.project_id), False
+            return check_ephemeral(secret[len(prefix) :], self.ephemeral_key, self.project_id), False
         return check(secret, self.read)
 
     def read(self, key_id: str) -> sqlite3.Row | None:

@@ -357,6 +357,18 @@ CREATE TABLE IF NOT EXISTS _executions (
     updated TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _executions_function ON _executions (function_id);
+CREATE TABLE IF NOT EXISTS _function_schedules (
+    function_id TEXT PRIMARY KEY,
+    last_tick TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _scheduled_executions (
+    execution_id TEXT PRIMARY KEY,
+    function_id TEXT NOT NULL,
+    due TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    request TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _scheduled_executions_due ON _scheduled_executions (due);
 CREATE TABLE IF NOT EXISTS _function_variables (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,

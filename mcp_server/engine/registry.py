@@ -35,7 +35,8 @@ class Call:
     request_timestamp: str | None = None
     requester: Requester | None = None
     outbound: Outbound = PUBLIC_ONLY
-    # The engine, for the operations that act on its projects rather than in one (OWN_TRANSACTIONS).
+    # The engine: its policies (code_policy.py), and its projects for the operations that act on them rather than
+    # in one, or open their own transactions (OWN_TRANSACTIONS).
     engine: Any = None
     # The error to answer with once what the call changed is committed: a handler that must keep a
     # record of its own failure (a transaction marked failed) returns, and the engine raises this.

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from ...uploads import Media, Upload
+from ..code_policy import require_code
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
 from ..events import announce, withhold
@@ -50,6 +51,7 @@ def deployment_body(function_id: str, entrypoint: str, size: int, activate: bool
 def create_deployment(call: Call) -> dict:
     """Receive the archive (deployment_uploads.py), then unpack and build the code outside the write lock; answer
     with the deployment once built."""
+    require_code(call)
     engine, project_id = call.engine, call.project.id
     function_id = call.params["functionId"]
     function = engine.change(project_id, lambda project: store.require(project.connection, "function", function_id))
@@ -199,6 +201,7 @@ def download_deployment(call: Call) -> Any:
 @handles("functions.createDuplicateDeployment", own_transactions=True)
 def duplicate_deployment(call: Call) -> dict:
     """A new deployment of the same code (rebuilt), as Appwrite's redeploy does."""
+    require_code(call)
 
     function_id = call.params["functionId"]
     original = call.engine.change(

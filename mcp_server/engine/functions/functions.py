@@ -5,19 +5,24 @@ functions themselves, here; their variables, deployments and executions in the m
   and the Node on PATH; any other is refused with `function_runtime_unsupported`, naming those there are.
 - Template and git (VCS) deployments need network access to their repositories: they answer
   `general_not_implemented` (unimplemented.py).
+- `events` are checked as a webhook's are, and none may be a function event (`functions.*`), as in Appwrite: that
+  rule keeps a function from triggering on its own executions. `schedule` is checked as a cron expression
+  (schedules.py). What starts a function besides a call is the background work (triggers.py).
 """
 
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 
 from ...catalog import load_catalog
 from ..errors import AppwriteError, invalid_argument
+from ..event_grammar import check_events
 from ..events import announce
 from ..ids import resolve_id
 from ..listing import list_models
 from ..registry import Call, handles
-from . import executor, store
+from . import executor, schedules, store
 from .variables import variable_model, variable_rows
 
 DEFAULT_TIMEOUT = 15
@@ -86,8 +91,8 @@ def function_body(call: Call, current: dict | None = None) -> dict:
         "latestDeploymentStatus": (current or {}).get("latestDeploymentStatus", ""),
         "scopes": params.get("scopes", []),
         "vars": [],
-        "events": params.get("events", []),
-        "schedule": params.get("schedule", ""),
+        "events": check_function_events(params.get("events", [])),
+        "schedule": schedules.check_schedule(params.get("schedule", "")),
         "timeout": timeout,
         "entrypoint": params.get("entrypoint", ""),
         "commands": params.get("commands", ""),
@@ -103,6 +108,14 @@ def function_body(call: Call, current: dict | None = None) -> dict:
         "runtimeSpecification": SPECIFICATION["slug"],
     }
     return body
+
+
+def check_function_events(values: list[str]) -> list[str]:
+    """A function's events: events Appwrite emits, none of them a function's (a function would trigger itself)."""
+    for value in values:
+        if isinstance(value, str) and value.startswith("functions."):
+            raise invalid_argument("Invalid `events` param: Triggering a function on a function event is not allowed.")
+    return check_events(load_catalog().event_grammar, "events", values)
 
 
 def with_variables(call: Call, function: dict) -> dict:
@@ -136,7 +149,10 @@ def create_function(call: Call) -> dict:
     if connection.execute("SELECT 1 FROM _functions WHERE id = ?", (function_id,)).fetchone():
         raise AppwriteError("function_already_exists", "Function with the requested ID already exists.")
     function = store.insert(connection, "function", function_id, function_body(call))
-    return announced(call, "functions.[functionId].create", {"functionId": function_id}, with_variables(call, function))
+    schedules.set_schedule(connection, function_id, function["schedule"], datetime.now(UTC))
+    announced(call, "functions.[functionId].create", {"functionId": function_id}, with_variables(call, function))
+    store.place_cursor(connection, function_id)
+    return function
 
 
 @handles("functions.get")
@@ -147,10 +163,16 @@ def get_function(call: Call) -> dict:
 @handles("functions.update", announces=True)
 def update_function(call: Call) -> dict:
     function_id = call.params["functionId"]
-    current = store.require(call.project.connection, "function", function_id)
-    function = store.update(call.project.connection, "function", function_id, function_body(call, current))
+    connection = call.project.connection
+    current = store.require(connection, "function", function_id)
+    function = store.update(connection, "function", function_id, function_body(call, current))
+    if function["schedule"] != current["schedule"]:
+        schedules.set_schedule(connection, function_id, function["schedule"], datetime.now(UTC))
     executor.retire(store.function_folder(call.project, function_id))
-    return announced(call, "functions.[functionId].update", {"functionId": function_id}, with_variables(call, function))
+    announced(call, "functions.[functionId].update", {"functionId": function_id}, with_variables(call, function))
+    # A function given events anew hears them from now on, not from when it last had some.
+    store.place_cursor(connection, function_id, again=not current["events"])
+    return function
 
 
 @handles("functions.delete", announces=True)
@@ -162,6 +184,8 @@ def delete_function(call: Call) -> None:
         connection.execute(f"DELETE FROM {table} WHERE function_id = ?", (function_id,))
     connection.execute("DELETE FROM _functions WHERE id = ?", (function_id,))
     executor.retire(store.function_folder(call.project, function_id))
+    connection.execute("DELETE FROM _event_cursors WHERE name = ?", (store.cursor_name(function_id),))
+    schedules.forget(connection, function_id)
     shutil.rmtree(store.function_folder(call.project, function_id), ignore_errors=True)
     announced(call, "functions.[functionId].delete", {"functionId": function_id}, function)
 

@@ -2,7 +2,8 @@
 folder holding each deployment's code (`<project folder>/functions/<functionId>/<deploymentId>/`).
 
 Each row keeps its model's fields as JSON (`body`), beside the columns lookups need; `model` turns a row into
-Appwrite's model. A secret variable's value is kept sealed with the project's cipher and never shown.
+Appwrite's model. A secret variable's value is kept sealed with the project's cipher and never shown. Each function
+has a place in the project's event stream (`function:<id>` in `_event_cursors`), from which its events trigger it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from ..datetimes import now_iso
 from ..errors import AppwriteError
 from ..listing import list_models
 
+# The model's fields kept in columns of their own; the others (an execution's `$permissions` included) are the body.
+COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
 TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
 # A model's fields kept in columns of their own rather than in its body.
 COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
@@ -104,3 +107,18 @@ def listed(call: Any, kind: str, queryable: set[str]) -> tuple[int, list[dict]]:
         models, call.params.get("queries"), queryable, search=call.params.get("search"),
         count=call.params.get("total", True), noun=kind,
     )  # fmt: skip
+
+
+def cursor_name(function_id: str) -> str:
+    return f"function:{function_id}"
+
+
+def place_cursor(connection: sqlite3.Connection, function_id: str, again: bool = False) -> None:
+    """Give a function that has none (or, `again`, any function) a place in the event stream: after every event so
+    far (its own creation's or change's included, once announced)."""
+    conflict = "DO UPDATE SET seq = excluded.seq, updated = excluded.updated" if again else "DO NOTHING"
+    connection.execute(
+        "INSERT INTO _event_cursors (name, seq, updated) VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM _events), ?) "
+        f"ON CONFLICT (name) {conflict}",
+        (cursor_name(function_id), now_iso()),
+    )

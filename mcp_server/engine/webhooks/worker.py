@@ -16,7 +16,8 @@ delivers from that event on. An answer the receiver meant (another 4xx) is final
 A disabled webhook keeps its place too (the events of the time it is off wait, within the event
 retention). Each try reads the webhook as it is then: a change (its URL, secret, TLS) applies from the
 next try, and saving it by hand ends a wait for a retry. The worker's blocking work (database reads
-and writes, requests) runs on threads of its own.
+and writes, requests) runs on threads of its own; what it shares with the other workers following the stream
+(cursors written together, projects found and locked, one pass) is in stream_worker.py.
 
 A follower is woken by every commit of its own process, and by the worker's look at the project's stream
 every `poll` seconds for the commits of others (20 ms in the delivery process of a server, background.py).
@@ -36,25 +37,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import anyio.to_thread
-
-from ..datetimes import now_iso
 from ..event_stream import READ_LIMIT, EventReader
 from ..events import Event, announce
 from ..http_sender import Sender
 from ..permissions import ADMIN
-from ..process_lock import ProcessLock
-from ..projects import in_write_transaction
+from ..stream_worker import POLL, Cursors, StreamWorker
 from .delivery import DeliveryPolicy, Outcome, deliver, new_sender
 from .store import Webhook, current, cursor_name, record_failure, record_success, require
 
 logger = logging.getLogger("baas_mcp")
 LOCK_FILE = "webhooks.lock"
-DISCOVER_EVERY = 1.0  # seconds between looks for new projects and for a lock another process let go
-POLL = 0.5  # seconds between looks for what other processes committed (and for new webhooks)
-CROSS_PROCESS_POLL = 0.02  # the same, for a process that delivers what another one commits
-COMMIT_EVERY = 0.1  # seconds between writes of the cursors that moved
-THREADS = 16  # threads the worker's blocking work (database, requests) may take at once
 
 
 @dataclass
@@ -67,42 +59,6 @@ class Tally:
 
     def count(self, kind: dict[str, int], webhook_id: str) -> None:
         kind[webhook_id] = kind.get(webhook_id, 0) + 1
-
-
-class Cursors:
-    """The places of a project's webhooks in its stream, written together, in one transaction, at most every
-    `COMMIT_EVERY` seconds (and when asked): a busy project with many webhooks costs one small write a tick."""
-
-    def __init__(self, worker: WebhookWorker, project: Any) -> None:
-        self.worker = worker
-        self.project = project
-        self.moved: dict[str, int] = {}
-
-    def move(self, name: str, seq: int) -> None:
-        self.moved[name] = seq
-
-    async def write(self) -> None:
-        if self.moved:
-            moved, self.moved = self.moved, {}
-            await self.worker.change(self.project, partial(write_cursors, moved))
-
-    async def run(self) -> None:
-        """Write what moved, every tick, until cancelled (and once more then)."""
-        try:
-            while True:
-                await asyncio.sleep(COMMIT_EVERY)
-                await self.write()
-        finally:
-            await asyncio.shield(self.write())
-
-
-def write_cursors(moved: dict[str, int], project: Any) -> None:
-    """Move the cursors forward; a webhook deleted meanwhile took its cursor with it, and none is made again."""
-    stamp = now_iso()
-    project.connection.executemany(
-        "UPDATE _event_cursors SET seq = MAX(seq, ?), updated = ? WHERE name = ?",
-        [(seq, stamp, name) for name, seq in moved.items()],
-    )
 
 
 class Follower:
@@ -253,124 +209,25 @@ def succeeded(webhook_id: str, project: Any) -> None:
     record_success(project.connection, webhook_id)
 
 
-class WebhookWorker:
-    """Delivers the webhooks of every project of an engine, in the background of a server. Its blocking work
-    runs on threads of its own (at most `THREADS` at once), never taking those that answer calls."""
+class WebhookWorker(StreamWorker):
+    """Delivers the webhooks of every project of an engine, in the background of a server (stream_worker.py)."""
+
+    lock_file = LOCK_FILE
+    what = "deliver webhooks"
 
     def __init__(self, engine: Any, policy: DeliveryPolicy | None = None, poll: float = POLL) -> None:
-        self.engine = engine
+        super().__init__(engine, poll)
         self.outbound = engine.outbound
         self.policy = policy or DeliveryPolicy()
-        # Seconds between looks for commits of other processes (a commit of this process wakes the followers).
-        self.poll = poll
-        self.limiter: anyio.CapacityLimiter | None = None
 
-    async def change(self, project: Any, function: Callable[[Any], Any]) -> Any:
-        """`function(project)` as a write transaction of the project; nothing once it is deleted."""
-
-        def run() -> Any:
-            return None if project.deleted else function(project)
-
-        return await self.thread(in_write_transaction, project, run)
-
-    async def thread(self, function: Callable[..., Any], *args: Any, abandon: bool = False) -> Any:
-        """`function(*args)` on one of the worker's threads; `abandon`: a cancel does not wait for it to end."""
-        if self.limiter is None:
-            self.limiter = anyio.CapacityLimiter(THREADS)
-        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter, abandon_on_cancel=abandon)
-
-    async def run(self, projects: list[str] | None = None) -> None:
-        """Deliver until cancelled: every project found in the data dir (looked for again every second), or
-        `projects`."""
-        tasks: dict[str, asyncio.Task] = {}
-        try:
-            while True:
-                try:
-                    found = projects or await self.thread(self.engine.project_ids)
-                except OSError:
-                    logger.exception("looking for projects to deliver webhooks of failed; trying again")
-                    found = []
-                for project_id in found:
-                    task = tasks.get(project_id)
-                    if task is None or task.done():
-                        tasks[project_id] = asyncio.create_task(self.run_project(project_id))
-                await asyncio.sleep(DISCOVER_EVERY)
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-
-    async def run_project(self, project_id: str) -> None:
-        """Deliver one project's webhooks, once this process holds its lock, until the project is gone."""
-        try:
-            project = await self.thread(self.engine.project, project_id)
-            lock = ProcessLock(project.db.path.parent / LOCK_FILE)
-            while not lock.acquire():
-                await asyncio.sleep(DISCOVER_EVERY)
-            try:
-                await self.deliver(project)
-            finally:
-                lock.release()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("delivering the webhooks of project %s stopped; trying again", project_id)
-
-    async def deliver(self, project: Any) -> None:
+    async def work(self, project: Any) -> None:
         """A follower for each webhook of the project (started again should one fail), until it is deleted."""
-        cursors = Cursors(self, project)
-        writer = asyncio.create_task(cursors.run())
-        watcher = asyncio.create_task(self.watch(project))
-        followers: dict[str, asyncio.Task] = {}
-        try:
-            while not project.deleted:
-                for webhook_id in await self.thread(current, project):
-                    task = followers.get(webhook_id)
-                    if task is not None and task.done() and not task.cancelled() and task.exception():
-                        logger.error(
-                            "delivering webhook %s of project %s failed; starting again",
-                            webhook_id,
-                            project.id,
-                            exc_info=task.exception(),
-                        )
-                    if task is None or task.done():
-                        follower = Follower(self, project, webhook_id, cursors)
-                        followers[webhook_id] = asyncio.create_task(follower.run())
-                await asyncio.sleep(POLL)
-        finally:
-            for task in followers.values():
-                task.cancel()
-            await asyncio.gather(*followers.values(), return_exceptions=True)
-            watcher.cancel()
-            writer.cancel()
-            await asyncio.gather(watcher, writer, return_exceptions=True)
+        await self.follow(project, partial(current, project), partial(Follower, self, project))
 
-    async def watch(self, project: Any) -> None:
-        """Wake the project's followers when its stream grows by another process's commits (looked at every
-        `poll` seconds; a commit of this process wakes them itself)."""
-        seen = await self.thread(project.events.last)
-        while True:
-            await asyncio.sleep(self.poll)
-            last = await self.thread(project.events.last)
-            if last != seen:
-                seen = last
-                project.events.committed()
-
-    async def drain(self, project_ids: list[str]) -> dict[str, Tally | None]:
-        """One pass over the projects' webhooks; by project, what it did (None: another process holds the lock)."""
-        report: dict[str, Tally | None] = {}
-        for project_id in project_ids:
-            project = await self.thread(self.engine.project, project_id)
-            lock = ProcessLock(project.db.path.parent / LOCK_FILE)
-            if not lock.acquire():
-                report[project_id] = None
-                continue
-            try:
-                tally, cursors = Tally(), Cursors(self, project)
-                for webhook_id in await self.thread(current, project):
-                    await Follower(self, project, webhook_id, cursors, tally).run()
-                await cursors.write()
-                report[project_id] = tally
-            finally:
-                lock.release()
-        return report
+    async def drain_project(self, project: Any) -> Tally:
+        """One pass: each webhook of the project gets its pending events once."""
+        tally, cursors = Tally(), Cursors(self, project)
+        for webhook_id in await self.thread(current, project):
+            await Follower(self, project, webhook_id, cursors, tally).run()
+        await cursors.write()
+        return tally
