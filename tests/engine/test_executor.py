@@ -237,6 +237,14 @@ def test_node_heap_exhaustion_is_a_memory_failure(tmp_path):
     assert "Memory limit exceeded." in result.errors
 
 
+def test_a_process_ended_by_the_cpu_limit_signal_is_a_cpu_failure_inside_bubblewrap_or_not(tmp_path):
+    # Inside bubblewrap the signal comes back as exit status 128 + the signal, as a shell reports it.
+    source = "import os, signal\n\ndef main(context):\n    os.kill(os.getpid(), signal.SIGXCPU)\n"
+    result = run(tmp_path, "python", source=source)
+    assert (result.status_code, result.failure) == (500, "cpu")
+    assert "CPU time limit exceeded." in result.errors
+
+
 FORK = """
 import os, time
 def main(context):

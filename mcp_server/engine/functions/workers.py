@@ -362,17 +362,26 @@ class WorkerPool:
 
 
 def _crash(code: int, native_errors: str, duration: float) -> ExecutionResult:
-    if code == -signal.SIGXCPU:
+    killer = _signal_of(code)
+    if killer == signal.SIGXCPU:
         return _failure("cpu", "CPU time limit exceeded.", native_errors, duration)
-    if _out_of_memory(code, native_errors):
+    if _out_of_memory(killer, native_errors):
         return _failure("memory", "Memory limit exceeded.", native_errors, duration)
-    reason = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+    reason = f"killed by signal {killer}" if killer else f"exit code {code}"
     return _failure("crashed", f"The function process exited unexpectedly ({reason}).", native_errors, duration)
 
 
-def _out_of_memory(code: int, stderr: str) -> bool:
+def _signal_of(code: int) -> int | None:
+    """The signal that ended the process: a negative exit status, or 128 + the signal as bubblewrap (like a shell)
+    reports its child's."""
+    if code < 0:
+        return -code
+    return code - 128 if 128 < code < 128 + signal.NSIG else None
+
+
+def _out_of_memory(killer: int | None, stderr: str) -> bool:
     markers = ("MemoryError", "heap out of memory", "Fatal process OOM", "Cannot allocate memory", "Array buffer")
-    return code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT) or any(m in stderr for m in markers)
+    return killer in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT) or any(m in stderr for m in markers)
 
 
 def _failure(reason: str, message: str, native_errors: str, duration: float) -> ExecutionResult:
