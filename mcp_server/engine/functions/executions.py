@@ -13,7 +13,8 @@ from ..ids import resolve_id
 from ..permissions import Auth
 from ..registry import Call, handles
 from . import executor, store
-from .functions import CPUS, MEMORY_MB, SYNCHRONOUS_TIMEOUT, announced, runtime_of
+from .code_deployments import CPUS, MEMORY_MB
+from .functions import SYNCHRONOUS_TIMEOUT, announced, runtime_of
 from .variables import variable_rows
 
 
