@@ -219,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="let browser pages of this origin (scheme://host[:port]) call the API, besides loopback ones; "
         "repeatable; * allows every origin",
     )
+    api.add_argument(
+        "--project", default="default", help="the project whose sites <siteId>.localhost serves (default: default)"
+    )
     api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     retention_options(api)
     api.set_defaults(run=run_api)
@@ -532,7 +535,7 @@ def run_api(args: argparse.Namespace) -> int:
         origins = OriginPolicy(args.cors_origin)
     except ValueError as error:
         raise UsageError(f"--cors-origin: {error}") from None
-    directory = usable_data_dir(args.data_dir, "default")
+    directory = usable_data_dir(args.data_dir, args.project)
     try:
         sock = listening_socket(args.host, args.port)
     except OSError as error:
@@ -549,7 +552,7 @@ def run_api(args: argparse.Namespace) -> int:
     uvloop = importlib.util.find_spec("uvloop") is not None
     engine = Engine(directory, allow_private_urls=args.allow_private_urls, retention=retention_of(args))
     deliveries = partial(run_worker_process, directory, args.allow_private_urls, engine.webhooks_configured)
-    app = RestApp(engine, origins, background=deliveries)
+    app = RestApp(engine, origins, background=deliveries, default_project=args.project)
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 

@@ -6,8 +6,9 @@ sends `1.8.0`), and Appwrite then converts its answer down, one filter per relea
 conversions for the models the engine serves:
 
 - before 1.9.2 (V23): memberships have no `userPhone`;
-- before 1.9.0 (V21): users have no `impersonator` or `impersonatorUserId`, and rows and documents (with the
-  related rows nested in them) show `$sequence` as a number, 0 when it is no number.
+- before 1.9.0 (V21): users have no `impersonator` or `impersonatorUserId`, rows and documents (with the
+  related rows nested in them) show `$sequence` as a number, 0 when it is no number, and functions and sites have
+  one `specification` (their build one) instead of `buildSpecification` and `runtimeSpecification`.
 
 No header, or one that is no version, means the current format.
 """
@@ -64,6 +65,13 @@ def listed(key: str, convert: Converter) -> Converter:
     return convert_list
 
 
+def one_specification(model: Model) -> Model:
+    """A function or site with its build specification as `specification`, as before separate ones."""
+    converted = without("buildSpecification", "runtimeSpecification")(model)
+    converted["specification"] = model.get("buildSpecification", model.get("specification"))
+    return converted
+
+
 _MEMBERSHIP = without("userPhone")
 _USER = without("impersonator", "impersonatorUserId")
 # (first release that no longer needs it, conversions by response model), newest first as Appwrite applies them.
@@ -82,6 +90,10 @@ FILTERS: list[tuple[tuple[int, int, int], dict[str, Converter]]] = [
             "rowList": listed("rows", numbered_sequence),
             "document": numbered_sequence,
             "documentList": listed("documents", numbered_sequence),
+            "function": one_specification,
+            "functionList": listed("functions", one_specification),
+            "site": one_specification,
+            "siteList": listed("sites", one_specification),
         },
     ),
 ]

@@ -45,6 +45,14 @@ KINDS = {
 }
 
 
+# The fields the row's columns keep: every other one (`$permissions` among them) is kept in its body.
+COLUMNS = ("$id", "$createdAt", "$updatedAt")
+
+
+def body_of(model: dict) -> str:
+    return json.dumps({key: value for key, value in model.items() if key not in COLUMNS})
+
+
 def model(row: sqlite3.Row) -> dict:
     body = json.loads(row["body"])
     return {"$id": row["id"], "$createdAt": row["created"], "$updatedAt": row["updated"], **body}
@@ -78,7 +86,7 @@ def all_of(connection: sqlite3.Connection, kind: str, owner_id: str | None = Non
 def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, owner_id: str = "") -> dict:
     spec = KINDS[kind]
     now = now_iso()
-    fields = json.dumps({key: value for key, value in body.items() if not key.startswith("$")})
+    fields = body_of(body)
     if spec.owner:
         connection.execute(
             f"INSERT INTO {spec.table} (id, {spec.owner}_id, body, created, updated) VALUES (?, ?, ?, ?, ?)",
@@ -93,10 +101,9 @@ def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, 
 
 def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dict[str, Any]) -> dict:
     current = require(connection, kind, item_id)
-    fields = {key: value for key, value in {**current, **changes}.items() if not key.startswith("$")}
     connection.execute(
         f"UPDATE {KINDS[kind].table} SET body = ?, updated = ? WHERE id = ?",
-        (json.dumps(fields), now_iso(), item_id),
+        (body_of({**current, **changes}), now_iso(), item_id),
     )
     return require(connection, kind, item_id)
 
