@@ -113,34 +113,31 @@ class Hosting:
         return await asyncio.get_running_loop().run_in_executor(self.workers, function, *args)
 
     async def serve(self, site: Site, scope: dict, send: Any) -> None:
-        """Answer the request; a site's log of it is written before the answer ends, so a client that has the
+        """Answer the request; a site's log of it is written before the answer goes out, so a client that has the
         answer finds it in the logs."""
         started = time.monotonic()
-        method = scope["method"]
+        method, path = scope["method"], scope["path"]
         if method not in METHODS:
             body = page(405, "Method Not Allowed", "A site answers GET and HEAD requests.")
-            await self.send_bytes(send, 405, body, method, [(b"allow", b"GET, HEAD")])
-        else:
-            try:
-                served = await self.in_worker(self.engine.site_to_serve, site.project_id, site.site_id)
-            except AppwriteError as error:
-                served, status = None, error.code if 400 <= error.code < 500 else 404
-                await self.send_bytes(send, status, page(status, "Not Found", error.message), method)
-            if served is not None:
-                status = await self.send_file(send, served, scope["path"], method)
-                query = scope["query_string"].decode("latin-1")
-                path = scope["path"] + ("?" + query if query else "")
-                log = (site.project_id, served, method, path, status, time.monotonic() - started)
-                await self.in_worker(self.engine.log_site_request, *log)
-        await send({"type": "http.response.body", "body": b""})
-
-    async def send_file(self, send: Any, served: Any, path: str, method: str) -> int:
-        """Send the file the path answers with (all but the end of the answer); its status."""
+            await self.send_page(send, 405, body, method, [(b"allow", b"GET, HEAD")])
+            return
+        try:
+            served = await self.in_worker(self.engine.site_to_serve, site.project_id, site.site_id)
+        except AppwriteError as error:
+            status = error.code if 400 <= error.code < 500 else 404
+            await self.send_page(send, status, page(status, "Not Found", error.message), method)
+            return
         found = await self.in_worker(file_for, served.root, path, served.fallback)
+        query = scope["query_string"].decode("latin-1")
+        log = (site.project_id, served, method, path + ("?" + query if query else ""), 200 if found else 404)
+        await self.in_worker(self.engine.log_site_request, *log, time.monotonic() - started)
         if found is None:
-            body = page(404, "Not Found", f"The site has no file at {path}.")
-            await self.send_bytes(send, 404, body, method)
-            return 404
+            await self.send_page(send, 404, page(404, "Not Found", f"The site has no file at {path}."), method)
+        else:
+            await self.send_file(send, found, method)
+
+    async def send_file(self, send: Any, found: Path, method: str) -> None:
+        """Stream a file, a chunk at a time."""
         handle = await self.in_worker(found.open, "rb")
         try:
             size = await self.in_worker(lambda: handle.seek(0, 2))
@@ -149,13 +146,11 @@ class Hosting:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             while method != "HEAD" and (chunk := await self.in_worker(handle.read, CHUNK)):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
         finally:
             handle.close()
-        return 200
 
-    async def send_bytes(self, send: Any, status: int, body: bytes, method: str, headers: list | None = None) -> None:
-        """Send a page (all but the end of the answer)."""
+    async def send_page(self, send: Any, status: int, body: bytes, method: str, headers: list | None = None) -> None:
         start = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": start + (headers or [])})
-        if method != "HEAD":
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

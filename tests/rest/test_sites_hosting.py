@@ -16,8 +16,10 @@ from appwrite.client import Client
 from appwrite.enums.build_runtime import BuildRuntime
 from appwrite.enums.framework import Framework
 from appwrite.input_file import InputFile
+from appwrite.models.deployment import Deployment
 from appwrite.services.sites import Sites
 
+from mcp_server.rest.hosting import Api, Site, target
 from tests.commands import ServeProcess, create_key, start_api_server
 
 BUILD_JS = """
@@ -41,6 +43,9 @@ def site_archive() -> bytes:
     return buffer.getvalue()
 
 
+ARCHIVE = site_archive()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[ServeProcess, Sites]]:
     data_dir = tmp_path_factory.mktemp("sites") / "data"
@@ -53,7 +58,7 @@ def server(tmp_path_factory) -> Iterator[tuple[ServeProcess, Sites]]:
         assert served.stop() == 0, served.stderr.text()
 
 
-def deploy(sites: Sites, site_id: str, **fields) -> None:
+def deploy(sites: Sites, site_id: str, **fields) -> Deployment:
     sites.create(
         site_id=site_id,
         name=site_id,
@@ -63,12 +68,13 @@ def deploy(sites: Sites, site_id: str, **fields) -> None:
         output_directory="dist",
         **fields,
     )
-    deployment = sites.create_deployment(site_id, InputFile.from_bytes(site_archive(), "site.tar.gz"), activate=True)
+    deployment = sites.create_deployment(site_id, InputFile.from_bytes(ARCHIVE, "site.tar.gz"), activate=True)
     deadline = time.monotonic() + 60
     while deployment.status.value not in ("ready", "failed") and time.monotonic() < deadline:
         time.sleep(0.2)
         deployment = sites.get_deployment(site_id, deployment.id)
     assert deployment.status.value == "ready", deployment.buildlogs
+    return deployment
 
 
 def get(server: ServeProcess, host: str, path: str = "/", method: str = "GET") -> httpx.Response:
@@ -86,9 +92,30 @@ def raw_get(server: ServeProcess, host: str, raw_path: str) -> tuple[int, bytes]
     return int(head.split()[1]), body
 
 
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("blog.localhost:8080", Site("main", "blog")),
+        ("Blog.LOCALHOST", Site("main", "blog")),
+        ("blog.shop.localhost:80", Site("shop", "blog")),
+        ("localhost:8080", Api()),
+        ("127.0.0.1:8080", Api()),
+        ("[::1]:8080", Api()),
+        ("a.b.c.localhost", Api()),
+        (".localhost", Api()),
+        ("blog..localhost", Api()),
+        ("blog.example.com", Api()),
+        ("", Api()),
+    ],
+)
+def test_the_host_names_what_a_request_is_for(host, expected):
+    assert target(host, "main") == expected
+
+
 def test_a_deployed_site_is_served_at_its_host(server):
     api, sites = server
-    deploy(sites, "blog", fallback_file="index.html")
+    deployment = deploy(sites, "blog", fallback_file="index.html")
+    assert sites.get_deployment_download("blog", deployment.id) == ARCHIVE
     home = get(api, "blog.localhost")
     assert (home.status_code, home.text) == (200, "<h1>home</h1>")
     assert home.headers["content-type"] == "text/html; charset=utf-8"
