@@ -66,10 +66,12 @@ def build_environment(project: Any, site: dict) -> dict[str, str]:
 def create_deployment(call: Call) -> dict:
     """Unpack and build the site outside the write lock; answer with the deployment once built."""
     site_id = call.params["siteId"]
-    site, env = call.engine.change(call.project.id, lambda project: (
-        store.require(project.connection, "site", site_id),
-        build_environment(project, store.require(project.connection, "site", site_id)),
-    ))  # fmt: skip
+
+    def read(project: Any) -> tuple[dict, dict[str, str]]:
+        site = store.require(project.connection, "site", site_id)
+        return site, build_environment(project, site)
+
+    site, env = call.engine.change(call.project.id, read)
     if site["adapter"] == "ssr":
         raise AppwriteError(
             "general_not_implemented",
