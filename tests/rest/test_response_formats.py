@@ -139,3 +139,12 @@ def test_nested_related_rows_are_converted_too():
     assert (old["$sequence"], old["author"]["$sequence"], old["tags"][0]["$sequence"]) == (7, 2, 3)
     assert old["tags"][1] == "plain" and old["broken"]["$sequence"] == 0
     assert in_format(row, "row", "1.9.5") is row
+
+
+@pytest.mark.parametrize(("model", "key"), [("site", "sites"), ("function", "functions")])
+def test_functions_and_sites_have_one_specification_before_1_9(model, key):
+    item = {"$id": "a", "buildSpecification": "s-1vcpu-512mb", "runtimeSpecification": "s-2vcpu-2gb"}
+    old = in_format({"total": 1, key: [item]}, f"{model}List", "1.8.0")[key][0]
+    assert old == {"$id": "a", "specification": "s-1vcpu-512mb"}
+    assert in_format(item, model, "1.8.0") == old
+    assert in_format(item, model, "1.9.0") is item
