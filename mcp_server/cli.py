@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="let browser pages of this origin (scheme://host[:port]) call the API, besides loopback ones; "
         "repeatable; * allows every origin",
     )
+    api.add_argument(
+        "--project", default="default", help="the project whose sites <siteId>.localhost serves (default: default)"
+    )
     api.add_argument("--allow-private-urls", action="store_true", help=PRIVATE_URLS_HELP)
     api.add_argument("--no-code", action="store_true", help=NO_CODE_HELP)
     retention_options(api)
@@ -566,7 +569,7 @@ def run_api(args: argparse.Namespace) -> int:
         origins = OriginPolicy(args.cors_origin)
     except ValueError as error:
         raise UsageError(f"--cors-origin: {error}") from None
-    directory = usable_data_dir(args.data_dir, "default")
+    directory = usable_data_dir(args.data_dir, args.project)
     try:
         sock = listening_socket(args.host, args.port)
     except OSError as error:
@@ -591,7 +594,8 @@ def run_api(args: argparse.Namespace) -> int:
         api_endpoint=own,
     )
     options = worker_options(args.allow_private_urls, args.no_code, own)
-    app = RestApp(engine, origins, background=partial(run_worker_process, directory, options, engine.background_needed))
+    background = partial(run_worker_process, directory, options, engine.background_needed)
+    app = RestApp(engine, origins, background=background, default_project=args.project)
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
 

@@ -19,6 +19,7 @@ import mcp_server
 PACKAGE = Path(mcp_server.__file__).parent
 SERVICES = (
     "databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences", "functions",
+    "sites",
 )  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
@@ -36,6 +37,11 @@ INTERFACES = {
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
     "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
     "mcp_server.engine.webhooks.store",  # the webhooks' backlog, which health's webhooks queue reports
+    # Code deployments, their variables, rows and builds, which sites share with functions
+    "mcp_server.engine.functions.code_deployments",
+    "mcp_server.engine.functions.code_variables",
+    "mcp_server.engine.functions.store",
+    "mcp_server.engine.functions.executor",
 }
 
 

@@ -60,6 +60,11 @@ from .projectdb import project_path
 from .projects import Project, in_write_transaction
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
+from .sites import deployments as site_deployments  # noqa: F401
+from .sites import frameworks, sites  # noqa: F401
+from .sites import logs as site_logs
+from .sites import variables as site_variables  # noqa: F401
+from .sites.hosting import ServedSite, site_to_serve
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 from .stream_worker import POLL
 from .unimplemented import not_implemented
@@ -292,6 +297,20 @@ class Engine:
         """Run `function(project)` as one write transaction of a project (as a write operation runs)."""
         state = self.project(project_id)
         return in_write_transaction(state, lambda: function(state))
+
+    def site_to_serve(self, project_id: str, site_id: str) -> ServedSite:
+        """The files a site serves now (its active deployment's output); AppwriteError when there are none."""
+        self.require_project(project_id)
+        return site_to_serve(self.project(project_id), site_id)
+
+    def log_site_request(
+        self, project_id: str, served: ServedSite, method: str, path: str, status: int, duration: float
+    ) -> None:
+        """Keep a request a site served among its logs."""
+        self.change(
+            project_id,
+            lambda state: site_logs.record(state, served.site_id, served.deployment_id, method, path, status, duration),
+        )
 
     def upsert_presence_for_connection(self, project_id: str, auth: Auth, data: object) -> dict:
         """A realtime connection's `presence` message: write the signed-in user's presence from the message's

@@ -380,6 +380,43 @@ CREATE TABLE IF NOT EXISTS _function_variables (
     updated TEXT NOT NULL,
     UNIQUE (function_id, key)
 );
+CREATE TABLE IF NOT EXISTS _sites (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _site_deployments (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _site_deployments_site ON _site_deployments (site_id);
+-- A site's request logs (Appwrite keeps them as executions), the oldest pruned past a bound per site.
+CREATE TABLE IF NOT EXISTS _site_logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _site_logs_site ON _site_logs (site_id);
+CREATE TABLE IF NOT EXISTS _site_variables (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    secret INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (site_id, key)
+);
 CREATE TABLE IF NOT EXISTS _mock_numbers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     number TEXT NOT NULL UNIQUE,

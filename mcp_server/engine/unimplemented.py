@@ -12,7 +12,7 @@ from .errors import AppwriteError
 # The feature each service needs that the embedded engine does not have yet.
 MISSING_FEATURES = {
     "functions": "deploying functions from templates and git repositories (both need network access to them)",
-    "sites": "building and hosting sites (deployments and their domains)",
+    "sites": "deploying sites from templates and git repositories (both need network access to them)",
     "proxy": "routing custom domains to functions, sites and the API (proxy rules and their certificates)",
     "messaging": "sending email, SMS and push messages through providers",
     "graphql": "the GraphQL endpoint",

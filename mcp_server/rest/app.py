@@ -35,6 +35,7 @@ from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
 from ..uploads import Media, Upload
 from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
+from .hosting import Hosting, Site, target
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
@@ -157,8 +158,11 @@ class RestApp:
         engine,
         origins: OriginPolicy | None = None,
         background: Callable[[], Awaitable[None]] | None = None,
+        default_project: str = "default",
     ) -> None:
         self.engine = engine
+        # The project whose sites `<siteId>.localhost` names (hosting.py).
+        self.default_project = default_project
         self.run_background = background
         engine.deleted_listeners.append(self.forget_project)
         self.origins = origins or OriginPolicy()
@@ -172,6 +176,7 @@ class RestApp:
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
         self.background: asyncio.Task | None = None
         self.realtime = Realtime(engine, self.in_worker, self.origin_allowed)
+        self.hosting = Hosting(engine, self.workers)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -186,6 +191,10 @@ class RestApp:
         if scope["type"] != "http":
             return
         headers = Headers(scope=scope)
+        site = target(headers.get("host", ""), self.default_project)
+        if isinstance(site, Site):
+            await self.hosting.serve(site, scope, send)
+            return
         origin = headers.get("origin")
         pairs = query_pairs(scope["query_string"])
         project_id = headers.get("x-appwrite-project") or query_project(pairs)

@@ -55,15 +55,6 @@ def numbered_sequence(model: Model) -> Model:
     return converted
 
 
-def one_specification(model: Model) -> Model:
-    """A function or site with the single `specification` of releases before 1.9.0: its build specification."""
-    converted = {
-        key: value for key, value in model.items() if key not in ("buildSpecification", "runtimeSpecification")
-    }
-    converted["specification"] = model.get("buildSpecification", model.get("specification"))
-    return converted
-
-
 def listed(key: str, convert: Converter) -> Converter:
     """The conversion of a list model: each item under `key`."""
 
@@ -72,6 +63,13 @@ def listed(key: str, convert: Converter) -> Converter:
         return {**model, key: [convert(item) for item in items]} if isinstance(items, list) else model
 
     return convert_list
+
+
+def one_specification(model: Model) -> Model:
+    """A function or site with its build specification as `specification`, as before separate ones."""
+    converted = without("buildSpecification", "runtimeSpecification")(model)
+    converted["specification"] = model.get("buildSpecification", model.get("specification"))
+    return converted
 
 
 _MEMBERSHIP = without("userPhone")

@@ -23,7 +23,7 @@ from tests.commands import COMMAND, create_key, serve_until_exit, start_api_serv
 pytestmark = pytest.mark.anyio
 
 SCOPES = (
-    "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,functions.read,sites.read,health.read"
+    "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,functions.read,messages.read,health.read"
 )
 APPWRITE_VARIABLES = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY")
 # Searches whose hits include operations the embedded engine does not run.
@@ -140,12 +140,12 @@ async def test_operations_run_on_the_remote_server(tmp_path, api):
 
 
 async def test_the_remote_servers_error_passes_through_as_a_tool_error(tmp_path, api):
-    direct = api.get("/sites")
+    direct = api.get("/messaging/messages")
     assert direct.status_code == 405
     expected = direct.json()
     assert expected["type"] == "general_not_implemented"
     async with Client(serve_remote(tmp_path, *endpoint_args(api)), mode="legacy") as client:
-        result = await execute(client, "sites.list")
+        result = await execute(client, "messaging.listMessages")
         assert result.is_error is True
         assert result.structured_content["error"] == {
             "type": "general_not_implemented",

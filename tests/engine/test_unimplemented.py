@@ -11,7 +11,7 @@ from tests.engine.conftest import error_of
 # One operation per service the engine lacks, with parameters that pass validation.
 CALLS = {
     "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
-    "sites": ("sites.list", {}),
+    "sites": ("sites.createVcsDeployment", {"siteId": "s", "type": "branch", "reference": "main"}),
     "proxy": ("proxy.listRules", {}),
     "messaging": ("messaging.listMessages", {}),
     "graphql": ("graphql.query", {}),

@@ -16,7 +16,7 @@ PROJECT = "default"
 BROAD_SCOPES = (
     "databases.read databases.write tables.read tables.write columns.read columns.write indexes.read indexes.write "
     "rows.read rows.write collections.read collections.write attributes.read attributes.write documents.read "
-    "documents.write health.read functions.read sites.read buckets.read buckets.write files.read "
+    "documents.write health.read functions.read messages.read buckets.read buckets.write files.read "
     "files.write"
 ).split()
 NARROW_SCOPES = ["rows.read"]

@@ -23,7 +23,7 @@ from appwrite.query import Query
 from appwrite.role import Role
 from appwrite.services.databases import Databases
 from appwrite.services.health import Health
-from appwrite.services.sites import Sites
+from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from tests.rest.sdk_errors import raised
@@ -692,6 +692,6 @@ def test_wrong_project(api):
 
 
 def test_service_outside_the_engine_is_not_implemented(api):
-    error = raised(Sites(make_client(api)).list)
+    error = raised(Messaging(make_client(api)).list_messages)
     assert (error.code, error.type) == (405, "general_not_implemented")
-    assert "sites.list" in error.message
+    assert "messaging.listMessages" in error.message

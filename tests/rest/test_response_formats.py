@@ -172,3 +172,12 @@ def test_a_function_variable_needs_no_id_from_clients_older_than_1_9_4(api):
         current = client.post(route, json={"key": "B", "value": "2"}, headers=NEW)
         assert (current.status_code, current.json()["type"]) == (400, "general_argument_invalid")
         assert "variableId" in current.json()["message"]
+
+
+@pytest.mark.parametrize(("model", "key"), [("site", "sites"), ("function", "functions")])
+def test_functions_and_sites_have_one_specification_before_1_9(model, key):
+    item = {"$id": "a", "buildSpecification": "s-1vcpu-512mb", "runtimeSpecification": "s-2vcpu-2gb"}
+    old = in_format({"total": 1, key: [item]}, f"{model}List", "1.8.0")[key][0]
+    assert old == {"$id": "a", "specification": "s-1vcpu-512mb"}
+    assert in_format(item, model, "1.8.0") == old
+    assert in_format(item, model, "1.9.0") is item

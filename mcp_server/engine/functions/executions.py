@@ -26,7 +26,8 @@ from ..keys import SCOPES, ephemeral_secret
 from ..permissions import Auth
 from ..registry import Call, handles
 from . import executor, schedules, store
-from .functions import CPUS, MEMORY_MB, SYNCHRONOUS_TIMEOUT, announced, runtime_of
+from .code_deployments import CPUS, MEMORY_MB
+from .functions import SYNCHRONOUS_TIMEOUT, announced, runtime_of
 from .variables import variable_rows
 
 RECORDED_REQUEST_HEADERS = frozenset({"content-type", "agent", "content-length", "host", "x-appwrite-client-ip"})

@@ -23,15 +23,13 @@ from ..ids import resolve_id
 from ..listing import list_models
 from ..registry import Call, handles
 from . import executor, schedules, store
+from .code_deployments import SPECIFICATION
 from .variables import variable_model, variable_rows
 
 DEFAULT_TIMEOUT = 15
 MAX_TIMEOUT = 900
 SYNCHRONOUS_TIMEOUT = 30
-MEMORY_MB = 512
-CPUS = 1.0
 BUILD_TIMEOUT = 900.0
-SPECIFICATION = {"memory": MEMORY_MB, "cpus": CPUS, "enabled": True, "slug": "s-1vcpu-512mb"}
 QUERYABLE_FUNCTIONS = {
     "name",
     "enabled",

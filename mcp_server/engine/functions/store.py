@@ -1,15 +1,18 @@
-"""A project's functions, deployments, executions and function variables as kept in its database, and the
-folder holding each deployment's code (`<project folder>/functions/<functionId>/<deploymentId>/`).
+"""The rows of a project's code-running resources as kept in its database: functions and sites, their deployments,
+and their executions (a site's are its request logs), and the folder holding each deployment's code
+(`<project folder>/functions/<functionId>/<deploymentId>/`, `<project folder>/sites/<siteId>/<deploymentId>/`).
 
 Each row keeps its model's fields as JSON (`body`), beside the columns lookups need; `model` turns a row into
-Appwrite's model. A secret variable's value is kept sealed with the project's cipher and never shown. Each function
-has a place in the project's event stream (`function:<id>` in `_event_cursors`), from which its events trigger it.
+Appwrite's model. Sites use this module through the engine's service interfaces (tests/test_layout.py). Each
+function has a place in the project's event stream (`function:<id>` in `_event_cursors`), from which its events
+trigger it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,39 @@ from ..datetimes import now_iso
 from ..errors import AppwriteError
 from ..listing import list_models
 
-# The model's fields kept in columns of their own; the others (an execution's `$permissions` included) are the body.
-COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
-TABLES = {"function": "_functions", "deployment": "_deployments", "execution": "_executions"}
-# A model's fields kept in columns of their own rather than in its body.
-COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
-NOT_FOUND = {
-    "function": ("function_not_found", "Function with the requested ID could not be found."),
-    "deployment": ("deployment_not_found", "Deployment with the requested ID could not be found."),
-    "execution": ("execution_not_found", "Execution with the requested ID could not be found."),
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of row: its table, the column naming the function or site it belongs to, and its not-found error."""
+
+    table: str
+    owner: str | None
+    error: str
+    message: str
+
+
+KINDS = {
+    "function": Kind("_functions", None, "function_not_found", "Function with the requested ID could not be found."),
+    "deployment": Kind(
+        "_deployments", "function", "deployment_not_found", "Deployment with the requested ID could not be found."
+    ),
+    "execution": Kind(
+        "_executions", "function", "execution_not_found", "Execution with the requested ID could not be found."
+    ),
+    "site": Kind("_sites", None, "site_not_found", "Site with the requested ID could not be found."),
+    "site_deployment": Kind(
+        "_site_deployments", "site", "deployment_not_found", "Deployment with the requested ID could not be found."
+    ),
+    "site_log": Kind("_site_logs", "site", "log_not_found", "Log with the requested ID could not be found."),
 }
+
+
+# The fields the row's columns keep: every other one (`$permissions` among them) is kept in its body.
+COLUMNS = ("$id", "$createdAt", "$updatedAt")
+
+
+def body_of(model: dict) -> str:
+    return json.dumps({key: value for key, value in model.items() if key not in COLUMNS})
 
 
 def model(row: sqlite3.Row) -> dict:
@@ -34,78 +60,85 @@ def model(row: sqlite3.Row) -> dict:
     return {"$id": row["id"], "$createdAt": row["created"], "$updatedAt": row["updated"], **body}
 
 
-def require(connection: sqlite3.Connection, kind: str, item_id: str, function_id: str | None = None) -> dict:
-    """The model of a function, deployment or execution (of `function_id`), or its not-found error."""
-    found = find(connection, kind, item_id, function_id)
+def require(connection: sqlite3.Connection, kind: str, item_id: str, owner_id: str | None = None) -> dict:
+    """The model of a row of `kind` (belonging to function or site `owner_id`), or its not-found error."""
+    found = find(connection, kind, item_id, owner_id)
     if found is None:
-        raise AppwriteError(*NOT_FOUND[kind])
+        raise AppwriteError(KINDS[kind].error, KINDS[kind].message)
     return found
 
 
-def find(connection: sqlite3.Connection, kind: str, item_id: str, function_id: str | None = None) -> dict | None:
-    """The model of a function, deployment or execution (of `function_id`), or None."""
-    query = f"SELECT * FROM {TABLES[kind]} WHERE id = ?"
+def find(connection: sqlite3.Connection, kind: str, item_id: str, owner_id: str | None = None) -> dict | None:
+    """The model of a row of `kind` (belonging to function or site `owner_id`), or None."""
+    spec = KINDS[kind]
+    query = f"SELECT * FROM {spec.table} WHERE id = ?"
     values: tuple = (item_id,)
-    if function_id is not None and kind != "function":
-        query += " AND function_id = ?"
-        values += (function_id,)
+    if owner_id is not None and spec.owner:
+        query += f" AND {spec.owner}_id = ?"
+        values += (owner_id,)
     row = connection.execute(query, values).fetchone()
     return None if row is None else model(row)
 
 
-def all_of(connection: sqlite3.Connection, kind: str, function_id: str | None = None) -> list[dict]:
-    if function_id is None:
-        rows = connection.execute(f"SELECT * FROM {TABLES[kind]} ORDER BY seq").fetchall()
+def all_of(connection: sqlite3.Connection, kind: str, owner_id: str | None = None) -> list[dict]:
+    spec = KINDS[kind]
+    if owner_id is None or not spec.owner:
+        rows = connection.execute(f"SELECT * FROM {spec.table} ORDER BY seq").fetchall()
     else:
         rows = connection.execute(
-            f"SELECT * FROM {TABLES[kind]} WHERE function_id = ? ORDER BY seq", (function_id,)
+            f"SELECT * FROM {spec.table} WHERE {spec.owner}_id = ? ORDER BY seq", (owner_id,)
         ).fetchall()
     return [model(row) for row in rows]
 
 
-def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, function_id: str = "") -> dict:
+def insert(connection: sqlite3.Connection, kind: str, item_id: str, body: dict, owner_id: str = "") -> dict:
+    spec = KINDS[kind]
     now = now_iso()
-    fields = {key: value for key, value in body.items() if key not in COLUMNS}
-    if kind == "function":
+    fields = body_of(body)
+    if spec.owner:
         connection.execute(
-            "INSERT INTO _functions (id, body, created, updated) VALUES (?, ?, ?, ?)",
-            (item_id, json.dumps(fields), now, now),
+            f"INSERT INTO {spec.table} (id, {spec.owner}_id, body, created, updated) VALUES (?, ?, ?, ?, ?)",
+            (item_id, owner_id, fields, now, now),
         )
     else:
         connection.execute(
-            f"INSERT INTO {TABLES[kind]} (id, function_id, body, created, updated) VALUES (?, ?, ?, ?, ?)",
-            (item_id, function_id, json.dumps(fields), now, now),
+            f"INSERT INTO {spec.table} (id, body, created, updated) VALUES (?, ?, ?, ?)", (item_id, fields, now, now)
         )
     return require(connection, kind, item_id)
 
 
 def update(connection: sqlite3.Connection, kind: str, item_id: str, changes: dict[str, Any]) -> dict:
     current = require(connection, kind, item_id)
-    fields = {key: value for key, value in {**current, **changes}.items() if key not in COLUMNS}
     connection.execute(
-        f"UPDATE {TABLES[kind]} SET body = ?, updated = ? WHERE id = ?", (json.dumps(fields), now_iso(), item_id)
+        f"UPDATE {KINDS[kind].table} SET body = ?, updated = ? WHERE id = ?",
+        (body_of({**current, **changes}), now_iso(), item_id),
     )
     return require(connection, kind, item_id)
 
 
+def owner_folder(project: Any, owner_id: str, service: str = "functions") -> Path:
+    """Where a function's (or site's) deployments live."""
+    return project.db.path.parent / service / owner_id
+
+
 def function_folder(project: Any, function_id: str) -> Path:
-    """Where a function's deployments live."""
-    return project.db.path.parent / "functions" / function_id
+    return owner_folder(project, function_id)
 
 
-def code_folder(project: Any, function_id: str, deployment_id: str) -> Path:
+def code_folder(project: Any, owner_id: str, deployment_id: str, service: str = "functions") -> Path:
     """Where a deployment's archive and unpacked code live."""
-    return function_folder(project, function_id) / deployment_id
+    return owner_folder(project, owner_id, service) / deployment_id
 
 
 def listed(call: Any, kind: str, queryable: set[str]) -> tuple[int, list[dict]]:
-    """(total, page) of a function's deployments or executions, after the call's queries (and search)."""
-    function_id = call.params["functionId"]
-    require(call.project.connection, "function", function_id)
-    models = all_of(call.project.connection, kind, function_id)
+    """(total, page) of a function's or site's deployments or executions, after the call's queries (and search)."""
+    owner = KINDS[kind].owner
+    owner_id = call.params[f"{owner}Id"]
+    require(call.project.connection, owner, owner_id)
+    models = all_of(call.project.connection, kind, owner_id)
     return list_models(
         models, call.params.get("queries"), queryable, search=call.params.get("search"),
-        count=call.params.get("total", True), noun=kind,
+        count=call.params.get("total", True), noun=kind.removeprefix("site_"),
     )  # fmt: skip
 
 

@@ -278,7 +278,7 @@ async function scenario() {
     await checkFailure('error.tableNotFound', tablesDB.getTable({ databaseId, tableId: 'no-such-table' }), 404, 'table_not_found');
     await checkFailure('error.wrongKey', new sdk.TablesDB(client(`standard_nope_${'0'.repeat(64)}`)).list(), 401, 'user_unauthorized');
     await checkFailure('error.wrongProject', new sdk.TablesDB(client(KEY, 'no-such-project')).list(), 404, 'project_not_found');
-    await checkFailure('error.notImplemented', new sdk.Sites(client(KEY)).list(), 405, 'general_not_implemented');
+    await checkFailure('error.notImplemented', new sdk.Messaging(client(KEY)).listMessages(), 405, 'general_not_implemented');
     if (NARROW_KEY) {
         const narrow = new sdk.TablesDB(client(NARROW_KEY));
         const readable = await narrow.getRow({ ...where, rowId: ids.Go });

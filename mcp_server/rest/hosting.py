@@ -1,0 +1,156 @@
+"""Sites served by `baas-mcp api`, by the Host a request names: which resource a Host is for (`target`), and serving
+a site's files.
+
+`<siteId>.localhost[:port]` is site `<siteId>` of the server's default project, `<siteId>.<projectId>.localhost` a
+site of another project; any other Host is the API's. `target` is the one place that decides: rules for other
+resources (functions, redirects, custom domains) belong there.
+
+A site answers GET and HEAD from the output directory of its active deployment (Engine.site_to_serve): a folder
+answers its `index.html`, a path that matches no file the site's fallback file (single-page apps) or a 404 page.
+Nothing outside the output directory is ever served: `.` and `..` segments (encoded or not) are refused, and symbolic
+links are followed only while they stay inside it. Files are streamed in chunks read on the worker threads. Each
+request a site answers is kept among its logs (method, path, status, duration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import mimetypes
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine.errors import AppwriteError
+
+SITES_DOMAIN = "localhost"
+CHUNK = 64 * 1024
+METHODS = ("GET", "HEAD")
+
+
+@dataclass(frozen=True)
+class Api:
+    """The request is for the REST API."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """The request is for a site: the active deployment of `site_id` in project `project_id`."""
+
+    project_id: str
+    site_id: str
+
+
+def hostname(host: str) -> str:
+    """The Host header without its port (and brackets of an IPv6 address), lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def target(host: str, default_project: str) -> Api | Site:
+    """What a request with this Host header is for."""
+    name = hostname(host)
+    suffix = "." + SITES_DOMAIN
+    if not name.endswith(suffix):
+        return Api()
+    labels = name[: -len(suffix)].split(".")
+    if not all(labels) or len(labels) > 2:
+        return Api()
+    return Site(labels[1] if len(labels) == 2 else default_project, labels[0])
+
+
+def contained(root: Path, candidate: Path) -> Path | None:
+    """`candidate` with its links resolved, when it exists and stays inside `root` (itself resolved)."""
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return resolved if resolved.is_relative_to(root) else None
+
+
+def file_for(root: Path, path: str, fallback: str) -> Path | None:
+    """The file a request path answers with in the output directory `root`, else the fallback file, else None."""
+    parts = [part for part in path.split("/") if part]
+    if any(part in (".", "..") or "\\" in part or "\0" in part for part in parts):
+        return None
+    found = contained(root, root.joinpath(*parts))
+    if found is not None and found.is_dir():
+        found = contained(root, found / "index.html")
+    if found is not None and found.is_file():
+        return found
+    if fallback:
+        found = contained(root, root / fallback)
+        if found is not None and found.is_file():
+            return found
+    return None
+
+
+def content_type(path: Path) -> str:
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    textual = guessed.startswith("text/") or guessed in ("application/javascript", "application/json", "image/svg+xml")
+    return guessed + ("; charset=utf-8" if textual else "")
+
+
+def page(status: int, title: str, message: str) -> bytes:
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{status} {html.escape(title)}</title></head>"
+        f"<body><h1>{status} {html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    ).encode()
+
+
+class Hosting:
+    """Serves sites' files on the REST app's worker threads and keeps a log of each request a site answered."""
+
+    def __init__(self, engine: Any, workers: Executor) -> None:
+        self.engine = engine
+        self.workers = workers
+
+    async def in_worker(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.workers, function, *args)
+
+    async def serve(self, site: Site, scope: dict, send: Any) -> None:
+        """Answer the request; a site's log of it is written before the answer goes out, so a client that has the
+        answer finds it in the logs."""
+        started = time.monotonic()
+        method, path = scope["method"], scope["path"]
+        if method not in METHODS:
+            body = page(405, "Method Not Allowed", "A site answers GET and HEAD requests.")
+            await self.send_page(send, 405, body, method, [(b"allow", b"GET, HEAD")])
+            return
+        try:
+            served = await self.in_worker(self.engine.site_to_serve, site.project_id, site.site_id)
+        except AppwriteError as error:
+            status = error.code if 400 <= error.code < 500 else 404
+            await self.send_page(send, status, page(status, "Not Found", error.message), method)
+            return
+        found = await self.in_worker(file_for, served.root, path, served.fallback)
+        query = scope["query_string"].decode("latin-1")
+        log = (site.project_id, served, method, path + ("?" + query if query else ""), 200 if found else 404)
+        await self.in_worker(self.engine.log_site_request, *log, time.monotonic() - started)
+        if found is None:
+            await self.send_page(send, 404, page(404, "Not Found", f"The site has no file at {path}."), method)
+        else:
+            await self.send_file(send, found, method)
+
+    async def send_file(self, send: Any, found: Path, method: str) -> None:
+        """Stream a file, a chunk at a time."""
+        handle = await self.in_worker(found.open, "rb")
+        try:
+            size = await self.in_worker(lambda: handle.seek(0, 2))
+            await self.in_worker(handle.seek, 0)
+            headers = [(b"content-type", content_type(found).encode()), (b"content-length", str(size).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            while method != "HEAD" and (chunk := await self.in_worker(handle.read, CHUNK)):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            handle.close()
+
+    async def send_page(self, send: Any, status: int, body: bytes, method: str, headers: list | None = None) -> None:
+        start = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": start + (headers or [])})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
