@@ -19,6 +19,7 @@ import mcp_server
 PACKAGE = Path(mcp_server.__file__).parent
 SERVICES = (
     "databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences", "functions",
+    "proxy",
 )  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
@@ -36,6 +37,7 @@ INTERFACES = {
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
     "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
     "mcp_server.engine.webhooks.store",  # the webhooks' backlog, which health's webhooks queue reports
+    "mcp_server.engine.functions.store",  # the functions that proxy rules lead to
 }
 
 

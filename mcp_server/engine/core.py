@@ -54,6 +54,8 @@ from .project.platforms import read_origins
 from .project.switches import check_protocol, check_switches
 from .projectdb import project_path
 from .projects import Project, in_write_transaction
+from .proxy import rules as proxy_rules  # noqa: F401
+from .proxy.store import by_domain as rules_by_domain
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
@@ -306,6 +308,15 @@ class Engine:
         """The engine's work besides answering calls, until cancelled: delivering the webhooks of every project
         (or of `projects`), looking for other processes' commits every `poll` seconds (webhooks/worker.py)."""
         await WebhookWorker(self, self.webhook_policy, poll).run(projects)
+
+    def rule_for_domain(self, domain: str) -> tuple[str, dict] | None:
+        """The project and proxy rule naming `domain` (any case), if one does."""
+        domain = domain.lower()
+        for project_id in self.project_ids():
+            rule = rules_by_domain(self.project(project_id)).get(domain)
+            if rule is not None:
+                return project_id, rule
+        return None
 
     def webhooks_configured(self) -> bool:
         """Whether a project of the data dir has a webhook (there is delivering to do); no once the engine

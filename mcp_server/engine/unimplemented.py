@@ -13,7 +13,7 @@ from .errors import AppwriteError
 MISSING_FEATURES = {
     "functions": "deploying functions from templates and git repositories (both need network access to them)",
     "sites": "building and hosting sites (deployments and their domains)",
-    "proxy": "routing custom domains to functions, sites and the API (proxy rules and their certificates)",
+    "proxy": "routing domains to sites (site rules)",
     "messaging": "sending email, SMS and push messages through providers",
     "graphql": "the GraphQL endpoint",
     "documentsDB": "schemaless document databases (DocumentsDB)",

@@ -12,7 +12,7 @@ from tests.engine.conftest import error_of
 CALLS = {
     "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
     "sites": ("sites.list", {}),
-    "proxy": ("proxy.listRules", {}),
+    "proxy": ("proxy.createSiteRule", {"domain": "shop.example.com", "siteId": "shop"}),
     "messaging": ("messaging.listMessages", {}),
     "graphql": ("graphql.query", {}),
     "documentsDB": ("documentsDB.list", {}),

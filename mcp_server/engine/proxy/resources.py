@@ -1,0 +1,29 @@
+"""The functions and sites a rule may lead to, looked up through their services' stores."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..errors import AppwriteError
+from ..functions import store as functions
+
+
+def find(call, resource_type: str, resource_id: str) -> dict:
+    """`require` in a read of the call's project (the rule handlers run outside its transaction)."""
+    with call.project.db.reading() as connection:
+        return require(connection, resource_type, resource_id)
+
+
+def require(connection: sqlite3.Connection, resource_type: str, resource_id: str) -> dict:
+    """The function or site `resource_id`, or Appwrite's `rule_resource_not_found`."""
+    try:
+        if resource_type == "function":
+            return functions.require(connection, "function", resource_id)
+    except AppwriteError as error:
+        if error.type != "function_not_found":
+            raise
+    raise AppwriteError(
+        "rule_resource_not_found",
+        "Resource could not be found. Please check if the resourceId and resourceType are correct, or if the "
+        "resource actually exists.",
+    )
