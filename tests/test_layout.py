@@ -20,6 +20,7 @@ PACKAGE = Path(mcp_server.__file__).parent
 SERVICES = (
     "databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences", "functions",
     "sites",
+    "proxy",
 )  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
@@ -37,7 +38,8 @@ INTERFACES = {
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
     "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
     "mcp_server.engine.webhooks.store",  # the webhooks' backlog, which health's webhooks queue reports
-    # Code deployments, their variables, rows and builds, which sites share with functions
+    # Code deployments, their variables, rows and builds, which sites share with functions (and the functions and
+    # sites proxy rules lead to)
     "mcp_server.engine.functions.code_deployments",
     "mcp_server.engine.functions.code_variables",
     "mcp_server.engine.functions.store",

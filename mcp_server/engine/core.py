@@ -58,6 +58,8 @@ from .project.platforms import read_origins
 from .project.switches import check_protocol, check_switches
 from .projectdb import project_path
 from .projects import Project, in_write_transaction
+from .proxy import rules as proxy_rules  # noqa: F401
+from .proxy.store import by_domain as rules_by_domain
 from .readers import closed
 from .registry import ANNOUNCING, HANDLERS, OWN_TRANSACTIONS, Call, Handler, Requester
 from .sites import deployments as site_deployments  # noqa: F401
@@ -348,6 +350,15 @@ class Engine:
         async with asyncio.TaskGroup() as group:
             for worker in workers:
                 group.create_task(worker)
+
+    def rule_for_domain(self, domain: str) -> tuple[str, dict] | None:
+        """The project and proxy rule naming `domain` (any case), if one does."""
+        domain = domain.lower()
+        for project_id in self.project_ids():
+            rule = rules_by_domain(self.project(project_id)).get(domain)
+            if rule is not None:
+                return project_id, rule
+        return None
 
     def webhooks_configured(self) -> bool:
         """Whether a project of the data dir has a webhook (there is delivering to do); no once the engine

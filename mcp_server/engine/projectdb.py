@@ -332,6 +332,15 @@ CREATE TABLE IF NOT EXISTS _presences (
     updated TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _presences_expiry ON _presences (expires_at);
+-- Proxy rules: which Host a request names decides whether it reaches the API, a function, a site or a redirect.
+CREATE TABLE IF NOT EXISTS _rules (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS _functions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
