@@ -34,6 +34,8 @@ from .errors import AppwriteError
 from .events import Retention
 from .functions import deployments, executions, functions  # noqa: F401
 from .functions import variables as function_variables  # noqa: F401
+from .functions.domains import DomainResponse
+from .functions.domains import run_request as run_domain_request
 from .functions.executor import retire as retire_function_workers
 from .functions.triggers import FunctionWorker, has_work, utc_now
 from .identity import account, mfa, teams, users  # noqa: F401
@@ -350,6 +352,13 @@ class Engine:
         async with asyncio.TaskGroup() as group:
             for worker in workers:
                 group.create_task(worker)
+
+    def run_function_at_domain(
+        self, project_id: str, function_id: str, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> DomainResponse:
+        """A request a function rule's domain received, run by the function (functions/domains.py); the answer."""
+        self.require_project(project_id)
+        return run_domain_request(self, project_id, function_id, method, path, headers, body)
 
     def rule_for_domain(self, domain: str) -> tuple[str, dict] | None:
         """The project and proxy rule naming `domain` (any case), if one does."""

@@ -35,7 +35,7 @@ from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
 from ..uploads import Media, Upload
 from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
-from .hosting import Hosting, Site, target
+from .hosting import Function, Hosting, Redirect, Site
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
 from .ratelimit import RateLimiter
@@ -176,7 +176,7 @@ class RestApp:
         self.workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="baas-mcp-api")
         self.background: asyncio.Task | None = None
         self.realtime = Realtime(engine, self.in_worker, self.origin_allowed)
-        self.hosting = Hosting(engine, self.workers)
+        self.hosting = Hosting(engine, self.workers, default_project)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -191,9 +191,15 @@ class RestApp:
         if scope["type"] != "http":
             return
         headers = Headers(scope=scope)
-        site = target(headers.get("host", ""), self.default_project)
-        if isinstance(site, Site):
-            await self.hosting.serve(site, scope, send)
+        destination = await self.hosting.route(headers.get("host", ""))
+        if isinstance(destination, Site):
+            await self.hosting.serve(destination, scope, send)
+            return
+        if isinstance(destination, Redirect):
+            await self.hosting.redirect(destination, send)
+            return
+        if isinstance(destination, Function):
+            await self.run_function(destination, scope, receive, headers, send)
             return
         origin = headers.get("origin")
         pairs = query_pairs(scope["query_string"])
@@ -215,6 +221,36 @@ class RestApp:
             logger.exception("%s %s failed", scope["method"], scope["path"])
             response = error_response(AppwriteError("general_unknown", "Server Error", 500))
         await response.send(send, cors)
+
+    async def run_function(self, function: Function, scope, receive, headers: Headers, send) -> None:
+        """A request for a function's domain: the function answers it (its status, headers and bytes)."""
+        try:
+            body = b"".join([chunk async for chunk in chunks(limited(receive, MAX_JSON_BODY))])
+            query = scope["query_string"].decode("latin-1")
+            client = scope.get("client")
+            given = {
+                **{name: ", ".join(headers.getlist(name)) for name in headers},
+                "x-appwrite-client-ip": client[0] if client else "",
+            }
+            answer = await self.in_worker(
+                self.engine.run_function_at_domain,
+                function.project_id,
+                function.function_id,
+                scope["method"],
+                scope["path"] + ("?" + query if query else ""),
+                given,
+                body,
+            )
+            given_back = dict(answer.headers)
+            content_type = given_back.pop("content-type")
+            others = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in given_back.items()]
+            response = Response(answer.status, answer.body, content_type, others)
+        except AppwriteError as error:
+            response = error_response(error)
+        except Exception:
+            logger.exception("the function %s failed to answer at its domain", function.function_id)
+            response = error_response(AppwriteError("general_unknown", "Server Error", 500))
+        await response.send(send, [])
 
     async def origin_allowed(self, origin: str, project_id: str | None) -> bool:
         """Whether the origin may call: by the configured policy, else by the platforms of the project (when it

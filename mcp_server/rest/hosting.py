@@ -1,9 +1,10 @@
-"""Sites served by `baas-mcp api`, by the Host a request names: which resource a Host is for (`target`), and serving
-a site's files.
+"""What `baas-mcp api` answers by the Host a request names (`Hosting.route`), and serving a site's files.
 
-`<siteId>.localhost[:port]` is site `<siteId>` of the server's default project, `<siteId>.<projectId>.localhost` a
-site of another project; any other Host is the API's. `target` is the one place that decides: rules for other
-resources (functions, redirects, custom domains) belong there.
+A proxy rule naming the Host decides first (in any project of the data dir): an API rule leads to the API, a
+function rule to the function (function_domains.py), a site rule to the site, a redirect rule to its URL. Without
+one, `<siteId>.localhost[:port]` is site `<siteId>` of the server's default project and `<siteId>.<projectId>.localhost`
+a site of another project (`target`); any other Host is the API's. A Host that is an address or `localhost` itself is
+the API's at once, without looking for a rule.
 
 A site answers GET and HEAD from the output directory of its active deployment (Engine.site_to_serve): a folder
 answers its `index.html`, a path that matches no file the site's fallback file (single-page apps) or a 404 page.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import ipaddress
 import mimetypes
 import time
 from concurrent.futures import Executor
@@ -41,6 +43,44 @@ class Site:
 
     project_id: str
     site_id: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """The request is for a function (a function rule): its active deployment runs it."""
+
+    project_id: str
+    function_id: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """The request is sent elsewhere (a redirect rule)."""
+
+    url: str
+    status: int
+
+
+Target = Api | Site | Function | Redirect
+
+
+def by_rule(project_id: str, rule: dict) -> Target:
+    """Where a proxy rule of project `project_id` leads."""
+    if rule["type"] == "redirect":
+        return Redirect(rule["redirectUrl"], int(rule["redirectStatusCode"]))
+    if rule["type"] == "deployment" and rule["deploymentResourceType"] == "function":
+        return Function(project_id, rule["deploymentResourceId"])
+    if rule["type"] == "deployment":
+        return Site(project_id, rule["deploymentResourceId"])
+    return Api()
+
+
+def is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name == SITES_DOMAIN
+    return True
 
 
 def hostname(host: str) -> str:
@@ -105,9 +145,26 @@ def page(status: int, title: str, message: str) -> bytes:
 class Hosting:
     """Serves sites' files on the REST app's worker threads and keeps a log of each request a site answered."""
 
-    def __init__(self, engine: Any, workers: Executor) -> None:
+    def __init__(self, engine: Any, workers: Executor, default_project: str) -> None:
         self.engine = engine
         self.workers = workers
+        self.default_project = default_project
+
+    async def route(self, host: str) -> Target:
+        """What a request with this Host header is for: a proxy rule's target, else `target`'s."""
+        name = hostname(host)
+        if not name or is_address(name):
+            return Api()
+        found = await self.in_worker(self.engine.rule_for_domain, name)
+        if found is not None:
+            return by_rule(*found)
+        return target(host, self.default_project)
+
+    async def redirect(self, to: Redirect, send: Any) -> None:
+        body = page(to.status, "Moved", f"This domain now lives at {to.url}.")
+        headers = [(b"location", to.url.encode()), (b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": to.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def in_worker(self, function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.workers, function, *args)

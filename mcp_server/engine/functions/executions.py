@@ -154,6 +154,14 @@ def request_of(project, function: dict, execution_id: str, trigger: Trigger) -> 
 
 def run(engine, project_id: str, function: dict, execution: dict, trigger: Trigger, timeout: float) -> dict:
     """Run an execution to its end and record how it went; the execution then."""
+    return run_for_result(engine, project_id, function, execution, trigger, timeout)[0]
+
+
+def run_for_result(
+    engine, project_id: str, function: dict, execution: dict, trigger: Trigger, timeout: float
+) -> tuple[dict, executor.ExecutionResult]:
+    """Run an execution to its end and record how it went; the execution then, and the response as the function
+    gave it (its body as bytes)."""
     project = engine.project(project_id)
     runtime = runtime_of(function["runtime"])
     ids = {"functionId": function["$id"], "executionId": execution["$id"]}
@@ -178,7 +186,7 @@ def run(engine, project_id: str, function: dict, execution: dict, trigger: Trigg
         "errors": result.errors if function["logging"] else "",
         "duration": round(result.duration, 3),
     }
-    return engine.change(project_id, lambda p: finish(p, ids, changes, trigger.user_id))
+    return engine.change(project_id, lambda p: finish(p, ids, changes, trigger.user_id)), result
 
 
 def finish(project, ids: dict[str, str], changes: dict, user_id: str) -> dict:
