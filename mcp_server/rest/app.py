@@ -243,7 +243,9 @@ class RestApp:
             )
             given_back = dict(answer.headers)
             content_type = given_back.pop("content-type")
-            others = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in given_back.items()]
+            others = [
+                (name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in given_back.items()
+            ]
             response = Response(answer.status, answer.body, content_type, others)
         except AppwriteError as error:
             response = error_response(error)

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import tarfile
+import threading
 import time
 
 from mcp_server.engine.permissions import GUEST
@@ -205,3 +206,25 @@ def test_deployments_variables_and_executions_are_managed(call):
     execution = call("functions.createExecution", functionId="managed")
     call("functions.deleteExecution", functionId="managed", executionId=execution["$id"])
     assert call("functions.listExecutions", functionId="managed")["total"] == 0
+
+
+SLOW_MAIN = """
+import time
+
+def main(context):
+    time.sleep(1)
+    return context.res.text("late")
+"""
+
+
+def test_an_async_execution_whose_function_goes_meanwhile_ends_quietly(engine, call, monkeypatch):
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: failures.append(hook.exc_value))
+    deployed(call, "slow", PYTHON, "main.py", SLOW_MAIN)
+    call("functions.createExecution", functionId="slow", **{"async": True})
+    time.sleep(0.3)
+    call("functions.delete", functionId="slow")
+    for thread in threading.enumerate():
+        if thread.name == "baas-mcp-execution":
+            thread.join(timeout=20)
+    assert failures == []

@@ -13,6 +13,7 @@ Appwrite keeps are recorded (`content-type`, `agent`, `content-length`, `host`, 
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ from .code_deployments import CPUS, MEMORY_MB
 from .functions import SYNCHRONOUS_TIMEOUT, announced, runtime_of
 from .variables import variable_rows
 
+logger = logging.getLogger("baas_mcp")
+# What an asynchronous execution meets when its function was deleted while it ran.
+GONE = frozenset({"execution_not_found", "function_not_found", "deployment_not_found"})
 RECORDED_REQUEST_HEADERS = frozenset({"content-type", "agent", "content-length", "host", "x-appwrite-client-ip"})
 VCS_VARIABLES = tuple(
     f"APPWRITE_VCS_{name}"
@@ -189,6 +193,16 @@ def run_for_result(
     return engine.change(project_id, lambda p: finish(p, ids, changes, trigger.user_id)), result
 
 
+def run_detached(engine, project_id: str, function: dict, execution: dict, trigger: Trigger, timeout: float) -> None:
+    """An asynchronous execution, on its own thread: its function deleted meanwhile (the execution with it) or the
+    server closing end it quietly, as nothing is left to record it in."""
+    try:
+        run(engine, project_id, function, execution, trigger, timeout)
+    except AppwriteError as error:
+        if error.type not in GONE and not engine.closed:
+            logger.exception("the execution %s of %s failed", execution["$id"], function["$id"])
+
+
 def finish(project, ids: dict[str, str], changes: dict, user_id: str) -> dict:
     """Record how an execution went and announce it (as the user who started it)."""
     finished = store.update(project.connection, "execution", ids["executionId"], changes)
@@ -278,7 +292,7 @@ def create_execution(call: Call) -> dict:
     timeout = float(function["timeout"])
     if asynchronous:
         threading.Thread(
-            target=run,
+            target=run_detached,
             args=(engine, project_id, function, execution, trigger, timeout),
             name="baas-mcp-execution",
             daemon=True,
