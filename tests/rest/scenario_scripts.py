@@ -38,5 +38,6 @@ def assert_scenario_passed(found: dict, sdk: str, name: str) -> None:
     """A scenario ran, checked something, and met every expectation."""
     scenario = found["scenarios"].get(name)
     assert scenario is not None, f"{sdk} did not run {name}"
-    assert problems(scenario) == []
+    found_problems = problems(scenario)
+    assert found_problems == [], "\n".join(found_problems)
     assert scenario["checks"]
