@@ -51,6 +51,12 @@ def test_a_query_reads_rows_with_their_own_fields_as_json_and_a_mutation_writes(
     )
     assert created == {"data": {"tablesDBCreateRow": {"_id": "new", "_tableId": "items", "data": '{"name": "Desk"}'}}}
     assert shop("tablesDB.getRow", **T, rowId="new")["name"] == "Desk"
+    deleted = graphql(
+        shop,
+        'mutation { tablesDBDeleteRow(databaseId: "shop", tableId: "items", rowId: "new") { status } }',
+        operation="graphql.mutation",
+    )
+    assert deleted == {"data": {"tablesDBDeleteRow": {"status": "OK"}}}
 
 
 def test_a_guest_reads_only_the_rows_it_may_and_a_row_it_may_not_is_an_appwrite_error_in_its_field(shop):

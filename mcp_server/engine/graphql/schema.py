@@ -121,7 +121,8 @@ class ModelTypes:
     """An object type per response model, made once each (models refer to each other)."""
 
     def __init__(self, models: dict[str, dict]) -> None:
-        self.models = models
+        # Appwrite's `none` model, of operations that answer no content: a type with only `status`.
+        self.models = {"none": {"fields": {}, "any": False}} | models
         self.made: dict[str, GraphQLObjectType] = {}
 
     def result(self, op: Operation) -> GraphQLOutputType:
