@@ -384,8 +384,10 @@ class RestApp:
         )
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
+        # GraphQL's routes are the graphql protocol's, which the project switches apart from REST.
+        protocol = "graphql" if op.service == "graphql" else "rest"
         result = self.engine.call(
-            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol="rest"
+            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol=protocol
         )
         return result, auth
 

@@ -164,3 +164,20 @@ def test_the_http_backend_runs_graphql_on_the_api(api, library, tmp_path):
             await backend.aclose()
 
     assert anyio.run(run)["data"]["tablesDBListRows"]["total"] == 2
+
+
+def test_the_graphql_protocol_switched_off_refuses_guests_but_not_keys(api, library):
+    admin = create_key(api.data_dir, "project.write")
+    try:
+        httpx.patch(
+            api.endpoint + "/project/protocols/graphql",
+            json={"enabled": False},
+            headers=api.headers(admin["secret"]),
+        ).raise_for_status()
+        refused = post(api, {"query": "{ healthGet { status } }"}, key="")
+        assert (refused.status_code, refused.json()["type"]) == (403, "general_api_disabled")
+        assert post(api, {"query": LIST_BOOKS}).json()["data"]["tablesDBListRows"]["total"] == 2
+    finally:
+        httpx.patch(
+            api.endpoint + "/project/protocols/graphql", json={"enabled": True}, headers=api.headers(admin["secret"])
+        ).raise_for_status()
