@@ -8,7 +8,8 @@ traceback ever reaches a response. Parameters are read, and answers take, the fo
 names (request_formats.py, response_formats.py). Browser pages may call it from the origins
 origins.py allows (the project's web platforms among them, read through the engine's cache on the worker threads). Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
-Appwrite version served). Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
+Appwrite version served). GraphQL's routes read their request as GraphQL clients send it (graphql.py).
+Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
 """
 
 from __future__ import annotations
