@@ -42,12 +42,15 @@ def method_params(route: dict, method: dict) -> list[dict]:
     # Parameters the SDK method declares beyond its route's: GraphQL's `query`, a request or a batch of them (the
     # JSON validator takes any object or list).
     extra = [
-        {"name": name, "optional": detail["optional"], "schema": {"type": ["object", "array"]}}
+        {
+            "name": name,
+            "validator": "new JSON()",
+            "optional": detail["optional"],
+            "schema": {"type": ["object", "array"]},
+        }
         for name, detail in (method.get("additionalParameters") or {}).items()
     ]
-    return [
-        param | {"optional": optional.get(param["name"], param.get("optional", False))} for param in chosen + extra
-    ]
+    return [param | {"optional": optional.get(param["name"], param.get("optional", False))} for param in chosen + extra]
 
 
 def route_path(route: dict) -> str:
