@@ -398,7 +398,31 @@ def build_catalog(
         "services": services,
         "operations": operations,
         "event_grammar": json.loads(events_path.read_bytes()),
+        "models": response_models(spec),
     }
+
+
+def response_models(spec: dict) -> dict[str, dict]:
+    """The fields of each response model of the spec (what GraphQL types results by): per field its JSON type, the
+    model it holds (`model`, or `one_of` several), whether it is a list and required; `any` marks a model that
+    carries fields beyond its own (rows, documents, preferences)."""
+    models = {}
+    for name, schema in sorted(spec["components"]["schemas"].items()):
+        required = set(schema.get("required", []))
+        fields = {key: model_field(prop, key in required) for key, prop in schema.get("properties", {}).items()}
+        models[name] = {"fields": fields, "any": bool(schema.get("additionalProperties"))}
+    return models
+
+
+def model_field(prop: dict, required: bool) -> dict:
+    is_list = prop.get("type") == "array"
+    item = prop.get("items", {}) if is_list or "items" in prop else prop
+    field: dict = {"type": item.get("type", "object")}
+    if "$ref" in item:
+        field = {"type": "object", "model": model_name(item["$ref"])}
+    elif "oneOf" in item:
+        field = {"type": "object", "one_of": [model_name(alt["$ref"]) for alt in item["oneOf"]]}
+    return field | {"list": is_list, "required": required}
 
 
 def new_entry(route: dict, method: dict, prose: dict, params_prose: dict) -> dict:

@@ -39,7 +39,18 @@ def method_params(route: dict, method: dict) -> list[dict]:
     optional = {detail["name"]: detail["optional"] for detail in method.get("parameterDetails") or []}
     names = method.get("parameters")
     chosen = [param for param in route["params"] if names is None or param["name"] in names]
-    return [param | {"optional": optional.get(param["name"], param.get("optional", False))} for param in chosen]
+    # Parameters the SDK method declares beyond its route's: GraphQL's `query`, a request or a batch of them (the
+    # JSON validator takes any object or list).
+    extra = [
+        {
+            "name": name,
+            "validator": "new JSON()",
+            "optional": detail["optional"],
+            "schema": {"type": ["object", "array"]},
+        }
+        for name, detail in (method.get("additionalParameters") or {}).items()
+    ]
+    return [param | {"optional": optional.get(param["name"], param.get("optional", False))} for param in chosen + extra]
 
 
 def route_path(route: dict) -> str:
@@ -90,7 +101,7 @@ def rate_limit(route: dict) -> dict | None:
 
 
 def property_schema(param: dict, description: str, in_path: bool) -> dict:
-    schema = {"description": description, **schema_of(param["validator"])}
+    schema = {"description": description, **(param.get("schema") or schema_of(param["validator"]))}
     if in_path:
         schema["minLength"] = 1
     default = param.get("defaultValue")

@@ -87,6 +87,8 @@ class Catalog:
     version: str
     # Appwrite's event tree (app/config/events.php): the event patterns webhooks and functions accept.
     event_grammar: dict = field(default_factory=dict)
+    # Each response model's fields (catalog/build_catalog.py response_models): what GraphQL types results by.
+    models: dict = field(default_factory=dict)
     by_id: dict[str, Operation] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -153,6 +155,7 @@ def parse_catalog(data: dict) -> Catalog:
         services=services,
         version=data["source"]["version"],
         event_grammar=data["event_grammar"],
+        models=data.get("models", {}),
     )
 
 

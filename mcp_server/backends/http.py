@@ -173,6 +173,8 @@ class HttpBackend:
         form = {name: value for name, value in params.items() if op.params.get(name) == "form"}
         if form:
             return await self.upload(op, url, credential, query, form)
+        if op.service == "graphql":  # the request travels wrapped in `query`, as the SDKs send it
+            credential = credential | {"X-SDK-GraphQL": "true"}
         response = await self.send(op, url, credential, params=query, json=body if body else None)
         return self.result(op, response)
 

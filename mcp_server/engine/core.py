@@ -38,6 +38,7 @@ from .functions.domains import DomainResponse
 from .functions.domains import run_request as run_domain_request
 from .functions.executor import retire as retire_function_workers
 from .functions.triggers import FunctionWorker, has_work, utc_now
+from .graphql import service as graphql_service  # noqa: F401
 from .identity import account, mfa, teams, users  # noqa: F401
 from .identity.identities import (
     SECOND_FACTOR_OPERATIONS,

@@ -20,6 +20,8 @@ ERROR_CODES: dict[str, int] = {
     "general_not_implemented": 405,
     "general_route_not_found": 404,
     "general_bad_request": 400,
+    "graphql_no_query": 400,
+    "graphql_too_many_queries": 400,
     "user_unauthorized": 401,
     "api_key_expired": 401,
     "key_not_found": 404,

@@ -28,6 +28,7 @@ from .datetimes import format_datetime, normalize_datetime, now_iso
 from .encryption import Cipher
 from .errors import AppwriteError, invalid_argument
 from .ids import new_id
+from .permissions import IMPLICIT_KEY_SCOPES
 from .projectdb import TOMBSTONE
 
 PREFIX = "standard_"
@@ -82,9 +83,9 @@ def key_model(record: sqlite3.Row, secret: str = "") -> dict:
     }
 
 
-def check_scopes(scopes: object, *, required: bool = True) -> list[str]:
-    """The scopes, each once and sorted; every one must be one of Appwrite's project scopes (and, when
-    `required`, at least one must be given)."""
+def check_scopes(scopes: object, *, required: bool = True, known: frozenset[str] = SCOPES) -> list[str]:
+    """The scopes, each once and sorted; every one must be one of Appwrite's project scopes, or of `known`
+    (and, when `required`, at least one must be given)."""
     if (
         not isinstance(scopes, list)
         or (required and not scopes)
@@ -94,7 +95,7 @@ def check_scopes(scopes: object, *, required: bool = True) -> list[str]:
         raise invalid_argument(
             f"Invalid `scopes` param: expected {int(required)} to {MAX_SCOPES} scopes, e.g. rows.read,rows.write"
         )
-    unknown = sorted(set(scopes) - SCOPES)
+    unknown = sorted(set(scopes) - known)
     if unknown:
         shown = ", ".join(scope[:64] for scope in unknown[:5])
         raise invalid_argument(
@@ -130,10 +131,17 @@ def days_ahead(expire_days: object) -> str | None:
 
 
 def insert(
-    connection: sqlite3.Connection, key_id: str, name: object, scopes: object, expire: str | None, *, required=True
+    connection: sqlite3.Connection,
+    key_id: str,
+    name: object,
+    scopes: object,
+    expire: str | None,
+    *,
+    required=True,
+    known: frozenset[str] = SCOPES,
 ) -> tuple[dict, str]:
     """Store a new key (inside the caller's transaction); its model and its secret."""
-    chosen = check_scopes(scopes, required=required)
+    chosen = check_scopes(scopes, required=required, known=known)
     name = check_name(name)
     if connection.execute(SELECT_KEY, (key_id,)).fetchone() is not None:
         raise AppwriteError("key_already_exists", f"A key with the ID '{key_id}' already exists.", 409)
@@ -148,10 +156,11 @@ def insert(
 
 
 def create(db, name: object, scopes: object, expire_days: object = None) -> tuple[dict, str]:
-    """A new key and its secret (the only time the secret is available)."""
+    """A new key and its secret (the only time the secret is available). Besides Appwrite's project scopes it may
+    name those every key holds anyway (graphql, health.read, global), which change nothing."""
     expire = days_ahead(expire_days)
     with db.transaction() as connection:
-        return insert(connection, new_id(), name, scopes, expire)
+        return insert(connection, new_id(), name, scopes, expire, known=SCOPES | IMPLICIT_KEY_SCOPES)
 
 
 def require(connection: sqlite3.Connection, key_id: str) -> sqlite3.Row:

@@ -8,7 +8,8 @@ traceback ever reaches a response. Parameters are read, and answers take, the fo
 names (request_formats.py, response_formats.py). Browser pages may call it from the origins
 origins.py allows (the project's web platforms among them, read through the engine's cache on the worker threads). Two
 public routes that are no SDK method are answered here: `/v1/ping` and `/v1/health/version` (the
-Appwrite version served). Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
+Appwrite version served). GraphQL's routes read their request as GraphQL clients send it (graphql.py).
+Websockets on `/v1/realtime` are Appwrite's realtime (realtime.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from ..engine.projectdb import ProjectDB, project_path
 from ..engine.registry import Requester
 from ..uploads import Media, Upload
 from .auth import QUERY_ONLY, Credentials, cookie_name, credentials
+from .graphql import ROUTES as GRAPHQL_ROUTES
+from .graphql import from_body as graphql_from_body
+from .graphql import from_query_string as graphql_from_query_string
 from .hosting import Function, Hosting, Redirect, Site
 from .origins import OriginPolicy, unknown_origin
 from .params import MAX_FIELDS, coerced, json_body, nest, query_pairs, query_project
@@ -304,13 +308,13 @@ class RestApp:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
         if path == "/v1/health/version" and scope["method"] == "GET":
             return self.version(project_id)
+        graphql = GRAPHQL_ROUTES.get((scope["method"], path))
         # Parameters in the path are matched still encoded and decoded once: an id may contain / or %.
         raw_path = scope.get("raw_path")
         encoded = raw_path.decode("latin-1") if raw_path else quote(path)
-        found = self.router.match(scope["method"], encoded[3:])
-        if found is None:
+        found = None if graphql else self.router.match(scope["method"], encoded[3:])
+        if found is None and not graphql:
             raise AppwriteError("general_route_not_found", ROUTE_NOT_FOUND, 404)
-        route, path_params = found
         query = nest(pairs)
         # The project, read already (see query_project), is never a parameter.
         if not isinstance(query.pop("project", None), str | None):
@@ -327,12 +331,17 @@ class RestApp:
             if store.deleted:  # another process deleted the project: what is held of it goes
                 self.forget_project(project_id)
             raise
-        body, body_is_text = await read_body(scope, receive, headers)
-        op = choose(route, {**query, **body, **path_params})
-        properties = op.input_schema["properties"]
-        # Query strings and forms carry text; JSON bodies carry typed values already.
-        params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body), **path_params}
-        params = from_format(params, op.id, headers.get("x-appwrite-response-format"))
+        if graphql:
+            op = self.engine.catalog.get(graphql)
+            params = await self.graphql_params(scope, receive, headers, pairs)
+        else:
+            route, path_params = found
+            body, body_is_text = await read_body(scope, receive, headers)
+            op = choose(route, {**query, **body, **path_params})
+            properties = op.input_schema["properties"]
+            # Query strings and forms carry text; JSON bodies carry typed values already.
+            params = {**coerced(query, properties), **(coerced(body, properties) if body_is_text else body)}
+            params = from_format({**params, **path_params}, op.id, headers.get("x-appwrite-response-format"))
         client = scope.get("client")
         requester = Requester(client[0] if client else "", headers.get("user-agent", ""))
         timestamp = headers.get("x-appwrite-timestamp")
@@ -349,6 +358,13 @@ class RestApp:
             return Response(status, str(result).encode(), TEXT_TYPE)
         answer = in_format(result, op.returns.get("model"), headers.get("x-appwrite-response-format"))
         return json_response(status, answer, cookies)
+
+    async def graphql_params(self, scope, receive, headers: Headers, pairs: list[tuple[str, str]]) -> dict:
+        """A GraphQL request's parameters (graphql.py), its body size-limited."""
+        if scope["method"] == "GET":
+            return graphql_from_query_string(pairs)
+        body = b"".join([chunk async for chunk in chunks(limited(receive, MAX_JSON_BODY))])
+        return graphql_from_body(body, headers)
 
     def run(
         self,
@@ -369,8 +385,10 @@ class RestApp:
         )
         if auth.label in ("guest", "user"):
             self.limiter.count(op, params, requester.ip, auth.user_id)
+        # GraphQL's routes are the graphql protocol's, which the project switches apart from REST.
+        protocol = "graphql" if op.service == "graphql" else "rest"
         result = self.engine.call(
-            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol="rest"
+            op.id, params, auth, project_id, request_timestamp=timestamp, requester=requester, protocol=protocol
         )
         return result, auth
 

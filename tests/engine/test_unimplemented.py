@@ -13,7 +13,6 @@ CALLS = {
     "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
     "sites": ("sites.createVcsDeployment", {"siteId": "s", "type": "branch", "reference": "main"}),
     "messaging": ("messaging.listMessages", {}),
-    "graphql": ("graphql.query", {}),
     "documentsDB": ("documentsDB.list", {}),
     "vectorsDB": ("vectorsDB.list", {}),
 }

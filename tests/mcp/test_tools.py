@@ -728,3 +728,11 @@ async def test_an_engine_that_cannot_open_gives_a_tool_error(new_server, mode: s
         assert ids_of(await search(client, query="list tables"))
         assert (await run(client, "tablesDB.list")).is_error is True
     assert blocker.read_text() == "a regular file where the data dir should be"
+
+
+async def test_a_key_runs_graphql_through_execute_operation_with_its_own_scopes(new_server, mode: str):
+    async with Client(new_server(Settings(scopes=ROWS_READ)), mode=mode) as client:
+        request = {"query": {"query": "{ healthGet { status } usersList { total } }"}}
+        answer = succeeded(await run(client, "graphql.query", request))
+        assert answer["data"] == {"healthGet": {"status": "pass"}, "usersList": None}
+        assert answer["errors"][0]["extensions"]["type"] == "general_unauthorized_scope"
