@@ -21,6 +21,7 @@ SERVICES = (
     "databases", "identity", "storage", "platform", "project", "organization", "webhooks", "presences", "functions",
     "sites",
     "proxy",
+    "messaging",
 )  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.
