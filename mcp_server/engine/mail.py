@@ -75,6 +75,7 @@ class PinnedSMTP(smtplib.SMTP):
         super().__init__(**kwargs)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self._host = host  # the name STARTTLS verifies the certificate of (smtplib keeps only the constructor's)
         return socket.create_connection((self.address, port), timeout)
 
 
@@ -87,7 +88,7 @@ class PinnedSMTPS(smtplib.SMTP_SSL):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         plain = socket.create_connection((self.address, port), timeout)
-        return self.context.wrap_socket(plain, server_hostname=self._host)
+        return self.context.wrap_socket(plain, server_hostname=host)
 
 
 def unreachable(timeout: float) -> Failed:

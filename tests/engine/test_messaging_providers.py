@@ -161,9 +161,10 @@ def test_a_provider_changes_announce_its_events_and_its_logs_keep_them_newest_fi
     call("messaging.updateTwilioProvider", providerId="tw", name="SMS 2")
     logs = call("messaging.listProviderLogs", providerId="tw")
     assert logs["total"] == 2 and [log["event"] for log in logs["logs"]] == ["provider.update", "provider.create"]
-    assert call("messaging.listProviderLogs", providerId="tw", queries=[q("limit", values=[1])])["logs"][0][
-        "event"
-    ] == "provider.update"
+    assert (
+        call("messaging.listProviderLogs", providerId="tw", queries=[q("limit", values=[1])])["logs"][0]["event"]
+        == "provider.update"
+    )
     error = error_of(call, "messaging.listProviderLogs", providerId="tw", queries=[q("equal", "event", ["x"])])
     assert error.type == "general_query_invalid"
     call("messaging.deleteProvider", providerId="tw")

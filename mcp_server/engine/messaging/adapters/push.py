@@ -98,7 +98,7 @@ def fcm(provider: dict, message: dict, recipients: list[str], exchange: Exchange
             algorithm="RS256",
         )  # fmt: skip
     except (ValueError, TypeError, jwt.PyJWTError) as error:
-        raise NoToken(f"Failed to obtain FCM access token: the service account's private key: {error}") from None
+        raise NoToken(f"Failed to obtain FCM access token: the service account cannot sign: {error}") from None
     headers, body = form({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
     status, answer = exchange(Request("fcm", "POST", GOOGLE_TOKEN_URL, body, (), lambda *_: [], headers))
     token = field_of(answer, "access_token")
