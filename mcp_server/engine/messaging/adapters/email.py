@@ -213,7 +213,7 @@ def ses(provider: dict, message: dict, recipients: list[str]) -> list[Request]:
     host, path = f"email.{credentials.get('region', '')}.amazonaws.com", "/v2/email/outbound-emails"
     requests = []
     for to in recipients:
-        mime = document(provider, {**message, "cc": message.get("cc")}, [to]).as_bytes()
+        mime = document(provider, message, [to]).as_bytes()
         payload: dict[str, Any] = {
             "FromEmailAddress": named(from_name, from_email),
             "Destination": {"ToAddresses": [to], "CcAddresses": message.get("cc") or [],
