@@ -22,6 +22,7 @@ SERVICES = (
     "sites",
     "proxy",
     "graphql",
+    "messaging",
 )  # fmt: skip
 FACES = ("mcp", "rest", "backends")
 # Parts every face may use, which themselves use only the kernel.

@@ -4,7 +4,8 @@ The settings (Appwrite's project `smtp` attribute) are kept in the project's dat
 sealed with the project's key (encryption.py) and never shown again. A connection goes only where the
 engine's outbound policy lets requests go (outbound.py): the host is resolved, every address checked
 (loopback and private addresses need --allow-private-urls), and the connection made to a checked
-address while STARTTLS or implicit TLS still verifies the certificate of the host's name. Every step
+address while STARTTLS (asked for, or taken when the server offers it and the settings say `autoTLS`) or implicit
+TLS still verifies the certificate of the host's name. Every step
 is bounded by a timeout; failures read the same whatever the cause, so they do not map the network.
 """
 
@@ -74,6 +75,7 @@ class PinnedSMTP(smtplib.SMTP):
         super().__init__(**kwargs)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self._host = host  # the name STARTTLS verifies the certificate of (smtplib keeps only the constructor's)
         return socket.create_connection((self.address, port), timeout)
 
 
@@ -86,7 +88,7 @@ class PinnedSMTPS(smtplib.SMTP_SSL):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         plain = socket.create_connection((self.address, port), timeout)
-        return self.context.wrap_socket(plain, server_hostname=self._host)
+        return self.context.wrap_socket(plain, server_hostname=host)
 
 
 def unreachable(timeout: float) -> Failed:
@@ -112,7 +114,8 @@ def session(settings: dict, outbound: Outbound, timeout: float) -> smtplib.SMTP:
         try:
             client.connect(host, port)
             client.ehlo()
-            if settings["secure"] == "tls":
+            upgrade = not settings["secure"] and settings.get("autoTLS") and client.has_extn("starttls")
+            if settings["secure"] == "tls" or upgrade:
                 client.starttls(context=trusted_roots())
                 client.ehlo()
             if settings["username"]:
@@ -155,12 +158,19 @@ def message(
     return email
 
 
-def deliver(settings: dict, emails: list[EmailMessage], outbound: Outbound, timeout: float = SEND_TIMEOUT) -> None:
-    """Send emails through the settings' server, in one connection; Failed (or Refused) when they could not be."""
+def deliver(
+    settings: dict,
+    emails: list[EmailMessage],
+    outbound: Outbound,
+    timeout: float = SEND_TIMEOUT,
+    recipients: list[str] | None = None,
+) -> None:
+    """Send emails through the settings' server, in one connection, to the addresses of their headers or to
+    `recipients`; Failed (or Refused) when they could not be."""
     client = session(settings, outbound, timeout)
     try:
         for email in emails:
-            client.send_message(email)
+            client.send_message(email, to_addrs=recipients)
     except (OSError, smtplib.SMTPException, ssl.SSLError, UnicodeError):
         raise unreachable(timeout) from None
     finally:

@@ -318,6 +318,31 @@ CREATE TABLE IF NOT EXISTS _webhooks (
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
+-- Messaging providers (messaging/store.py): credentials sealed with the project's cipher, options as JSON.
+CREATE TABLE IF NOT EXISTS _providers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    type TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    credentials TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+-- What was done to a messaging resource (Appwrite's audit by resource, e.g. `provider/<id>`), messaging/logs.py.
+CREATE TABLE IF NOT EXISTS _resource_logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    resource TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    ip TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT '',
+    time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _resource_logs_resource ON _resource_logs (resource, seq);
 -- Who is online, one presence per user (Appwrite's presenceLogs), each with an expiry.
 CREATE TABLE IF NOT EXISTS _presences (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
