@@ -5,7 +5,8 @@ and src/Appwrite/Utopia/Database/RuntimeQuery.php).
   `account` and `account.{userId}`; teams' to `teams`, `teams.{id}`, memberships' to `memberships`,
   `memberships.{id}`; rows' and documents' to `rows`, `databases.{db}.tables.{t}.rows`, `….rows.{id}`, the same
   under `tablesdb.`, and the legacy `documents`, `databases.{db}.collections.{c}.documents[.{id}]`; files' to
-  `files`, `buckets.{b}.files`, `….files.{id}`. Since 1.9.5 each channel of a resource also has an action
+  `files`, `buckets.{b}.files`, `….files.{id}`; executions a user may read (one they started) to `executions`,
+  `executions.{id}` and `functions.{functionId}`. Since 1.9.5 each channel of a resource also has an action
   sibling (`….create`, `update`, `upsert`, `delete`). Schema changes and other events reach no client channel.
 - `subscription_channels(names, user_id)`: the channels a client asks for, as Appwrite reads them
   (`convertChannels`): `account` also means `account.{userId}`, `account.{action}` becomes
@@ -64,6 +65,8 @@ def channels_of(event: Event) -> list[str]:
     elif kind == "buckets" and len(parts) > 2 and parts[2] == "files":
         bucket, file = payload.get("bucketId") or parts[1], payload.get("$id") or parts[3]
         channels = ["files", f"buckets.{bucket}.files", f"buckets.{bucket}.files.{file}"]
+    elif kind == "functions" and len(parts) > 3 and parts[2] == "executions" and payload.get("$permissions"):
+        channels = ["executions", f"executions.{payload.get('$id') or parts[3]}", f"functions.{parts[1]}"]
     elif kind == "presences" and len(parts) > 1:
         channels = ["presences", f"presences.{parts[1]}"]
     return with_actions(channels, parts)

@@ -12,6 +12,7 @@ import threading
 import time
 
 from mcp_server.engine.permissions import GUEST
+from mcp_server.engine.realtime_channels import channels_of
 from mcp_server.uploads import Upload
 from tests.engine.conftest import error_of
 
@@ -228,3 +229,26 @@ def test_an_async_execution_whose_function_goes_meanwhile_ends_quietly(engine, c
         if thread.name == "baas-mcp-execution":
             thread.join(timeout=20)
     assert failures == []
+
+
+def test_an_execution_a_user_starts_is_heard_by_that_user_on_realtimes_execution_channels(engine, call):
+    deployed(call, "hello", PYTHON, "main.py", PYTHON_MAIN, execute=["users"])
+    call("users.create", userId="ada", email="ada@example.com", password="correct-horse-9")
+    execution = call("functions.createExecution", engine.user_auth("default", "ada"), functionId="hello")
+    call("functions.createExecution", functionId="hello")  # a key's: no one's to hear
+    heard = [
+        event
+        for event in engine.project().events.read(0, 1000)
+        if event.name.startswith("functions.hello.executions.")
+    ]
+    assert [(event.name.rsplit(".", 1)[-1], event.roles) for event in heard[:2]] == [
+        ("create", ("user:ada",)),
+        ("update", ("user:ada",)),
+    ]
+    assert set(channels_of(heard[0])) >= {
+        "executions",
+        f"executions.{execution['$id']}",
+        "functions.hello",
+        "executions.create",
+    }
+    assert [channels_of(event) for event in heard[2:]] == [[], []]

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 
 from ..code_policy import require_code
 from ..errors import AppwriteError
-from ..events import announce
+from ..events import announce, event_roles
 from ..identity.identities import make_jwt
 from ..ids import resolve_id
 from ..keys import SCOPES, ephemeral_secret
-from ..permissions import Auth
+from ..permissions import Auth, read_roles
 from ..registry import Call, handles
 from . import executor, schedules, store
 from .code_deployments import CPUS, MEMORY_MB
@@ -75,6 +75,13 @@ class Trigger:
             "schedule", request["method"], request["path"], request["headers"], base64.b64decode(request["body"]),
             user_id,
         )  # fmt: skip
+
+
+@event_roles("functions.[functionId].executions.")
+def execution_event_roles(project, ids: dict[str, str], payload: dict) -> list[str]:
+    """Who hears an execution's events (realtime's `executions` channels): those its permissions let read it, the
+    user who started it."""
+    return read_roles(payload.get("$permissions", []))
 
 
 def may_execute(auth: Auth, function: dict) -> bool:
