@@ -271,7 +271,7 @@ def test_a_new_deployment_is_served_at_once_and_a_deleted_site_leaves_no_process
 
 
 def test_a_next_standalone_build_gets_its_static_files_beside_its_server(server, data_dir):
-    api, sites = server
+    _, sites = server
     deployment = deploy(sites, "next", Framework.NEXTJS)
     standalone = data_dir / "default" / "sites" / "next" / deployment / "code" / ".next" / "standalone"
     assert (standalone / ".next" / "static" / "chunks" / "app.js").read_text() == "chunk"
