@@ -43,7 +43,8 @@ CHUNK = 64 * 1024
 METHODS = ("GET", "HEAD")
 MAX_BODY = 10 * 1024 * 1024
 CONNECT_TIMEOUT = 5.0
-# Headers that belong to one connection, not to the request or answer passed on (and the framing, redone).
+# Headers that belong to one connection, not to the request or answer passed on (the framing is redone, but for
+# the answer's length, which its bytes passed on as they came keep).
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -55,7 +56,6 @@ HOP_BY_HOP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"content-length",
     }
 )
 
@@ -191,7 +191,7 @@ async def request_body(receive: Any) -> bytes:
 def forwarded_headers(scope: dict) -> list[tuple[bytes, bytes]]:
     """The request's headers for the site's server: the hop-by-hop ones dropped, X-Forwarded-For and -Proto set."""
     client = scope.get("client")
-    kept = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP]
+    kept = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP | {b"content-length"}]
     kept = [(name, value) for name, value in kept if name.lower() not in (b"x-forwarded-for", b"x-forwarded-proto")]
     return [
         *kept,
@@ -321,10 +321,12 @@ class Hosting:
             headers = [(name, value) for name, value in answer.headers.raw if name.lower() not in HOP_BY_HOP]
             await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
             try:
-                async for chunk in answer.aiter_raw(CHUNK):
+                async for chunk in answer.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except httpx.HTTPError:
+                # Broken off: the answer is left incomplete, so the visitor's connection closes without its end.
                 await self.in_worker(self.engine.restart_site_server, server, port)
+                return
             await send({"type": "http.response.body", "body": b""})
         finally:
             await answer.aclose()
