@@ -188,6 +188,12 @@ async def request_body(receive: Any) -> bytes:
             return bytes(body)
 
 
+async def disconnection(receive: Any) -> None:
+    """Return once the visitor has gone (the request's body already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        continue
+
+
 def forwarded_headers(scope: dict) -> list[tuple[bytes, bytes]]:
     """The request's headers for the site's server: the hop-by-hop ones dropped, X-Forwarded-For and -Proto set."""
     client = scope.get("client")
@@ -316,20 +322,32 @@ class Hosting:
         except httpx.HTTPError as error:
             await self.failed(server, port, send, method, log, 502, f"could not be reached ({error})")
             return
+        streaming = asyncio.create_task(self.stream_back(answer, server, port, send, log))
+        watching = asyncio.create_task(disconnection(receive))
         try:
-            await log(answer.status_code)
-            headers = [(name, value) for name, value in answer.headers.raw if name.lower() not in HOP_BY_HOP]
-            await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
-            try:
-                async for chunk in answer.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except httpx.HTTPError:
-                # Broken off: the answer is left incomplete, so the visitor's connection closes without its end.
-                await self.in_worker(self.engine.restart_site_server, server, port)
-                return
-            await send({"type": "http.response.body", "body": b""})
+            await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in (streaming, watching):
+                task.cancel()
+            await asyncio.gather(streaming, watching, return_exceptions=True)
             await answer.aclose()
+
+    async def stream_back(self, answer: httpx.Response, server: Any, port: int, send: Any, log: Any) -> None:
+        """Send the server's answer on as it comes. One broken off is left incomplete (the visitor's connection
+        closes without its end): a server that broke the connection is stopped, one that went quiet for longer than
+        the site's timeout is not."""
+        await log(answer.status_code)
+        headers = [(name, value) for name, value in answer.headers.raw if name.lower() not in HOP_BY_HOP]
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+        try:
+            async for chunk in answer.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.TimeoutException:
+            return
+        except httpx.HTTPError:
+            await self.in_worker(self.engine.restart_site_server, server, port)
+            return
+        await send({"type": "http.response.body", "body": b""})
 
     async def failed(self, server: Any, port: int, send: Any, method: str, log: Any, status: int, what: str) -> None:
         """The site's server failed the request: it is stopped (the next request starts it again), and the visitor

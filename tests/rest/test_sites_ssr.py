@@ -34,6 +34,7 @@ import http from "node:http";
 import crypto from "node:crypto";
 const boot = crypto.randomUUID();
 let waiting = null;
+let abandoned = false;
 const server = http.createServer(async (request, response) => {
   let body = "";
   for await (const chunk of request) body += chunk;
@@ -47,12 +48,14 @@ const server = http.createServer(async (request, response) => {
     response.writeHead(200, { "content-type": "text/plain" });
     response.write("first ");
     waiting = () => response.end("second");
+    response.on("close", () => { abandoned = !response.writableEnded; });
     return;
   }
   if (request.url === "/release") {
     waiting();
     return response.end("released");
   }
+  if (request.url === "/abandoned") return response.end(String(abandoned));
   if (request.url === "/env") {
     response.setHeader("content-type", "application/json");
     return response.end(JSON.stringify({ env: process.env, cwd: process.cwd() }));
@@ -222,6 +225,19 @@ def test_the_answer_is_streamed_as_the_server_gives_it(server):
         assert next(chunks) == b"first "
         assert get(api, "streamed", "/release").text == "released"
         assert b"".join(chunks) == b"second"
+    assert get(api, "streamed", "/abandoned").text == "false"
+
+
+def test_a_visitor_who_leaves_mid_answer_closes_the_servers_stream(server):
+    api, sites = server
+    deploy(sites, "left", Framework.NUXT)
+    headers = {"Host": f"left.localhost:{api.port}"}
+    with httpx.stream("GET", api.url("/stream"), headers=headers, timeout=10) as answer:
+        assert next(answer.iter_raw()) == b"first "
+    deadline = time.monotonic() + 10
+    while get(api, "left", "/abandoned").text != "true":
+        assert time.monotonic() < deadline, "the server's stream was left open"
+        time.sleep(0.1)
 
 
 def test_the_server_sees_the_sites_variables_and_appwrites_never_the_api_servers(server, data_dir):
