@@ -191,8 +191,12 @@ class ServerPool:
                         self.retired.clear()
             with self.lock:
                 keep = not retired and not self.closed
+                # Another start for the deployment (its lock was forgotten by a retire meanwhile) is replaced.
+                replaced = self.servers.pop(key.directory, None)
                 if keep:
                     self.servers[key.directory] = server
+            if replaced is not None:
+                replaced.stop()
             if not keep:
                 server.stop()
                 raise ServerFailed("The site's deployment changed while its server started: try again.")
