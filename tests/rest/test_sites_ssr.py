@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tarfile
 import time
 from collections.abc import Iterator
@@ -322,3 +323,30 @@ def test_a_next_standalone_build_gets_its_static_files_beside_its_server(server,
     deployment = deploy(sites, "next", Framework.NEXTJS)
     standalone = data_dir / "default" / "sites" / "next" / deployment / "code" / ".next" / "standalone"
     assert (standalone / ".next" / "static" / "chunks" / "app.js").read_text() == "chunk"
+
+
+SVELTEKIT_APP = Path(__file__).parent / "ssr_sveltekit"
+OFFLINE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "ECONNRESET")
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_a_real_sveltekit_app_is_built_with_npm_and_rendered_on_the_server(server):
+    """A SvelteKit app with adapter-node (tests/rest/ssr_sveltekit), installed from its lock file and built by
+    `vite build` at deployment; skipped when the npm registry cannot be reached."""
+    api, sites = server
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(SVELTEKIT_APP, arcname=".")
+    sites.create(
+        site_id="kit", name="Kit", framework=Framework.SVELTEKIT, adapter="ssr", build_runtime=BuildRuntime.NODE_22,
+        install_command="npm ci --no-audit --no-fund", build_command="npm run build",
+    )  # fmt: skip
+    archive = InputFile.from_bytes(buffer.getvalue(), "kit.tar.gz")
+    deployment = sites.create_deployment("kit", archive, activate=True)
+    if deployment.status.value == "failed" and any(code in deployment.buildlogs for code in OFFLINE):
+        pytest.skip("the npm registry cannot be reached")
+    assert deployment.status.value == "ready", deployment.buildlogs
+    page = get(api, "kit")
+    assert page.status_code == 200 and "Rendered on the server for kit" in page.text
+    robots = get(api, "kit", "/robots.txt")
+    assert (robots.status_code, robots.text) == (200, "robots\n")
