@@ -46,6 +46,7 @@ INTERFACES = {
     "mcp_server.engine.functions.code_variables",
     "mcp_server.engine.functions.store",
     "mcp_server.engine.functions.executor",
+    "mcp_server.engine.functions.servers",  # the long-lived servers of sites rendered on the server
 }
 
 

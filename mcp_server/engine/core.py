@@ -70,7 +70,7 @@ from .sites import deployments as site_deployments  # noqa: F401
 from .sites import frameworks, sites  # noqa: F401
 from .sites import logs as site_logs
 from .sites import variables as site_variables  # noqa: F401
-from .sites.hosting import ServedSite, site_to_serve
+from .sites.hosting import ServedSite, SiteServer, restart_server, server_port, site_to_serve
 from .storage import buckets, file_tokens, file_uploads, files, previews  # noqa: F401
 from .stream_worker import POLL
 from .unimplemented import not_implemented
@@ -307,7 +307,17 @@ class Engine:
     def site_to_serve(self, project_id: str, site_id: str) -> ServedSite:
         """The files a site serves now (its active deployment's output); AppwriteError when there are none."""
         self.require_project(project_id)
-        return site_to_serve(self.project(project_id), site_id)
+        return site_to_serve(self.project(project_id), site_id, self.api_endpoint or "")
+
+    def site_server_port(self, server: SiteServer) -> int:
+        """The loopback port of a site's server (ServedSite.server), started now when it is not running;
+        AppwriteError (502) with the reason when it cannot be started."""
+        return server_port(server)
+
+    def restart_site_server(self, server: SiteServer, port: int) -> None:
+        """Stop a site's server that failed a request (it crashed or did not answer in time); the next request
+        starts it again."""
+        restart_server(server, port)
 
     def log_site_request(
         self, project_id: str, served: ServedSite, method: str, path: str, status: int, duration: float

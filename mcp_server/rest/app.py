@@ -197,7 +197,7 @@ class RestApp:
         headers = Headers(scope=scope)
         destination = await self.hosting.route(headers.get("host", ""))
         if isinstance(destination, Site):
-            await self.hosting.serve(destination, scope, send)
+            await self.hosting.serve(destination, scope, receive, send)
             return
         if isinstance(destination, Redirect):
             await self.hosting.redirect(destination, send)
@@ -296,6 +296,7 @@ class RestApp:
                 if self.background is not None:
                     self.background.cancel()
                     await asyncio.gather(self.background, return_exceptions=True)
+                await self.hosting.close()
                 await asyncio.get_running_loop().run_in_executor(None, self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

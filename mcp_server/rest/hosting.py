@@ -11,6 +11,14 @@ answers its `index.html`, a path that matches no file the site's fallback file (
 Nothing outside the output directory is ever served: `.` and `..` segments (encoded or not) are refused, and symbolic
 links are followed only while they stay inside it. Files are streamed in chunks read on the worker threads. Each
 request a site answers is kept among its logs (method, path, status, duration).
+
+A site rendered on the server (adapter `ssr`) answers every method: GET and HEAD of a file in the folder of static
+files its framework's helper serves first (`public`, `client`...) are answered from it, and every other request goes
+to the site's server on its loopback port (Engine.site_server_port starts it when it is not running) as it came:
+method, path and query, headers (but hop-by-hop ones, with X-Forwarded-For and -Proto added) and body (at most
+MAX_BODY bytes). Its answer is streamed back as it comes. A server that cannot be started or reached, or that breaks
+the connection, gives a 502 page, one that does not answer within the site's `timeout` a 504 page; either way it is
+stopped, and the next request starts it again.
 """
 
 from __future__ import annotations
@@ -22,14 +30,34 @@ import mimetypes
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from ..engine.errors import AppwriteError
 
 SITES_DOMAIN = "localhost"
 CHUNK = 64 * 1024
 METHODS = ("GET", "HEAD")
+MAX_BODY = 10 * 1024 * 1024
+CONNECT_TIMEOUT = 5.0
+# Headers that belong to one connection, not to the request or answer passed on (the framing is redone, but for
+# the answer's length, which its bytes passed on as they came keep).
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -142,13 +170,68 @@ def page(status: int, title: str, message: str) -> bytes:
     ).encode()
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+async def request_body(receive: Any) -> bytes:
+    """The request's body; BodyTooLarge past MAX_BODY bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY:
+            raise BodyTooLarge
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def disconnection(receive: Any) -> None:
+    """Return once the visitor has gone (the request's body already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        continue
+
+
+def forwarded_headers(scope: dict) -> list[tuple[bytes, bytes]]:
+    """The request's headers for the site's server: the hop-by-hop ones dropped, X-Forwarded-For and -Proto set."""
+    client = scope.get("client")
+    kept = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP | {b"content-length"}]
+    kept = [(name, value) for name, value in kept if name.lower() not in (b"x-forwarded-for", b"x-forwarded-proto")]
+    return [
+        *kept,
+        (b"x-forwarded-for", (client[0] if client else "").encode()),
+        (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
+    ]
+
+
 class Hosting:
-    """Serves sites' files on the REST app's worker threads and keeps a log of each request a site answered."""
+    """Serves sites' files on the REST app's worker threads, passes requests on to the servers of sites rendered on
+    the server, and keeps a log of each request a site answered."""
 
     def __init__(self, engine: Any, workers: Executor, default_project: str) -> None:
         self.engine = engine
         self.workers = workers
         self.default_project = default_project
+        self.upstream: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        """The client passing requests on to sites' servers: no redirects followed, no cookies kept between
+        visitors, no proxy from the environment."""
+        if self.upstream is None:
+            self.upstream = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
+        return self.upstream
+
+    async def close(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.aclose()
+            self.upstream = None
 
     async def route(self, host: str) -> Target:
         """What a request with this Host header is for: a proxy rule's target, else `target`'s."""
@@ -169,29 +252,111 @@ class Hosting:
     async def in_worker(self, function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.workers, function, *args)
 
-    async def serve(self, site: Site, scope: dict, send: Any) -> None:
+    async def serve(self, site: Site, scope: dict, receive: Any, send: Any) -> None:
         """Answer the request; a site's log of it is written before the answer goes out, so a client that has the
         answer finds it in the logs."""
         started = time.monotonic()
         method, path = scope["method"], scope["path"]
-        if method not in METHODS:
-            body = page(405, "Method Not Allowed", "A site answers GET and HEAD requests.")
-            await self.send_page(send, 405, body, method, [(b"allow", b"GET, HEAD")])
-            return
         try:
             served = await self.in_worker(self.engine.site_to_serve, site.project_id, site.site_id)
         except AppwriteError as error:
             status = error.code if 400 <= error.code < 500 else 404
             await self.send_page(send, status, page(status, "Not Found", error.message), method)
             return
-        found = await self.in_worker(file_for, served.root, path, served.fallback)
         query = scope["query_string"].decode("latin-1")
-        log = (site.project_id, served, method, path + ("?" + query if query else ""), 200 if found else 404)
-        await self.in_worker(self.engine.log_site_request, *log, time.monotonic() - started)
+        logged = (site.project_id, served, method, path + ("?" + query if query else ""))
+
+        async def log(status: int) -> None:
+            await self.in_worker(self.engine.log_site_request, *logged, status, time.monotonic() - started)
+
+        server = served.server
+        if server is not None and (method not in METHODS or server.static is None):
+            await self.pass_on(server, scope, receive, send, log)
+            return
+        if method not in METHODS:
+            body = page(405, "Method Not Allowed", "A site answers GET and HEAD requests.")
+            await self.send_page(send, 405, body, method, [(b"allow", b"GET, HEAD")])
+            return
+        root, fallback = (served.root, served.fallback) if server is None else (server.static, "")
+        found = await self.in_worker(file_for, root, path, fallback)
+        if found is None and server is not None:
+            await self.pass_on(server, scope, receive, send, log)
+            return
+        await log(200 if found else 404)
         if found is None:
             await self.send_page(send, 404, page(404, "Not Found", f"The site has no file at {path}."), method)
         else:
             await self.send_file(send, found, method)
+
+    async def pass_on(self, server: Any, scope: dict, receive: Any, send: Any, log: Any) -> None:
+        """Pass the request on to the site's server and stream its answer back (see the module's docstring)."""
+        method = scope["method"]
+        try:
+            body = await request_body(receive)
+        except BodyTooLarge:
+            await log(413)
+            message = f"The request's body is larger than {MAX_BODY} bytes."
+            await self.send_page(send, 413, page(413, "Payload Too Large", message), method)
+            return
+        try:
+            port = await self.in_worker(self.engine.site_server_port, server)
+        except AppwriteError as error:
+            await log(502)
+            await self.send_page(send, 502, page(502, "Bad Gateway", error.message), method)
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope["query_string"]
+        url = f"http://127.0.0.1:{port}" + (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+        request = self.client().build_request(
+            method,
+            url,
+            headers=forwarded_headers(scope),
+            content=body,
+            timeout=httpx.Timeout(float(server.timeout), connect=CONNECT_TIMEOUT),
+        )
+        try:
+            answer = await self.client().send(request, stream=True)
+        except httpx.TimeoutException:
+            await self.failed(server, port, send, method, log, 504, f"did not answer within {server.timeout} s")
+            return
+        except httpx.HTTPError as error:
+            await self.failed(server, port, send, method, log, 502, f"could not be reached ({error})")
+            return
+        streaming = asyncio.create_task(self.stream_back(answer, server, port, send, log))
+        watching = asyncio.create_task(disconnection(receive))
+        try:
+            await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (streaming, watching):
+                task.cancel()
+            await asyncio.gather(streaming, watching, return_exceptions=True)
+            await answer.aclose()
+
+    async def stream_back(self, answer: httpx.Response, server: Any, port: int, send: Any, log: Any) -> None:
+        """Send the server's answer on as it comes. One broken off is left incomplete (the visitor's connection
+        closes without its end): a server that broke the connection is stopped, one that went quiet for longer than
+        the site's timeout is not."""
+        await log(answer.status_code)
+        headers = [(name, value) for name, value in answer.headers.raw if name.lower() not in HOP_BY_HOP]
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+        try:
+            async for chunk in answer.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.TimeoutException:
+            return
+        except httpx.HTTPError:
+            await self.in_worker(self.engine.restart_site_server, server, port)
+            return
+        await send({"type": "http.response.body", "body": b""})
+
+    async def failed(self, server: Any, port: int, send: Any, method: str, log: Any, status: int, what: str) -> None:
+        """The site's server failed the request: it is stopped (the next request starts it again), and the visitor
+        gets a page saying so."""
+        await self.in_worker(self.engine.restart_site_server, server, port)
+        await log(status)
+        title = "Gateway Timeout" if status == 504 else "Bad Gateway"
+        message = f"The site's server {what}. It has been stopped; the next request starts it again."
+        await self.send_page(send, status, page(status, title, message), method)
 
     async def send_file(self, send: Any, found: Path, method: str) -> None:
         """Stream a file, a chunk at a time."""

@@ -137,11 +137,19 @@ def test_builds_that_fail_or_leave_no_output_are_failed_and_never_activated(call
     assert call("sites.listDeployments", siteId="blog")["total"] == 2
 
 
-def test_a_server_side_rendered_site_is_refused_naming_its_adapter(call):
-    site(call, framework="nextjs", adapter="ssr")
-    error = error_of(built, call)
-    assert error.type == "general_not_implemented" and "`adapter`" in error.message
-    assert call("sites.listDeployments", siteId="blog")["total"] == 0
+def test_a_server_side_rendered_build_must_leave_its_frameworks_server(call, engine):
+    site(call, framework="nuxt", adapter="ssr", buildCommand="node build.js")
+    no_server = 'require("fs").mkdirSync(".output/public", {recursive: true})'
+    missing = built(call, files={"build.js": no_server}, activate=True)
+    assert missing["status"] == "failed" and "./server/index.mjs is not in the output directory" in missing["buildLogs"]
+    server = 'require("fs").mkdirSync(".output/server", {recursive: true}); '
+    server += 'require("fs").writeFileSync(".output/server/index.mjs", process.env.NITRO_PRESET)'
+    ready = built(call, files={"build.js": server}, activate=True)
+    assert ready["status"] == "ready", ready["buildLogs"]
+    served = engine.site_to_serve("default", "blog")
+    assert served.server is not None and served.server.key.command == "node ./server/index.mjs"
+    assert (served.root / "server" / "index.mjs").read_text() == "node_server"
+    assert served.server.static == served.root / "public" and served.server.timeout == 30
 
 
 def test_deployments_are_duplicated_activated_deleted_and_canceled(call, engine):

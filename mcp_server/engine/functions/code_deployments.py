@@ -176,6 +176,7 @@ def deploy(call: Call, owner: Owner, code_param: object, activate: bool, build: 
         }
         if activate and final == "ready":
             changes.update(deploymentId=deployment_id, deploymentCreatedAt=deployment["$createdAt"])
+            executor.retire(store.owner_folder(project, owner_id, owner.service))
         store.update(project.connection, owner.kind, owner_id, changes)
         announce(project, call.auth, owner.event("update"), ids, deployment)
         return deployment

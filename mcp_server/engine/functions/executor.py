@@ -3,8 +3,8 @@
 `execute` hands an execution to the pool of warm workers (workers.py): long-lived processes of the runtime's shim
 (shims/python_shim.py or shims/node_shim.js) speaking open-runtimes' context API, started and limited as sandbox.py
 says. The function's variables are the worker's environment; the per-execution ones (`PER_EXECUTION`) travel with
-each request instead. `retire` stops the workers of deployments that changed (a new active deployment, a deleted
-function or deployment, a changed variable, a closing engine).
+each request instead. `retire` stops the workers, and the sites' servers (servers.py), of deployments that changed
+(a new active deployment, a deleted function, site or deployment, a changed variable, a closing engine).
 """
 
 import contextlib
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .sandbox import Runtime, Tail, base_env
+from .servers import SERVERS
 from .workers import POOL, ExecutionRequest, ExecutionResult, WorkerKey, WorkerPool
 
 LOG_LIMIT = 1024 * 1024
@@ -191,6 +192,7 @@ def execute(
 
 
 def retire(directory: Path, running: bool = False) -> None:
-    """Stop the warm workers of the deployments under `directory`; with `running`, those busy with an execution too
-    (which then ends as crashed) rather than once their execution ends."""
+    """Stop the warm workers and the servers (servers.py) of the deployments under `directory`; with `running`, the
+    workers busy with an execution too (which then ends as crashed) rather than once their execution ends."""
     POOL.retire(directory.resolve(), running)
+    SERVERS.retire(directory.resolve())

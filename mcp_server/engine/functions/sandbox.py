@@ -48,13 +48,19 @@ def command(runtime: Runtime, directory: Path, memory_mb: int, request_fd: int, 
         line = [runtime.command, f"--max-old-space-size={heap}", str(SHIMS / "node_shim.js"), *fds]
     else:
         raise ValueError(f"The runtime {runtime.id!r} is not supported by the local executor.")
+    return sandboxed(line, directory, runtime)
+
+
+def sandboxed(line: list[str], directory: Path, runtime: Runtime, cwd: Path | None = None) -> list[str]:
+    """`line` inside bubblewrap (when `bwrap` is on PATH), confined to `directory` and starting in `cwd` (a folder
+    inside it; `directory` itself by default)."""
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return line
-    return [bwrap, *_bwrap_args(directory, runtime), "--", *line]
+    return [bwrap, *_bwrap_args(directory, runtime, cwd or directory), "--", *line]
 
 
-def _bwrap_args(directory: Path, runtime: Runtime) -> list[str]:
+def _bwrap_args(directory: Path, runtime: Runtime, cwd: Path) -> list[str]:
     """A bubblewrap sandbox: system directories read-only, the deployment read-write, a private /tmp, no network
     namespace change (functions may call out), a new PID namespace so nothing survives the worker."""
     args = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--new-session", "--proc", "/proc", "--dev", "/dev"]
@@ -67,7 +73,7 @@ def _bwrap_args(directory: Path, runtime: Runtime) -> list[str]:
     for extra in sorted({interpreter.parent.parent, interpreter.resolve().parent.parent, SHIMS.resolve()}):
         args += ["--ro-bind", str(extra), str(extra)]
     resolved = str(directory.resolve())
-    return [*args, "--bind", resolved, resolved, "--chdir", resolved]
+    return [*args, "--bind", resolved, resolved, "--chdir", str(cwd.resolve())]
 
 
 def base_env(runtime: Runtime, directory: Path) -> dict[str, str]:

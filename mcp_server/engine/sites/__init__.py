@@ -1,1 +1,2 @@
-"""The `sites` service: sites, their deployments (built and served as static files), request logs and variables."""
+"""The `sites` service: sites, their deployments (built, then served as static files or by the server their
+framework builds), request logs and variables."""

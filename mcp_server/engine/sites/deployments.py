@@ -2,8 +2,9 @@
 with the machine's node and npm, in the deployment's folder, with the site's variables), after which its
 `outputDirectory` is what is served (hosting.py). The machinery is the one functions use (code_deployments.py).
 
-Only static sites are served: a site whose adapter is `ssr` has its deployments refused (the `adapter` param).
-An empty `outputDirectory` means the framework's default for its adapter.
+A site whose adapter is `ssr` is built with its framework's build environment and must leave the framework's
+server in the output directory (ssr.py); its server then answers the site's requests (hosting.py). An empty
+`outputDirectory` means the framework's default for its adapter.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from ..functions.code_variables import SITE_VARIABLES
 from ..registry import Call, handles
 from .frameworks import FRAMEWORKS, STATIC
 from .sites import with_variables
+from .ssr import build_env, server_of
 
 BUILD_TIMEOUT = 900.0
+SSR = "ssr"
 # What a built deployment serves, written beside its code once the build succeeded.
 HOSTING_FILE = "hosting.json"
 
@@ -47,12 +50,13 @@ def inside(root: Path, relative: str) -> Path | None:
     return path if path.is_relative_to(root.resolve()) else None
 
 
-def build_environment(project: Any, site: dict) -> dict[str, str]:
+def site_environment(connection: Any, project_id: str, site: dict) -> dict[str, str]:
+    """The site's variables and Appwrite's values (app/controllers/general.php), as its build and server see them."""
     return {
-        **code_variables.environment(project.connection, SITE_VARIABLES, site["$id"]),
+        **code_variables.environment(connection, SITE_VARIABLES, site["$id"]),
         "APPWRITE_SITE_ID": site["$id"],
         "APPWRITE_SITE_NAME": site["name"],
-        "APPWRITE_SITE_PROJECT_ID": project.id,
+        "APPWRITE_SITE_PROJECT_ID": project_id,
         "APPWRITE_SITE_RUNTIME_NAME": "Node.js",
         "APPWRITE_SITE_CPUS": str(CPUS),
         "APPWRITE_SITE_MEMORY": str(MEMORY_MB),
@@ -69,16 +73,12 @@ def create_deployment(call: Call) -> dict:
 
     def read(project: Any) -> tuple[dict, dict[str, str]]:
         site = store.require(project.connection, "site", site_id)
-        return site, build_environment(project, site)
+        return site, site_environment(project.connection, project.id, site)
 
     site, env = call.engine.change(call.project.id, read)
-    if site["adapter"] == "ssr":
-        raise AppwriteError(
-            "general_not_implemented",
-            "The site's `adapter` param is 'ssr': server-side rendering does not run on the embedded engine. "
-            "Update the site with adapter 'static' (or none) to deploy the framework's static output, or run it "
-            "on an Appwrite server through the HTTP backend.",
-        )
+    rendered = site["adapter"] == SSR
+    if rendered:
+        env = build_env(site["framework"]) | env
     output = output_directory(site, call.params.get("outputDirectory"))
     commands = [
         site[name] if call.params.get(name) is None else call.params[name]
@@ -95,7 +95,10 @@ def create_deployment(call: Call) -> dict:
         served = inside(code, output)
         if served is None or not served.is_dir():
             return f"Build output directory {output!r} was not found (or leads out of the site's code)."
-        hosting = {"outputDirectory": output, "fallbackFile": site["fallbackFile"]}
+        server = server_of(site["framework"], served, code, site["startCommand"]) if rendered else None
+        if isinstance(server, str):
+            return server
+        hosting = {"outputDirectory": output, "fallbackFile": site["fallbackFile"], "server": server}
         (code.parent / HOSTING_FILE).write_text(json.dumps(hosting), encoding="utf-8")
         return ""
 
@@ -149,10 +152,11 @@ def cancel_deployment(call: Call) -> dict:
     return code_deployments.cancel(call, SITES)
 
 
-def served(code: Path) -> tuple[Path, str]:
-    """The folder a built deployment serves and its fallback file, as recorded when it was built."""
+def served(code: Path) -> tuple[Path, str, dict | None]:
+    """The folder a built deployment serves, its fallback file, and its server ({"command", "static"}, None for a
+    static site), as recorded when it was built."""
     hosting = json.loads((code.parent / HOSTING_FILE).read_text(encoding="utf-8"))
     root = inside(code, hosting["outputDirectory"])
     if root is None:
         raise AppwriteError("deployment_not_found", "The deployment's output directory is gone.")
-    return root, hosting["fallbackFile"]
+    return root, hosting["fallbackFile"], hosting.get("server")

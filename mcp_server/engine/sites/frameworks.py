@@ -2,8 +2,8 @@
 runtime and adapters, each adapter with its default install and build commands, output directory and SPA fallback
 file; `sites.listFrameworks` answers them.
 
-Locally a site is served as static files: the `static` adapter, the only one of `other`, and what a site without an
-adapter gets. The `ssr` adapter (a server the framework builds) is not run: its deployments are refused.
+A site is served as static files with the `static` adapter (the only one of `other`, and what a site without an
+adapter gets); with the `ssr` adapter its framework's server answers (ssr.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import shutil
 
 from ..errors import AppwriteError, invalid_argument
 from ..events import announce
-from ..functions import code_variables, store
+from ..functions import code_variables, executor, store
 from ..functions.code_deployments import SITES, SPECIFICATION
 from ..functions.code_variables import SITE_VARIABLES
 from ..ids import resolve_id
@@ -165,6 +165,7 @@ def delete_site(call: Call) -> None:
     for table in ("_site_deployments", "_site_logs", "_site_variables"):
         connection.execute(f"DELETE FROM {table} WHERE site_id = ?", (site_id,))
     connection.execute("DELETE FROM _sites WHERE id = ?", (site_id,))
+    executor.retire(store.owner_folder(call.project, site_id, SITES.service))
     shutil.rmtree(call.project.db.path.parent / SITES.service / site_id, ignore_errors=True)
     announced(call, "sites.[siteId].delete", site_id, site)
 
