@@ -50,7 +50,7 @@ def main(context):
         time.sleep(0.5)
     if path == "/burn":
         start = time.process_time()
-        while time.process_time() - start < 0.7:
+        while time.process_time() - start < float(context.req.query.get("seconds", "0.7")):
             pass
     context.log("call", calls)
     print("print", calls)
@@ -207,12 +207,13 @@ def test_idle_workers_exit_and_workers_are_recycled_after_their_executions(tmp_p
 
 
 def test_a_worker_is_recycled_before_its_cpu_budget_could_cut_an_execution_short(tmp_path):
-    # Budget: 2 x (timeout 2 s x 1 CPU) + 1 = 5 CPU seconds; each call burns 0.7 s; a worker takes a call only
-    # when the call's whole allowance (2 s) and a second still fit.
+    # Budget: 2 x (timeout 4 s x 1 CPU) + 1 = 9 CPU seconds; each call burns 1.4 s; a worker takes a call only
+    # when the call's whole allowance (4 s) and a second still fit. (A busy machine gives a call less than its
+    # timeout's worth of CPU: the wall-clock timeout is kept well above what a call burns.)
     pool = WorkerPool(max_workers=1, cpu_budget_factor=2)
     try:
         directory = counter(tmp_path, "python")
-        calls = [answer(run(pool, directory, "python", "/burn", timeout=2.0))["calls"] for _ in range(5)]
+        calls = [answer(run(pool, directory, "python", "/burn?seconds=1.4", timeout=4.0))["calls"] for _ in range(5)]
         assert calls == [1, 2, 3, 1, 2]
     finally:
         pool.close()
