@@ -47,6 +47,7 @@ from .identity.identities import (
     roles_auth,
     session_auth,
 )
+from .messaging import messages, subscribers, topics  # noqa: F401
 from .messaging import providers as messaging_providers  # noqa: F401
 from .organization import projects as organization_projects  # noqa: F401
 from .outbound import Outbound
