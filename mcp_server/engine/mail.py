@@ -4,7 +4,8 @@ The settings (Appwrite's project `smtp` attribute) are kept in the project's dat
 sealed with the project's key (encryption.py) and never shown again. A connection goes only where the
 engine's outbound policy lets requests go (outbound.py): the host is resolved, every address checked
 (loopback and private addresses need --allow-private-urls), and the connection made to a checked
-address while STARTTLS or implicit TLS still verifies the certificate of the host's name. Every step
+address while STARTTLS (asked for, or taken when the server offers it and the settings say `autoTLS`) or implicit
+TLS still verifies the certificate of the host's name. Every step
 is bounded by a timeout; failures read the same whatever the cause, so they do not map the network.
 """
 
@@ -112,7 +113,8 @@ def session(settings: dict, outbound: Outbound, timeout: float) -> smtplib.SMTP:
         try:
             client.connect(host, port)
             client.ehlo()
-            if settings["secure"] == "tls":
+            upgrade = not settings["secure"] and settings.get("autoTLS") and client.has_extn("starttls")
+            if settings["secure"] == "tls" or upgrade:
                 client.starttls(context=trusted_roots())
                 client.ehlo()
             if settings["username"]:
@@ -155,12 +157,19 @@ def message(
     return email
 
 
-def deliver(settings: dict, emails: list[EmailMessage], outbound: Outbound, timeout: float = SEND_TIMEOUT) -> None:
-    """Send emails through the settings' server, in one connection; Failed (or Refused) when they could not be."""
+def deliver(
+    settings: dict,
+    emails: list[EmailMessage],
+    outbound: Outbound,
+    timeout: float = SEND_TIMEOUT,
+    recipients: list[str] | None = None,
+) -> None:
+    """Send emails through the settings' server, in one connection, to the addresses of their headers or to
+    `recipients`; Failed (or Refused) when they could not be."""
     client = session(settings, outbound, timeout)
     try:
         for email in emails:
-            client.send_message(email)
+            client.send_message(email, to_addrs=recipients)
     except (OSError, smtplib.SMTPException, ssl.SSLError, UnicodeError):
         raise unreachable(timeout) from None
     finally:

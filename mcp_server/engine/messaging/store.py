@@ -13,8 +13,8 @@ from ..encryption import Cipher
 from ..errors import AppwriteError
 
 
-def model(row: sqlite3.Row, cipher: Cipher) -> dict:
-    """Appwrite's Provider model."""
+def model(row: sqlite3.Row, cipher: Cipher | None) -> dict:
+    """Appwrite's Provider model (its credentials left closed, as {}, without the cipher)."""
     return {
         "$id": row["id"],
         "$createdAt": row["created"],
@@ -23,7 +23,7 @@ def model(row: sqlite3.Row, cipher: Cipher) -> dict:
         "provider": row["provider"],
         "enabled": bool(row["enabled"]),
         "type": row["type"],
-        "credentials": json.loads(cipher.decrypt(row["credentials"])),
+        "credentials": json.loads(cipher.decrypt(row["credentials"])) if cipher else {},
         "options": json.loads(row["options"]),
     }
 
@@ -44,12 +44,13 @@ def require(connection: sqlite3.Connection, cipher: Cipher, provider_id: str) ->
     return provider
 
 
-def first_enabled(connection: sqlite3.Connection, cipher: Cipher, kind: str) -> dict | None:
-    """The provider Appwrite's messaging worker uses by default: the first enabled one of the type."""
+def first_enabled(connection: sqlite3.Connection, kind: str) -> dict | None:
+    """The provider Appwrite's messaging worker uses by default: the first enabled one of the type (its credentials
+    left closed)."""
     row = connection.execute(
         "SELECT * FROM _providers WHERE type = ? AND enabled = 1 ORDER BY seq LIMIT 1", (kind,)
     ).fetchone()
-    return None if row is None else model(row, cipher)
+    return None if row is None else model(row, None)
 
 
 def save(connection: sqlite3.Connection, cipher: Cipher, provider: dict, *, created: bool) -> None:
