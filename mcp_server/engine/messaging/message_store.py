@@ -89,14 +89,14 @@ def start(project: Any, message_id: str, now: Any) -> bool:
     return record["status"] == PROCESSING
 
 
-def finish(project: Any, message_id: str, status: str, delivered: int, errors: list[str]) -> None:
-    """Record how sending went (inside a write transaction), and announce the update; a message deleted
-    meanwhile stays deleted."""
+def finish(project: Any, message_id: str, status: str, delivered: int, errors: list[str], attempted: bool) -> None:
+    """Record how sending went (inside a write transaction) and announce the update; `deliveredAt` is set when a
+    delivery was attempted. A message deleted meanwhile stays deleted."""
     stamp = now_iso()
     changed = project.connection.execute(
         "UPDATE _messages SET status = ?, delivered_total = ?, delivery_errors = ?, delivered_at = ?, updated = ? "
         "WHERE id = ? AND status = ?",
-        (status, delivered, json.dumps(errors), stamp, stamp, message_id, PROCESSING),
+        (status, delivered, json.dumps(errors), stamp if attempted else None, stamp, message_id, PROCESSING),
     ).rowcount
     if changed:
         announced(project, message_id)
