@@ -11,7 +11,6 @@ provider is `provider_missing_credentials`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from ..datetimes import now_iso
@@ -135,20 +134,6 @@ def check(param: str, value: object) -> object:
         raise invalid_argument("Invalid `port` param: Value must be a valid range between 1 and 65,535")
     if param == "encryption":
         return "" if value == "none" else value
-    if param == "serviceAccountJSON":
-        return service_account(value)
-    return value
-
-
-def service_account(value: object) -> dict | list:
-    """FCM's service account: a JSON object, or a string holding one (Appwrite's JSON validator)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, dict | list):
-        raise invalid_argument("Invalid `serviceAccountJSON` param: Value must be a valid JSON string")
     return value
 
 
@@ -172,7 +157,9 @@ def place(provider: dict, kind: Kind, values: dict) -> None:
 
 def announced(call: Call, provider: dict, label: str) -> dict:
     logs.record(call, f"provider/{provider['$id']}", f"provider.{label}")
-    announce(call.project, call.auth, f"providers.[providerId].{label}", {"providerId": provider["$id"]}, provider)
+    ids = {"providerId": provider["$id"]}
+    # The payload holds the credentials, which are sealed at rest: so is the event.
+    announce(call.project, call.auth, f"providers.[providerId].{label}", ids, provider, sealed=True)
     return provider
 
 
