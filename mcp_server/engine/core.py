@@ -346,13 +346,13 @@ class Engine:
         self, poll: float = POLL, projects: list[str] | None = None, with_functions: bool = True
     ) -> None:
         """The engine's work besides answering calls, until cancelled, on every project (or on `projects`):
-        delivering webhooks (webhooks/worker.py), sending messages (messaging/scheduler.py) and, unless
-        `with_functions` is false or the engine runs no code, starting functions on their events, schedules and
-        scheduled executions (functions/triggers.py); each looks for other processes' commits every `poll` seconds."""
-        workers = [
-            WebhookWorker(self, self.webhook_policy, poll).run(projects),
-            MessageWorker(self, poll).run(projects),
-        ]
+        delivering webhooks (webhooks/worker.py) and, unless `with_functions` is false (webhooks only), sending
+        messages (messaging/scheduler.py) and, when the engine runs code, starting functions on their events,
+        schedules and scheduled executions (functions/triggers.py); each looks for other processes' commits every
+        `poll` seconds."""
+        workers = [WebhookWorker(self, self.webhook_policy, poll).run(projects)]
+        if with_functions:
+            workers.append(MessageWorker(self, poll).run(projects))
         if with_functions and self.runs_code:
             workers.append(FunctionWorker(self, poll).run(projects))
         # A task group: cancelled, it waits for each worker to let go of what it holds (its projects' locks).
