@@ -1,15 +1,15 @@
 """The servers' background work, in a process of its own: `baas-mcp background` started beside `baas-mcp api` and
-`baas-mcp serve` (embedded backend), so that delivering webhooks and starting functions on their events, schedules
-and scheduled executions take neither the server's interpreter lock nor its time, and go on at full speed on
-another core.
+`baas-mcp serve` (embedded backend), so that delivering webhooks, sending messages and starting functions on their
+events, schedules and scheduled executions take neither the server's interpreter lock nor its time, and go on at
+full speed on another core.
 
-The process starts once a project of the data directory has such work (a webhook, a function with events or a
-schedule, a scheduled execution: `Engine.background_needed`, looked for every `LOOK_EVERY` seconds) and is started
-again should it end (after 1 s, doubling up to 30 s). It ends with the server: asked to stop when the server stops,
-and by itself when the server's end of its standard input closes, which happens however the server ends, `kill -9`
-included. It hears the server's commits by looking at the project's stream every 20 ms (a read beside the writes).
-It carries the server's `--allow-private-urls` and `--no-code`, and the server's own /v1 URL for functions to call
-back (`baas-mcp api` knows it; `baas-mcp serve` has no REST API, so its functions get none).
+The process starts once a project of the data directory has such work (a webhook, a message to send, a function
+with events or a schedule, a scheduled execution: `Engine.background_needed`, looked for every `LOOK_EVERY` seconds)
+and is started again should it end (after 1 s, doubling up to 30 s). It ends with the server: asked to stop when the
+server stops, and by itself when the server's end of its standard input closes, which happens however the server
+ends, `kill -9` included. It hears the server's commits by looking at the project's stream every 20 ms (a read
+beside the writes). It carries the server's `--allow-private-urls` and `--no-code`, and the server's own /v1 URL
+for functions to call back (`baas-mcp api` knows it; `baas-mcp serve` has no REST API, so its functions get none).
 """
 
 from __future__ import annotations

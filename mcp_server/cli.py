@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     background = commands.add_parser(
         "background",
-        help="run the servers' background work (webhooks; functions on events, schedules and scheduledAt) "
+        help="run the servers' background work (webhooks; messages; functions on events, schedules and scheduledAt) "
         "until stopped, or --once",
     )
     background.add_argument(
@@ -768,17 +768,21 @@ def run_background(args: argparse.Namespace) -> int:
     functions = {
         project: None if tally is None else asdict(tally) for project, tally in report.get("functions", {}).items()
     }
+    messages = {project: None if tally is None else asdict(tally) for project, tally in report["messages"].items()}
     if args.json:
-        print(json.dumps({"webhooks": webhooks, "functions": functions}, indent=2))
+        print(json.dumps({"webhooks": webhooks, "messages": messages, "functions": functions}, indent=2))
     else:
         print_deliveries(webhooks)
+        for project, counts in messages.items():
+            for message_id, status in (counts or {"messages": {}})["messages"].items():
+                print(f"{project}  {message_id}  {status}")
         for project, counts in functions.items():
             if counts is None:
                 print(f"baas-mcp: project {project}: another baas-mcp process runs its functions", file=sys.stderr)
                 continue
             for function_id, count in counts["executed"].items():
                 print(f"{project}  {function_id}  executed {count}")
-    busy = any(counts is None for counts in functions.values())
+    busy = any(counts is None for counts in [*functions.values(), *messages.values()])
     return 1 if deliveries_left(webhooks) or busy else 0
 
 

@@ -38,6 +38,7 @@ INTERFACES = {
     "mcp_server.engine.identity.identities",  # who a caller is: users, sessions, tokens, roles
     "mcp_server.engine.identity.policy",  # the auth policy store, which the project's policies change
     "mcp_server.engine.storage.stored_files",  # the bytes of a stored file
+    "mcp_server.engine.storage.attachments",  # a stored file by bucket and id, and its content (messages attach them)
     "mcp_server.engine.project.settings",  # the Project model, which the organization's projects answer with
     "mcp_server.engine.webhooks.store",  # the webhooks' backlog, which health's webhooks queue reports
     # Code deployments, their variables, rows and builds, which sites share with functions (and the functions and

@@ -48,7 +48,10 @@ from .identity.identities import (
     roles_auth,
     session_auth,
 )
+from .messaging import messages, subscribers, topics  # noqa: F401
 from .messaging import providers as messaging_providers  # noqa: F401
+from .messaging.scheduler import MessageWorker
+from .messaging.scheduler import has_work as messages_pending
 from .organization import projects as organization_projects  # noqa: F401
 from .outbound import Outbound
 from .permissions import ADMIN, GUEST, Auth, require_scope
@@ -354,10 +357,13 @@ class Engine:
         self, poll: float = POLL, projects: list[str] | None = None, with_functions: bool = True
     ) -> None:
         """The engine's work besides answering calls, until cancelled, on every project (or on `projects`):
-        delivering webhooks (webhooks/worker.py) and, unless `with_functions` is false or the engine runs no code,
-        starting functions on their events, schedules and scheduled executions (functions/triggers.py); each looks
-        for other processes' commits every `poll` seconds."""
+        delivering webhooks (webhooks/worker.py) and, unless `with_functions` is false (webhooks only), sending
+        messages (messaging/scheduler.py) and, when the engine runs code, starting functions on their events,
+        schedules and scheduled executions (functions/triggers.py); each looks for other processes' commits every
+        `poll` seconds."""
         workers = [WebhookWorker(self, self.webhook_policy, poll).run(projects)]
+        if with_functions:
+            workers.append(MessageWorker(self, poll).run(projects))
         if with_functions and self.runs_code:
             workers.append(FunctionWorker(self, poll).run(projects))
         # A task group: cancelled, it waits for each worker to let go of what it holds (its projects' locks).
@@ -387,9 +393,13 @@ class Engine:
         return self.any_project(lambda project: bool(webhooks_of(project)))
 
     def background_needed(self) -> bool:
-        """Whether a project of the data dir has background work: a webhook, or (when the engine runs code) a
-        function with events or a schedule, or an execution scheduled; no once the engine is closing."""
-        return self.any_project(lambda project: bool(webhooks_of(project)) or (self.runs_code and has_work(project)))
+        """Whether a project of the data dir has background work: a webhook, a message to send, or (when the engine
+        runs code) a function with events or a schedule, or an execution scheduled; no once the engine is closing."""
+        return self.any_project(
+            lambda project: (
+                bool(webhooks_of(project)) or messages_pending(project) or (self.runs_code and has_work(project))
+            )
+        )
 
     def any_project(self, test: Callable[[Project], bool]) -> bool:
         try:
@@ -405,13 +415,14 @@ class Engine:
         return await WebhookWorker(self, self.webhook_policy).drain(project_ids)
 
     async def drain_background(self, project_ids: list[str], now: datetime | None = None) -> dict[str, Any]:
-        """One pass of all the background work (baas-mcp background --once): the webhooks' pending deliveries, then
-        (when the engine runs code) the functions' pending events and the schedules and scheduled executions due
-        at `now` (this moment by default). By kind, then by project, what was done (None: another process does
-        that work for the project)."""
+        """One pass of all the background work (baas-mcp background --once): the webhooks' pending deliveries, the
+        messages due at `now` (this moment by default), then (when the engine runs code) the functions' pending
+        events and the schedules and scheduled executions due then. By kind, then by project, what was done (None:
+        another process does that work for the project)."""
         report = {"webhooks": await self.deliver_webhooks(project_ids)}
+        clock = utc_now if now is None else lambda: now
+        report["messages"] = await MessageWorker(self, clock=clock).drain(project_ids)
         if self.runs_code:
-            clock = utc_now if now is None else lambda: now
             report["functions"] = await FunctionWorker(self, clock=clock).drain(project_ids)
         return report
 

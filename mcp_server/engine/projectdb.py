@@ -451,6 +451,43 @@ CREATE TABLE IF NOT EXISTS _site_variables (
     updated TEXT NOT NULL,
     UNIQUE (site_id, key)
 );
+-- Messaging: topics, the targets subscribed to them, messages (their recipients and content as JSON).
+CREATE TABLE IF NOT EXISTS _topics (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    subscribe TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _subscribers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    topic_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    provider_type TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (topic_id, target_id)
+);
+CREATE TABLE IF NOT EXISTS _messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    provider_type TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    users TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL,
+    scheduled_at TEXT,
+    delivered_at TEXT,
+    delivery_errors TEXT NOT NULL DEFAULT '[]',
+    delivered_total INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _messages_status ON _messages (status, scheduled_at);
 CREATE TABLE IF NOT EXISTS _mock_numbers (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     number TEXT NOT NULL UNIQUE,

@@ -140,12 +140,12 @@ async def test_operations_run_on_the_remote_server(tmp_path, api):
 
 
 async def test_the_remote_servers_error_passes_through_as_a_tool_error(tmp_path, api):
-    direct = api.get("/messaging/messages")
+    direct = api.get("/documentsdb")
     assert direct.status_code == 405
     expected = direct.json()
     assert expected["type"] == "general_not_implemented"
     async with Client(serve_remote(tmp_path, *endpoint_args(api)), mode="legacy") as client:
-        result = await execute(client, "messaging.listMessages")
+        result = await execute(client, "documentsDB.list")
         assert result.is_error is True
         assert result.structured_content["error"] == {
             "type": "general_not_implemented",

@@ -223,6 +223,26 @@ def target_model(record: sqlite3.Row) -> dict:
     }
 
 
+def find_target(connection: sqlite3.Connection, target_id: str) -> sqlite3.Row | None:
+    """A messaging target by id, whoever's it is."""
+    return connection.execute("SELECT * FROM _targets WHERE id = ?", (target_id,)).fetchone()
+
+
+def targets_by_ids(connection: sqlite3.Connection, target_ids: list[str]) -> list[sqlite3.Row]:
+    """The messaging targets of these ids that exist, in order of creation."""
+    marks = ", ".join("?" for _ in target_ids)
+    return connection.execute(f"SELECT * FROM _targets WHERE id IN ({marks}) ORDER BY seq", target_ids).fetchall()
+
+
+def targets_of_users(connection: sqlite3.Connection, user_ids: list[str], provider_type: str) -> list[sqlite3.Row]:
+    """The users' messaging targets of one kind (email, sms, push), in order of creation."""
+    marks = ", ".join("?" for _ in user_ids)
+    return connection.execute(
+        f"SELECT * FROM _targets WHERE user_id IN ({marks}) AND provider_type = ? ORDER BY seq",
+        (*user_ids, provider_type),
+    ).fetchall()
+
+
 def touch_user(connection: sqlite3.Connection, user_id: str) -> None:
     now = now_iso()
     connection.execute("UPDATE _users SET updated = ? WHERE id = ?", (now, user_id))
