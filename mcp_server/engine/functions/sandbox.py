@@ -165,6 +165,23 @@ class PidsCgroup:
             self.path.rmdir()
 
 
+def signal_of(code: int) -> int | None:
+    """The signal that ended a process: a negative exit status, or 128 + the signal as bubblewrap (like a shell)
+    reports its child's."""
+    if code < 0:
+        return -code
+    return code - 128 if 128 < code < 128 + signal.NSIG else None
+
+
+def kill_group(process, cgroup: "PidsCgroup | None") -> None:
+    """Kill a sandboxed process's whole group (and cgroup), and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if cgroup:
+        cgroup.remove()
+    process.wait()
+
+
 class Tail:
     """Drains a pipe on a thread and keeps the last `limit` bytes of it; `take` hands them over and starts afresh."""
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import Limits, PidsCgroup, Runtime, Tail, base_env, sandboxed
+from .sandbox import Limits, PidsCgroup, Runtime, Tail, base_env, kill_group, sandboxed, signal_of
 
 LOOPBACK = "127.0.0.1"
 MAX_SERVERS = 8
@@ -126,16 +125,12 @@ class Server:
             if self.stopped:
                 return
             self.stopped = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        if self.cgroup:
-            self.cgroup.remove()
-        self.process.wait()
+        kill_group(self.process, self.cgroup)
         self.output.join()
 
 
 def exit_reason(code: int) -> str:
-    killer = -code if code < 0 else code - 128 if 128 < code < 128 + signal.NSIG else None
+    killer = signal_of(code)
     if killer == signal.SIGXCPU:
         return "CPU time limit exceeded"
     return f"killed by signal {killer}" if killer else f"exit code {code}"

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import Limits, PidsCgroup, Runtime, Tail, base_env, command
+from .sandbox import Limits, PidsCgroup, Runtime, Tail, base_env, command, kill_group, signal_of
 
 LOG_LIMIT = 1024 * 1024
 RESULT_LIMIT = 64 * 1024 * 1024
@@ -167,11 +167,7 @@ class Worker:
             if self.stopped:
                 return
             self.stopped = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        if self.cgroup:
-            self.cgroup.remove()
-        self.process.wait()
+        kill_group(self.process, self.cgroup)
         with contextlib.suppress(OSError):
             self.requests.close()
         self.stderr.join()
@@ -362,21 +358,13 @@ class WorkerPool:
 
 
 def _crash(code: int, native_errors: str, duration: float) -> ExecutionResult:
-    killer = _signal_of(code)
+    killer = signal_of(code)
     if killer == signal.SIGXCPU:
         return _failure("cpu", "CPU time limit exceeded.", native_errors, duration)
     if _out_of_memory(killer, native_errors):
         return _failure("memory", "Memory limit exceeded.", native_errors, duration)
     reason = f"killed by signal {killer}" if killer else f"exit code {code}"
     return _failure("crashed", f"The function process exited unexpectedly ({reason}).", native_errors, duration)
-
-
-def _signal_of(code: int) -> int | None:
-    """The signal that ended the process: a negative exit status, or 128 + the signal as bubblewrap (like a shell)
-    reports its child's."""
-    if code < 0:
-        return -code
-    return code - 128 if 128 < code < 128 + signal.NSIG else None
 
 
 def _out_of_memory(killer: int | None, stderr: str) -> bool:
