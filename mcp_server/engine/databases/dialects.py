@@ -1,8 +1,9 @@
-"""The two vocabularies of one database engine: tablesDB (tables, columns, rows) and the legacy
-databases API (collections, attributes, documents).
+"""The vocabularies of one database engine: tablesDB (tables, columns, rows), the legacy databases
+API (collections, attributes, documents) and documentsDB (schemaless collections of documents).
 
 A collection is a table, an attribute is a column, a document is a row: handlers work with one
 model and use the dialect of the operation for parameter names, response keys and error types.
+A schemaless dialect's tables keep each row's fields as one JSON object (schema.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class Dialect:
     related_table: str
     row_security: str
     table_key: str
+    schemaless: bool = False
+    # The event root of increment/decrement (Appwrite 1.9.6's documentsDB names them documentsdb.…).
+    counter_event_root: str = "databases"
 
     def error(self, noun: str, suffix: str) -> str:
         """The error type for a noun of this dialect: error("row", "not_found") -> document_not_found."""
@@ -68,4 +72,22 @@ LEGACY = Dialect(
     row_security="documentSecurity",
     table_key="$collectionId",
 )
-DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY)}
+DOCUMENTS_DB = Dialect(
+    service="documentsDB",
+    database_type="documentsdb",
+    table="collection",
+    tables="collections",
+    column="attribute",
+    columns="attributes",
+    row="document",
+    rows="documents",
+    index_error="index",
+    table_id="collectionId",
+    row_id="documentId",
+    related_table="relatedCollection",
+    row_security="documentSecurity",
+    table_key="$collectionId",
+    schemaless=True,
+    counter_event_root="documentsdb",
+)
+DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB)}

@@ -3,8 +3,10 @@
 A table `<n>` (its `_tables.seq`) is stored as:
   rows_<n>   _seq (the row's $sequence), _uid ($id), _created, _updated, _permissions, col_<m> per column
   perms_<n>  one (action, role, row) entry per row permission, so reads filter by role in SQL
-  idx_<k>    a SQL index per key/unique index; fts_<k> an FTS5 table (kept in sync by triggers) per
-             fulltext index; junction_<m> the pairs of a many-to-many relationship
+  _data      (schemaless tables, documentsDB) the row's fields as one JSON object
+  idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables);
+             fts_<k> an FTS5 table (kept in sync by triggers) per fulltext index;
+  junction_<m> the pairs of a many-to-many relationship
 Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
 """
 
@@ -18,7 +20,8 @@ from typing import Any
 from ..errors import AppwriteError
 from ..registry import Call
 from .column_types import Column
-from .dialects import Dialect
+from .dialects import DOCUMENTS_DB, Dialect
+from .schemaless import DATA_COLUMN, path_sql
 
 SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
 
@@ -66,6 +69,7 @@ class Table:
     updated: str
     columns: list[Column] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
+    schemaless: bool = False
     # (columns list, visible columns, visible by key), rebuilt whenever `columns` is replaced.
     _visible: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -182,7 +186,9 @@ def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
         index_from_row(row)
         for row in connection.execute("SELECT * FROM _indexes WHERE table_seq = ? ORDER BY seq", (table.seq,))
     ]
-    return replace(table, columns=columns, indexes=indexes)
+    kind = connection.execute("SELECT type FROM _databases WHERE id = ?", (table.database_id,)).fetchone()
+    schemaless = kind is not None and kind[0] == DOCUMENTS_DB.database_type
+    return replace(table, columns=columns, indexes=indexes, schemaless=schemaless)
 
 
 def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:
@@ -201,7 +207,8 @@ def create_storage(connection: sqlite3.Connection, table: Table) -> None:
     rows, perms = table.sql_name, table.perms_name
     connection.execute(
         f"CREATE TABLE {rows} (_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
-        "_created TEXT NOT NULL, _updated TEXT NOT NULL, _permissions TEXT NOT NULL DEFAULT '[]')"
+        "_created TEXT NOT NULL, _updated TEXT NOT NULL, _permissions TEXT NOT NULL DEFAULT '[]'"
+        + (f", {DATA_COLUMN} TEXT NOT NULL DEFAULT '{{}}')" if table.schemaless else ")")
     )
     connection.execute(f"CREATE INDEX {rows}_created ON {rows} (_created)")
     connection.execute(f"CREATE INDEX {rows}_updated ON {rows} (_updated)")
@@ -238,6 +245,8 @@ def physical_columns(table: Table, keys: list[str]) -> list[str]:
     for key in keys:
         if key in SYSTEM_ATTRIBUTES:
             names.append(SYSTEM_ATTRIBUTES[key])
+        elif table.schemaless:
+            names.append(path_sql(key))
         else:
             column = table.column(key)
             assert column is not None, key
