@@ -125,6 +125,8 @@ def test_every_document_write(call, people):
     assert floor.type == "attribute_limit_exceeded"
     not_number = error_of(call, "documentsDB.incrementDocumentAttribute", **C, documentId="a", attribute="extra")
     assert not_number.type == "attribute_type_invalid"
+    bad_path = error_of(call, "documentsDB.incrementDocumentAttribute", **C, documentId="a", attribute="a..b")
+    assert bad_path.type == "general_argument_invalid"
     call("documentsDB.deleteDocument", **C, documentId="c")
     assert error_of(call, "documentsDB.getDocument", **C, documentId="c").type == "document_not_found"
     deleted = call("documentsDB.deleteDocuments", **C, queries=[q("equal", "flag", [True])])

@@ -44,7 +44,7 @@ from .row_records import (
     unauthorized,
 )
 from .schema import Table
-from .schemaless import DATA_COLUMN, document_data, numeric_field, with_field
+from .schemaless import DATA_COLUMN, document_data, numeric_field, valid_path, with_field
 
 MAX_COUNT = 5000
 # The key under which `prepare` gives a schemaless row's JSON object (its other keys are columns).
@@ -475,8 +475,8 @@ def change_field(
 ) -> dict:  # fmt: skip
     """`change_number` on a schemaless row: a missing field counts from 0; only `bound` limits the result
     (and the 64-bit range for whole numbers)."""
-    if not isinstance(key, str) or not key or key.startswith("$"):
-        raise invalid_argument("Invalid `attribute` param: expected a field name")
+    if not valid_path(key):
+        raise invalid_argument("Invalid `attribute` param: expected a field name or a dotted path of them")
     if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)):
         raise invalid_argument("Invalid bound: expected a number")
     connection = project.connection
