@@ -54,6 +54,11 @@ def test_databases_and_collections(call):
     assert call("documentsDB.updateCollection", **C, name="Folk")["name"] == "Folk"
     assert call("documentsDB.getCollection", **C)["name"] == "Folk"
     assert call("documentsDB.listCollections", **DB)["total"] == 1
+    # Each family reaches only its own databases (the collection is cached by now: the cache checks too).
+    assert error_of(call, "tablesDB.getTable", **DB, tableId="people").type == "database_not_found"
+    assert error_of(call, "tablesDB.listRows", **DB, tableId="people").type == "database_not_found"
+    assert error_of(call, "documentsDB.get", databaseId="tables").type == "database_not_found"
+    assert error_of(call, "documentsDB.listCollections", databaseId="tables").type == "database_not_found"
     call("documentsDB.deleteCollection", **C)
     assert error_of(call, "documentsDB.getCollection", **C).type == "collection_not_found"
     call("documentsDB.delete", **DB)

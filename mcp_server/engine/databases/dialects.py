@@ -28,6 +28,9 @@ class Dialect:
     row_security: str
     table_key: str
     schemaless: bool = False
+    # The database types the dialect's operations reach (Appwrite's getAllowedDatabaseTypes): tablesDB also
+    # reaches legacy databases, the legacy API every type; another type's database is not found.
+    database_types: tuple[str, ...] = ()
     # The event root of increment/decrement (Appwrite 1.9.6's documentsDB names them documentsdb.…).
     counter_event_root: str = "databases"
 
@@ -35,6 +38,9 @@ class Dialect:
         """The error type for a noun of this dialect: error("row", "not_found") -> document_not_found."""
         word = {"table": self.table, "column": self.column, "row": self.row, "index": self.index_error}[noun]
         return f"{word}_{suffix}"
+
+    def reaches(self, database_type: str) -> bool:
+        return not self.database_types or database_type in self.database_types
 
     def title(self, noun: str) -> str:
         return {"table": self.table, "column": self.column, "row": self.row}[noun].capitalize()
@@ -55,6 +61,7 @@ TABLES_DB = Dialect(
     related_table="relatedTable",
     row_security="rowSecurity",
     table_key="$tableId",
+    database_types=("tablesdb", "legacy"),
 )
 LEGACY = Dialect(
     service="databases",
@@ -88,6 +95,7 @@ DOCUMENTS_DB = Dialect(
     row_security="documentSecurity",
     table_key="$collectionId",
     schemaless=True,
+    database_types=("documentsdb",),
     counter_event_root="documentsdb",
 )
 DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB)}

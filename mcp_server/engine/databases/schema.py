@@ -69,13 +69,17 @@ class Table:
     updated: str
     columns: list[Column] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
-    schemaless: bool = False
+    database_type: str = ""
     # (columns list, visible columns, visible by key), rebuilt whenever `columns` is replaced.
     _visible: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sql_name(self) -> str:
         return f"rows_{self.seq}"
+
+    @property
+    def schemaless(self) -> bool:
+        return self.database_type == DOCUMENTS_DB.database_type
 
     @property
     def perms_name(self) -> str:
@@ -156,11 +160,16 @@ def load_database(connection: sqlite3.Connection, database_id: str) -> Database 
     return database_from_row(row) if row else None
 
 
-def require_database(connection: sqlite3.Connection, database_id: str) -> Database:
+def require_database(connection: sqlite3.Connection, database_id: str, dialect: Dialect) -> Database:
+    """The database, if the dialect's operations reach its type."""
     database = load_database(connection, database_id)
-    if database is None:
-        raise AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
+    if database is None or not dialect.reaches(database.type):
+        raise database_not_found(database_id)
     return database
+
+
+def database_not_found(database_id: str) -> AppwriteError:
+    return AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
 
 
 def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) -> Table | None:
@@ -187,12 +196,11 @@ def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
         for row in connection.execute("SELECT * FROM _indexes WHERE table_seq = ? ORDER BY seq", (table.seq,))
     ]
     kind = connection.execute("SELECT type FROM _databases WHERE id = ?", (table.database_id,)).fetchone()
-    schemaless = kind is not None and kind[0] == DOCUMENTS_DB.database_type
-    return replace(table, columns=columns, indexes=indexes, schemaless=schemaless)
+    return replace(table, columns=columns, indexes=indexes, database_type=kind[0] if kind else "")
 
 
 def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:
-    require_database(connection, database_id)
+    require_database(connection, database_id, dialect)
     table = load_table(connection, database_id, table_id)
     if table is None:
         raise AppwriteError(
@@ -302,6 +310,8 @@ def cached_table(project: Any, database_id: str, table_id: str, dialect: Dialect
     epoch = project.epoch()
     entry = project.tables.get(key)
     if entry is not None and entry[0] == epoch:
+        if not dialect.reaches(entry[1].database_type):
+            raise database_not_found(database_id)
         return entry[1]
     table = require_table(project.connection, database_id, table_id, dialect)
     if entry is None or entry[0] < epoch:

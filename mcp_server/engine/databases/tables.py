@@ -105,29 +105,29 @@ def create_database(call: Call) -> dict:
             "INSERT INTO _databases (id, name, enabled, type, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
             (database_id, name, int(params.get("enabled", True)), call.dialect.database_type, now, now),
         )
-        return database_model(require_database(connection, database_id))
+        return database_model(require_database(connection, database_id, call.dialect))
 
 
 @handles("tablesDB.get", "databases.get", "documentsDB.get")
 def get_database(call: Call) -> dict:
-    return database_model(require_database(call.project.connection, call.params["databaseId"]))
+    return database_model(require_database(call.project.connection, call.params["databaseId"], call.dialect))
 
 
 @handles("tablesDB.update", "databases.update", "documentsDB.update")
 def update_database(call: Call) -> dict:
     params = call.params
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         name = check_name(params["name"]) if params.get("name") is not None else database.name
         enabled = params["enabled"] if params.get("enabled") is not None else database.enabled
         update_record(connection, "_databases", database.seq, {"name": name, "enabled": int(enabled)})
-        return database_model(require_database(connection, database.id))
+        return database_model(require_database(connection, database.id, call.dialect))
 
 
 @handles("tablesDB.delete", "databases.delete", "documentsDB.delete")
 def delete_database(call: Call) -> None:
     with call.project.db.transaction() as connection:
-        database = require_database(connection, call.params["databaseId"])
+        database = require_database(connection, call.params["databaseId"], call.dialect)
         for row in connection.execute("SELECT * FROM _tables WHERE database_id = ?", (database.id,)).fetchall():
             drop_table(connection, with_schema(connection, table_from_row(row)))
         connection.execute("DELETE FROM _databases WHERE seq = ?", (database.seq,))
@@ -153,7 +153,7 @@ def drop_table(connection, table: Table) -> None:
 @handles("tablesDB.listTables", "databases.listCollections", "documentsDB.listCollections")
 def list_tables(call: Call) -> dict:
     connection = call.project.connection
-    database = require_database(connection, call.params["databaseId"])
+    database = require_database(connection, call.params["databaseId"], call.dialect)
     rows = connection.execute("SELECT * FROM _tables WHERE database_id = ? ORDER BY seq", (database.id,)).fetchall()
     models = [table_model(with_schema(connection, table_from_row(row)), call.dialect) for row in rows]
     total, page = list_models(
@@ -180,7 +180,7 @@ def create_table(call: Call) -> dict:
         )
     now = now_iso()
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         if load_table(connection, database.id, table_id) is not None:
             raise AppwriteError(
                 dialect.error("table", "already_exists"),
