@@ -13,7 +13,6 @@ from .errors import AppwriteError
 MISSING_FEATURES = {
     "functions": "deploying functions from templates and git repositories (both need network access to them)",
     "sites": "deploying sites from templates and git repositories (both need network access to them)",
-    "documentsDB": "schemaless document databases (DocumentsDB)",
     "vectorsDB": "vector databases (VectorsDB) and their embeddings",
 }
 

@@ -1,8 +1,9 @@
-"""The two vocabularies of one database engine: tablesDB (tables, columns, rows) and the legacy
-databases API (collections, attributes, documents).
+"""The vocabularies of one database engine: tablesDB (tables, columns, rows), the legacy databases
+API (collections, attributes, documents) and documentsDB (schemaless collections of documents).
 
 A collection is a table, an attribute is a column, a document is a row: handlers work with one
 model and use the dialect of the operation for parameter names, response keys and error types.
+A schemaless dialect's tables keep each row's fields as one JSON object (schema.py).
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ class Dialect:
     related_table: str
     row_security: str
     table_key: str
+    schemaless: bool = False
+    # The database types the dialect's operations reach (Appwrite's getAllowedDatabaseTypes): tablesDB also
+    # reaches legacy databases, the legacy API every type; another type's database is not found.
+    database_types: tuple[str, ...] = ()
+    # The event root of increment/decrement (Appwrite 1.9.6's documentsDB names them documentsdb.…).
+    counter_event_root: str = "databases"
 
     def error(self, noun: str, suffix: str) -> str:
         """The error type for a noun of this dialect: error("row", "not_found") -> document_not_found."""
         word = {"table": self.table, "column": self.column, "row": self.row, "index": self.index_error}[noun]
         return f"{word}_{suffix}"
+
+    def reaches(self, database_type: str) -> bool:
+        return not self.database_types or database_type in self.database_types
 
     def title(self, noun: str) -> str:
         return {"table": self.table, "column": self.column, "row": self.row}[noun].capitalize()
@@ -51,6 +61,7 @@ TABLES_DB = Dialect(
     related_table="relatedTable",
     row_security="rowSecurity",
     table_key="$tableId",
+    database_types=("tablesdb", "legacy"),
 )
 LEGACY = Dialect(
     service="databases",
@@ -68,4 +79,23 @@ LEGACY = Dialect(
     row_security="documentSecurity",
     table_key="$collectionId",
 )
-DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY)}
+DOCUMENTS_DB = Dialect(
+    service="documentsDB",
+    database_type="documentsdb",
+    table="collection",
+    tables="collections",
+    column="attribute",
+    columns="attributes",
+    row="document",
+    rows="documents",
+    index_error="index",
+    table_id="collectionId",
+    row_id="documentId",
+    related_table="relatedCollection",
+    row_security="documentSecurity",
+    table_key="$collectionId",
+    schemaless=True,
+    database_types=("documentsdb",),
+    counter_event_root="documentsdb",
+)
+DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB)}

@@ -17,6 +17,7 @@ from ..registry import Call, handles
 from .column_types import Column
 from .dialects import Dialect
 from .schema import Index, Table, create_index_storage, drop_index_storage, index_from_row, named_table
+from .schemaless import valid_path
 
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
@@ -100,6 +101,12 @@ def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Colu
         if kind in ("fulltext", "spatial"):
             raise index_error(dialect, "invalid", f"A {kind} index cannot include {key}")
         return None
+    if table.schemaless:
+        if kind not in ("key", "unique"):
+            raise index_error(dialect, "invalid", f"A {kind} index is not available on a schemaless {dialect.table}")
+        if not valid_path(key):
+            raise index_error(dialect, "invalid", f"Invalid {dialect.column} path: {key}")
+        return None
     column = table.column(key) if isinstance(key, str) else None
     if column is None:
         raise AppwriteError(dialect.error("column", "unknown"), f"Unknown {dialect.column}: {key}")
@@ -164,7 +171,7 @@ def create_inline(
     insert_index(connection, table, checked, dialect)
 
 
-@handles("tablesDB.createIndex", "databases.createIndex")
+@handles("tablesDB.createIndex", "databases.createIndex", "documentsDB.createIndex")
 def create_index(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -184,7 +191,7 @@ def create_index(call: Call) -> dict:
     return model(index, dialect)
 
 
-@handles("tablesDB.listIndexes", "databases.listIndexes")
+@handles("tablesDB.listIndexes", "databases.listIndexes", "documentsDB.listIndexes")
 def list_indexes(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
@@ -199,14 +206,14 @@ def list_indexes(call: Call) -> dict:
     return {"total": total, "indexes": page}
 
 
-@handles("tablesDB.getIndex", "databases.getIndex")
+@handles("tablesDB.getIndex", "databases.getIndex", "documentsDB.getIndex")
 def get_index(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
     return model(require_index(table, call.params["key"], dialect), dialect)
 
 
-@handles("tablesDB.deleteIndex", "databases.deleteIndex")
+@handles("tablesDB.deleteIndex", "databases.deleteIndex", "documentsDB.deleteIndex")
 def delete_index(call: Call) -> None:
     dialect = call.dialect
     table = named_table(call)

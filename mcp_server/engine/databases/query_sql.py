@@ -9,6 +9,7 @@ registered on the connection by `register_functions`; regex patterns run on RE2 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from . import geometry
 from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column
 from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
+from .schemaless import array_path_sql, path_sql
 
 MAX_QUERY_VALUES = 500
 SPATIAL_METHODS = frozenset(
@@ -31,6 +33,8 @@ SPATIAL_METHODS = frozenset(
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 SEQUENCE = re.compile(r"[0-9]{1,19}")
+# The kind of a schemaless row's field: any JSON scalar compares, strings match text queries.
+DOCUMENT_FIELD = "field"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Target:
     @property
     def textual(self) -> bool:
         """Strings of any kind ($id included) take startsWith, endsWith, contains and regex."""
-        return self.column.type.textual if self.column is not None else self.kind == "string"
+        return self.column.type.textual if self.column is not None else self.kind in ("string", DOCUMENT_FIELD)
 
     @property
     def spatial(self) -> bool:
@@ -60,9 +64,9 @@ def register_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("geo_distance", 3, _geo_distance, deterministic=True)
 
 
-def _text_match(kind: str, value: str | None, text: str) -> bool | None:
+def _text_match(kind: str, value: object, text: object) -> bool | None:
     """Case-sensitive substring, prefix and suffix tests that see a whole string, NUL characters included."""
-    if value is None:
+    if not isinstance(value, str) or not isinstance(text, str):  # a schemaless field may hold any JSON value
         return None
     if kind == "contains":
         return text in value
@@ -90,6 +94,8 @@ def resolve(table: Table, attribute: str) -> Target:
     if attribute in SYSTEM_ATTRIBUTES:
         kind = {"$sequence": "sequence", "$createdAt": "datetime", "$updatedAt": "datetime"}.get(attribute, "string")
         return Target(SYSTEM_ATTRIBUTES[attribute], kind)
+    if table.schemaless:
+        return Target(path_sql(attribute), DOCUMENT_FIELD)
     column = table.column(attribute)
     if column is None:
         if "." in attribute:
@@ -120,6 +126,14 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
         if isinstance(value, str) and SEQUENCE.fullmatch(value):
             value = int(value)
         kind = "integer"
+    if kind == DOCUMENT_FIELD:
+        if isinstance(value, bool):
+            return int(value)  # json_extract reads true/false as 1/0
+        if isinstance(value, str) or (isinstance(value, float) and math.isfinite(value)):
+            return value
+        if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
+            return value
+        raise bad
     if kind in ("datetime",):
         normalized = normalize_datetime(value) if isinstance(value, str) else None
         if normalized is None:
@@ -240,12 +254,27 @@ def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:
             return f"({sql})", values
         sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({', '.join('?' * len(values))}))"
         return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
+    if target.kind == DOCUMENT_FIELD:
+        return field_containment(target, query)
     if not target.textual:
         raise invalid(f'Cannot query contains on attribute "{query.attribute}" because it is not an array or string.')
     values = [query_value(target, query.attribute, value) for value in query.values]
     joiner = " AND " if method == "containsAll" else " OR "
     sql = "(" + joiner.join(f"text_match('contains', {column}, ?)" for _ in values) + ")"
     return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
+
+
+def field_containment(target: Target, query: Query) -> tuple[str, list]:
+    """contains on a schemaless field: an element of an array, or a substring of a string."""
+    values = [query_value(target, query.attribute, value) for value in query.values]
+    arguments = array_path_sql(query.attribute)
+    element = f"EXISTS (SELECT 1 FROM json_each({arguments}) WHERE value = ?)"
+    text = f"text_match('contains', {target.sql}, ?)"
+    one = f"(CASE json_type({arguments}) WHEN 'array' THEN {element} ELSE coalesce({text}, 0) END)"
+    joiner = " AND " if query.method == "containsAll" else " OR "
+    sql = "(" + joiner.join(one for _ in values) + ")"
+    params = [param for value in values for param in (value, value)]
+    return (f"({target.sql} IS NOT NULL AND NOT {sql})" if query.method == "notContains" else sql), params
 
 
 def array_element_target(target: Target) -> Target:

@@ -28,7 +28,7 @@ from ..permissions import (
 )
 from ..queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
 from . import relationships
-from .column_types import WHOLE_KINDS, Column, check_value, encode, structure_error
+from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column, check_value, encode, structure_error
 from .dialects import Dialect
 from .query_sql import resolve, where_clause
 from .relationships import holds_many, related_table, set_links
@@ -44,8 +44,11 @@ from .row_records import (
     unauthorized,
 )
 from .schema import Table
+from .schemaless import DATA_COLUMN, document_data, numeric_field, valid_path, with_field
 
 MAX_COUNT = 5000
+# The key under which `prepare` gives a schemaless row's JSON object (its other keys are columns).
+DATA = "data"
 
 
 # Rows one bulk call may write (Appwrite's default is 100; its paid plans raise it), and how many
@@ -83,7 +86,7 @@ def parse_select(table: Table, select: list[str] | None) -> list[str] | None:
         return None
     for key in select:
         head = key.split(".", 1)[0]
-        if key == "*" or key in ("$id", "$sequence", "$createdAt", "$updatedAt", "$permissions"):
+        if key == "*" or key in ("$id", "$sequence", "$createdAt", "$updatedAt", "$permissions") or table.schemaless:
             continue
         column = table.column(head)
         if column is None or ("." in key and not column.is_relationship):
@@ -117,14 +120,15 @@ def cursor_condition(
 ) -> tuple[str, list]:
     """Rows strictly after the cursor row in the (possibly reversed) order of `terms`."""
     cursor_id = query_plan.cursor.values[0]  # type: ignore[union-attr]
-    record = connection.execute(f"SELECT * FROM {table.sql_name} WHERE _uid = ?", (cursor_id,)).fetchone()
+    selected = ", ".join(sql for sql, _, _ in terms)
+    record = connection.execute(f"SELECT {selected} FROM {table.sql_name} WHERE _uid = ?", (cursor_id,)).fetchone()
     if record is None:
         raise AppwriteError(
             "general_cursor_not_found", f"{dialect.title('row')} '{cursor_id}' for the 'cursor' value not found."
         )
     ors, params = [], []
     for position, (sql, direction, attribute) in enumerate(terms):
-        value = record[sql]
+        value = record[position]
         if value is None:
             raise AppwriteError(
                 "database_query_order_null",
@@ -132,7 +136,7 @@ def cursor_condition(
                 f"{dialect.rows} order {dialect.column} values are non-null.",
             )
         ands = [f"{earlier} = ?" for earlier, _, _ in terms[:position]]
-        params += [record[earlier] for earlier, _, _ in terms[:position]]
+        params += [record[earlier] for earlier in range(position)]
         ands.append(f"{sql} > ?" if direction == "ASC" else f"({sql} < ? OR {sql} IS NULL)")
         params.append(value)
         ors.append("(" + " AND ".join(ands) + ")")
@@ -190,7 +194,7 @@ def get(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, raw_qu
 
 def prepare(
     project, auth: Auth, dialect: Dialect, table: Table, data: object, existing: sqlite3.Row | None
-) -> tuple[dict[Column, Any], dict[Column, Any], dict[str, str]]:
+) -> tuple[dict[Column | str, Any], dict[Column, Any], dict[str, str]]:
     """Check row data: (column values to store, relationship values, timestamp overrides).
 
     A new row (existing is None) takes defaults for missing values and must have every required
@@ -198,6 +202,10 @@ def prepare(
     """
     if not isinstance(data, dict):
         raise structure_error(dialect, f"data must be an object of {dialect.column} keys to values")
+    stamps = given_stamps(auth, dialect, data)
+    if table.schemaless:
+        stored = existing[DATA_COLUMN] if existing is not None else None
+        return {DATA: document_data(data, SYSTEM_INPUT, dialect, stored)}, {}, stamps
     creating = existing is None
     columns = {column.key: column for column in table.visible_columns()}
     given = {}
@@ -213,7 +221,7 @@ def prepare(
     unknown = [key for key in data if key not in columns and key not in SYSTEM_INPUT]
     if unknown:
         raise structure_error(dialect, f'Unknown {dialect.column}: "{unknown[0]}"')
-    values: dict[Column, Any] = {}
+    values: dict[Column | str, Any] = {}
     links: dict[Column, Any] = {}
     for key, value in given.items():
         column = columns[key]
@@ -221,6 +229,11 @@ def prepare(
             links[column] = value
         else:
             values[column] = check_value(column, value, dialect)
+    return values, links, stamps
+
+
+def given_stamps(auth: Auth, dialect: Dialect, data: dict) -> dict[str, str]:
+    """The $createdAt/$updatedAt a write sets (API keys only)."""
     stamps = {}
     if auth.bypasses_permissions:
         for key in ("$createdAt", "$updatedAt"):
@@ -229,7 +242,15 @@ def prepare(
                 if stamp is None:
                     raise structure_error(dialect, f'"{key}" must be an ISO 8601 date-time')
                 stamps[key] = stamp
-    return values, links, stamps
+    return stamps
+
+
+def stored_pairs(project, values: dict) -> list[tuple[str, Any]]:
+    """(SQL column, stored value) of the values `prepare` checked."""
+    return [
+        (DATA_COLUMN, value) if column == DATA else (column.sql_name, encode(column, value, project.cipher))
+        for column, value in values.items()
+    ]
 
 
 def check_permissions(raw: object, auth: Auth) -> list[str]:
@@ -269,9 +290,10 @@ def insert(
     values, links, stamps = prepare(project, auth, dialect, table, data, None)
     stored = check_permissions(permissions, auth) if permissions is not None else default_row_permissions(auth)
     now = now_iso()
-    columns = ["_uid", "_created", "_updated", "_permissions"] + [column.sql_name for column in values]
+    pairs = stored_pairs(project, values)
+    columns = ["_uid", "_created", "_updated", "_permissions"] + [name for name, _ in pairs]
     row = [row_id, stamps.get("$createdAt", now), stamps.get("$updatedAt", now), json.dumps(stored)]
-    row += [encode(column, value, project.cipher) for column, value in values.items()]
+    row += [value for _, value in pairs]
     try:
         cursor = connection.execute(
             f"INSERT INTO {table.sql_name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", row
@@ -330,8 +352,9 @@ def update(
     if not data and permissions is None:
         raise AppwriteError(dialect.error("row", "missing_payload"), "The request needs data or permissions to update.")
     values, links, stamps = prepare(project, auth, dialect, table, data, record)
-    assignments = [f"{column.sql_name} = ?" for column in values]
-    params = [encode(column, value, project.cipher) for column, value in values.items()]
+    pairs = stored_pairs(project, values)
+    assignments = [f"{name} = ?" for name, _ in pairs]
+    params = [value for _, value in pairs]
     assignments.append("_updated = ?")
     params.append(stamps.get("$updatedAt", now_iso()))
     if "$createdAt" in stamps:
@@ -409,6 +432,8 @@ def change_number(
     """Atomically add (sign 1) or subtract (sign -1) `value` to a numeric column, within `bound`."""
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         raise invalid_argument("Value must be numeric and greater than 0")
+    if table.schemaless:
+        return change_field(project, auth, dialect, table, row_id, key, value, bound, sign, since)
     column = table.column(key)
     if column is None:
         raise AppwriteError(
@@ -439,7 +464,39 @@ def change_number(
         (sign * amount, now_iso(), record["_seq"]),
     )
     project.cache.invalidate(table.seq)
-    return announced_row(project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id))
+    return announced_row(
+        project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id), counter=True
+    )
+
+
+def change_field(
+    project, auth: Auth, dialect: Dialect, table: Table, row_id: str, key: str, value: int | float, bound: object,
+    sign: int, since: str | None,
+) -> dict:  # fmt: skip
+    """`change_number` on a schemaless row: a missing field counts from 0; only `bound` limits the result
+    (and the 64-bit range for whole numbers)."""
+    if not valid_path(key):
+        raise invalid_argument("Invalid `attribute` param: expected a field name or a dotted path of them")
+    if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)):
+        raise invalid_argument("Invalid bound: expected a number")
+    connection = project.connection
+    record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
+    result = numeric_field(record[DATA_COLUMN], key, dialect) + sign * value
+    limit = bound if bound is not None else (INT64_MAX if sign > 0 else INT64_MIN)
+    if (sign > 0 and result > limit) or (sign < 0 and result < limit):
+        reached = "maximum" if sign > 0 else "minimum"
+        raise AppwriteError(
+            dialect.error("column", "limit_exceeded"),
+            f'{dialect.service} "{key}" has reached the {reached} value of {limit}',
+        )
+    connection.execute(
+        f"UPDATE {table.sql_name} SET {DATA_COLUMN} = ?, _updated = ? WHERE _seq = ?",
+        (with_field(record[DATA_COLUMN], key, result), now_iso(), record["_seq"]),
+    )
+    project.cache.invalidate(table.seq)
+    return announced_row(
+        project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id), counter=True
+    )
 
 
 def require_bulk(auth: Auth, dialect: Dialect, table: Table, what: str) -> None:
@@ -570,18 +627,21 @@ def write_links(
         project.cache.invalidate(column.spec["relatedTableSeq"])
 
 
-def row_label(dialect: Dialect, action: str) -> str:
+def row_label(dialect: Dialect, action: str, root: str = "databases") -> str:
     """The event label of a row change: databases.[databaseId].tables.[tableId].rows.[rowId].create, …"""
-    return f"databases.[databaseId].{dialect.tables}.[{dialect.table_id}].{dialect.rows}.[{dialect.row_id}].{action}"
+    return f"{root}.[databaseId].{dialect.tables}.[{dialect.table_id}].{dialect.rows}.[{dialect.row_id}].{action}"
 
 
 def announced_row(
-    project, auth: Auth, dialect: Dialect, table: Table, action: str, model: dict, quiet: bool = False
-) -> dict:
-    """Announce one row's change (one event per row, however many a call writes); the row."""
+    project, auth: Auth, dialect: Dialect, table: Table, action: str, model: dict, quiet: bool = False,
+    *, counter: bool = False,
+) -> dict:  # fmt: skip
+    """Announce one row's change (one event per row, however many a call writes); the row. An increment
+    or decrement (`counter`) is named under the dialect's counter event root."""
     if not quiet:
         ids = {"databaseId": table.database_id, dialect.table_id: table.id, dialect.row_id: model["$id"]}
         # Values of encrypted columns, here or in related rows, stay sealed in the event stream too.
         sealed = any(column.encrypted or column.is_relationship for column in table.columns)
-        announce(project, auth, row_label(dialect, action), ids, model, row_readers(table, model), sealed)
+        label = row_label(dialect, action, dialect.counter_event_root if counter else "databases")
+        announce(project, auth, label, ids, model, row_readers(table, model), sealed)
     return model

@@ -20,6 +20,7 @@ from ..permissions import (
 from .column_types import Column, decode
 from .dialects import Dialect
 from .schema import Table, cached_table
+from .schemaless import DATA_COLUMN, add_fields
 
 MISSING = object()
 
@@ -93,7 +94,7 @@ def stored_columns(table: Table) -> list[Column]:
 
 def select_sql(table: Table) -> str:
     names = ["_seq", "_uid", "_created", "_updated", "_permissions"] + [c.sql_name for c in stored_columns(table)]
-    return ", ".join(names)
+    return ", ".join([*names, DATA_COLUMN] if table.schemaless else names)
 
 
 def fetch_record(connection: sqlite3.Connection, table: Table, row_id: str) -> sqlite3.Row | None:
@@ -115,6 +116,8 @@ def row_model(project, table: Table, record: sqlite3.Row, dialect: Dialect, sele
         if column.is_relationship or (select is not None and column.key not in select):
             continue
         model[column.key] = decode(column, record[column.sql_name], project.cipher)
+    if table.schemaless:
+        add_fields(model, record[DATA_COLUMN], select)
     return model
 
 

@@ -3,8 +3,10 @@
 A table `<n>` (its `_tables.seq`) is stored as:
   rows_<n>   _seq (the row's $sequence), _uid ($id), _created, _updated, _permissions, col_<m> per column
   perms_<n>  one (action, role, row) entry per row permission, so reads filter by role in SQL
-  idx_<k>    a SQL index per key/unique index; fts_<k> an FTS5 table (kept in sync by triggers) per
-             fulltext index; junction_<m> the pairs of a many-to-many relationship
+  _data      (schemaless tables, documentsDB) the row's fields as one JSON object
+  idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables);
+             fts_<k> an FTS5 table (kept in sync by triggers) per fulltext index;
+  junction_<m> the pairs of a many-to-many relationship
 Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
 """
 
@@ -18,7 +20,8 @@ from typing import Any
 from ..errors import AppwriteError
 from ..registry import Call
 from .column_types import Column
-from .dialects import Dialect
+from .dialects import DOCUMENTS_DB, Dialect
+from .schemaless import DATA_COLUMN, path_sql
 
 SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
 
@@ -66,12 +69,17 @@ class Table:
     updated: str
     columns: list[Column] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
+    database_type: str = ""
     # (columns list, visible columns, visible by key), rebuilt whenever `columns` is replaced.
     _visible: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sql_name(self) -> str:
         return f"rows_{self.seq}"
+
+    @property
+    def schemaless(self) -> bool:
+        return self.database_type == DOCUMENTS_DB.database_type
 
     @property
     def perms_name(self) -> str:
@@ -152,11 +160,16 @@ def load_database(connection: sqlite3.Connection, database_id: str) -> Database 
     return database_from_row(row) if row else None
 
 
-def require_database(connection: sqlite3.Connection, database_id: str) -> Database:
+def require_database(connection: sqlite3.Connection, database_id: str, dialect: Dialect) -> Database:
+    """The database, if the dialect's operations reach its type."""
     database = load_database(connection, database_id)
-    if database is None:
-        raise AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
+    if database is None or not dialect.reaches(database.type):
+        raise database_not_found(database_id)
     return database
+
+
+def database_not_found(database_id: str) -> AppwriteError:
+    return AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
 
 
 def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) -> Table | None:
@@ -182,11 +195,12 @@ def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
         index_from_row(row)
         for row in connection.execute("SELECT * FROM _indexes WHERE table_seq = ? ORDER BY seq", (table.seq,))
     ]
-    return replace(table, columns=columns, indexes=indexes)
+    kind = connection.execute("SELECT type FROM _databases WHERE id = ?", (table.database_id,)).fetchone()
+    return replace(table, columns=columns, indexes=indexes, database_type=kind[0] if kind else "")
 
 
 def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:
-    require_database(connection, database_id)
+    require_database(connection, database_id, dialect)
     table = load_table(connection, database_id, table_id)
     if table is None:
         raise AppwriteError(
@@ -201,7 +215,8 @@ def create_storage(connection: sqlite3.Connection, table: Table) -> None:
     rows, perms = table.sql_name, table.perms_name
     connection.execute(
         f"CREATE TABLE {rows} (_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
-        "_created TEXT NOT NULL, _updated TEXT NOT NULL, _permissions TEXT NOT NULL DEFAULT '[]')"
+        "_created TEXT NOT NULL, _updated TEXT NOT NULL, _permissions TEXT NOT NULL DEFAULT '[]'"
+        + (f", {DATA_COLUMN} TEXT NOT NULL DEFAULT '{{}}')" if table.schemaless else ")")
     )
     connection.execute(f"CREATE INDEX {rows}_created ON {rows} (_created)")
     connection.execute(f"CREATE INDEX {rows}_updated ON {rows} (_updated)")
@@ -238,6 +253,8 @@ def physical_columns(table: Table, keys: list[str]) -> list[str]:
     for key in keys:
         if key in SYSTEM_ATTRIBUTES:
             names.append(SYSTEM_ATTRIBUTES[key])
+        elif table.schemaless:
+            names.append(path_sql(key))
         else:
             column = table.column(key)
             assert column is not None, key
@@ -293,6 +310,8 @@ def cached_table(project: Any, database_id: str, table_id: str, dialect: Dialect
     epoch = project.epoch()
     entry = project.tables.get(key)
     if entry is not None and entry[0] == epoch:
+        if not dialect.reaches(entry[1].database_type):
+            raise database_not_found(database_id)
         return entry[1]
     table = require_table(project.connection, database_id, table_id, dialect)
     if entry is None or entry[0] < epoch:

@@ -15,7 +15,7 @@ from ..projectdb import bump_schema_epoch, update_record
 from ..registry import Call, handles
 from . import columns as table_columns
 from . import indexes, relationships
-from .dialects import Dialect
+from .dialects import DOCUMENTS_DB, Dialect
 from .schema import (
     Database,
     Table,
@@ -71,9 +71,13 @@ def check_name(name: object) -> str:
     return name
 
 
-@handles("tablesDB.list", "databases.list")
+@handles("tablesDB.list", "databases.list", "documentsDB.list")
 def list_databases(call: Call) -> dict:
-    rows = call.project.connection.execute("SELECT * FROM _databases ORDER BY seq").fetchall()
+    # documentsDB lists its own databases; tablesDB and the legacy API list each other's, as Appwrite does.
+    only = "=" if call.dialect.schemaless else "!="
+    rows = call.project.connection.execute(
+        f"SELECT * FROM _databases WHERE type {only} ? ORDER BY seq", (DOCUMENTS_DB.database_type,)
+    ).fetchall()
     models = [database_model(database_from_row(row)) for row in rows]
     total, page = list_models(
         models,
@@ -86,7 +90,7 @@ def list_databases(call: Call) -> dict:
     return {"total": total, "databases": page}
 
 
-@handles("tablesDB.create", "databases.create")
+@handles("tablesDB.create", "databases.create", "documentsDB.create")
 def create_database(call: Call) -> dict:
     params = call.params
     database_id = resolve_id(params["databaseId"], "databaseId")
@@ -101,29 +105,29 @@ def create_database(call: Call) -> dict:
             "INSERT INTO _databases (id, name, enabled, type, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
             (database_id, name, int(params.get("enabled", True)), call.dialect.database_type, now, now),
         )
-        return database_model(require_database(connection, database_id))
+        return database_model(require_database(connection, database_id, call.dialect))
 
 
-@handles("tablesDB.get", "databases.get")
+@handles("tablesDB.get", "databases.get", "documentsDB.get")
 def get_database(call: Call) -> dict:
-    return database_model(require_database(call.project.connection, call.params["databaseId"]))
+    return database_model(require_database(call.project.connection, call.params["databaseId"], call.dialect))
 
 
-@handles("tablesDB.update", "databases.update")
+@handles("tablesDB.update", "databases.update", "documentsDB.update")
 def update_database(call: Call) -> dict:
     params = call.params
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         name = check_name(params["name"]) if params.get("name") is not None else database.name
         enabled = params["enabled"] if params.get("enabled") is not None else database.enabled
         update_record(connection, "_databases", database.seq, {"name": name, "enabled": int(enabled)})
-        return database_model(require_database(connection, database.id))
+        return database_model(require_database(connection, database.id, call.dialect))
 
 
-@handles("tablesDB.delete", "databases.delete")
+@handles("tablesDB.delete", "databases.delete", "documentsDB.delete")
 def delete_database(call: Call) -> None:
     with call.project.db.transaction() as connection:
-        database = require_database(connection, call.params["databaseId"])
+        database = require_database(connection, call.params["databaseId"], call.dialect)
         for row in connection.execute("SELECT * FROM _tables WHERE database_id = ?", (database.id,)).fetchall():
             drop_table(connection, with_schema(connection, table_from_row(row)))
         connection.execute("DELETE FROM _databases WHERE seq = ?", (database.seq,))
@@ -146,10 +150,10 @@ def drop_table(connection, table: Table) -> None:
     connection.execute("DELETE FROM _tables WHERE seq = ?", (table.seq,))
 
 
-@handles("tablesDB.listTables", "databases.listCollections")
+@handles("tablesDB.listTables", "databases.listCollections", "documentsDB.listCollections")
 def list_tables(call: Call) -> dict:
     connection = call.project.connection
-    database = require_database(connection, call.params["databaseId"])
+    database = require_database(connection, call.params["databaseId"], call.dialect)
     rows = connection.execute("SELECT * FROM _tables WHERE database_id = ? ORDER BY seq", (database.id,)).fetchall()
     models = [table_model(with_schema(connection, table_from_row(row)), call.dialect) for row in rows]
     total, page = list_models(
@@ -163,15 +167,20 @@ def list_tables(call: Call) -> dict:
     return {"total": total, call.dialect.tables: page}
 
 
-@handles("tablesDB.createTable", "databases.createCollection")
+@handles("tablesDB.createTable", "databases.createCollection", "documentsDB.createCollection")
 def create_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table_id = resolve_id(params[dialect.table_id], dialect.table_id)
     name = check_name(params["name"])
     permissions = normalize_permissions(params.get("permissions"), ACTIONS)
+    if dialect.schemaless and params.get(dialect.columns):
+        raise invalid_argument(
+            f"Invalid `{dialect.columns}` param: {dialect.tables} of a {dialect.service} database are schemaless; "
+            "documents take any fields"
+        )
     now = now_iso()
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         if load_table(connection, database.id, table_id) is not None:
             raise AppwriteError(
                 dialect.error("table", "already_exists"),
@@ -207,12 +216,12 @@ def create_table(call: Call) -> dict:
     return table_model(table, dialect)
 
 
-@handles("tablesDB.getTable", "databases.getCollection")
+@handles("tablesDB.getTable", "databases.getCollection", "documentsDB.getCollection")
 def get_table(call: Call) -> dict:
     return table_model(named_table(call), call.dialect)
 
 
-@handles("tablesDB.updateTable", "databases.updateCollection")
+@handles("tablesDB.updateTable", "databases.updateCollection", "documentsDB.updateCollection")
 def update_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -237,7 +246,7 @@ def update_table(call: Call) -> dict:
     return table_model(cached_table(call.project, params["databaseId"], table.id, dialect), dialect)
 
 
-@handles("tablesDB.deleteTable", "databases.deleteCollection")
+@handles("tablesDB.deleteTable", "databases.deleteCollection", "documentsDB.deleteCollection")
 def delete_table(call: Call) -> None:
     table = named_table(call)
     with call.project.db.transaction() as connection:
