@@ -48,12 +48,11 @@ TIMESTAMP_HELPERS = {
     "updatedAfter": ("greaterThan", "$updatedAt"),
     "updatedBetween": ("between", "$updatedAt"),
 }
-UNSUPPORTED = {
-    "elemMatch": "elemMatch works on schemaless collections only",
-    "vectorDot": "vector queries work on vector databases only",
-    "vectorCosine": "vector queries work on vector databases only",
-    "vectorEuclidean": "vector queries work on vector databases only",
-}
+UNSUPPORTED = {"elemMatch": "elemMatch works on schemaless collections only"}
+# Nearest-neighbour ordering by a vector attribute (vectorsDB); the one value is the query vector.
+VECTORS = ("vectorDot", "vectorCosine", "vectorEuclidean")
+# A vector query carries up to 16,000 numbers; other queries are short.
+MAX_VECTOR_QUERY_LENGTH = 512_000
 # How many values each method takes: (minimum, maximum); None is no maximum.
 VALUE_COUNTS = {
     **{method: (1, None) for method in ("equal", "contains", "containsAny", "containsAll", "notContains")},
@@ -61,6 +60,7 @@ VALUE_COUNTS = {
     **{method: (1, 1) for method in TEXT_MATCHES + FULLTEXT + SPATIAL + DISTANCES},
     **{method: (2, 2) for method in RANGES},
     **{method: (0, 0) for method in NULLS},
+    **{method: (1, 1) for method in VECTORS},
     **{method: (1, None) for method in PRESENCE},
     "select": (1, None),
     "limit": (1, 1),
@@ -93,6 +93,7 @@ class QueryPlan:
     limit: int | None = None
     offset: int | None = None
     cursor: Query | None = None
+    vector: Query | None = None
 
     @property
     def skip(self) -> int:
@@ -115,12 +116,14 @@ def parse_queries(raw: object) -> list[Query]:
     for index, text in enumerate(raw):
         if not isinstance(text, str):
             raise invalid(f'queries[{index}] must be a JSON string like \'{{"method":"limit","values":[10]}}\'')
-        if len(text) > MAX_QUERY_LENGTH:
-            raise invalid(f"queries[{index}] is longer than {MAX_QUERY_LENGTH} characters")
+        if len(text) > MAX_VECTOR_QUERY_LENGTH:
+            raise invalid(f"queries[{index}] is longer than {MAX_VECTOR_QUERY_LENGTH} characters")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise invalid(f"queries[{index}] is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if len(text) > MAX_QUERY_LENGTH and not (isinstance(data, dict) and data.get("method") in VECTORS):
+            raise invalid(f"queries[{index}] is longer than {MAX_QUERY_LENGTH} characters")
         parsed.append(parse_query(data, f"queries[{index}]"))
     return parsed
 
@@ -151,7 +154,7 @@ def parse_query(data: object, where: str) -> Query:
     if len(values) < low or (high is not None and len(values) > high):
         expected = f"exactly {low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
         raise invalid(f"{where}: {method} takes {expected} value(s), got {len(values)}")
-    needs_attribute = (method in FILTERS and method not in PRESENCE) or method in ("orderAsc", "orderDesc")
+    needs_attribute = (method in FILTERS and method not in PRESENCE) or method in ("orderAsc", "orderDesc", *VECTORS)
     if needs_attribute and not attribute:
         raise invalid(f"{where}: {method} needs an attribute")
     if method in LOGICAL:
@@ -176,6 +179,10 @@ def plan(queries: list[Query]) -> QueryPlan:
             result.select = (result.select or []) + list(query.values)
         elif query.method in ORDERS:
             result.orders.append(query)
+        elif query.method in VECTORS:
+            if result.vector is not None:
+                raise invalid("only one vector query is allowed")
+            result.vector = query
         elif query.method == "limit":
             limit = paging_number(query, 1, MAX_LIMIT)
             result.limit = limit if result.limit is None else result.limit
@@ -188,6 +195,8 @@ def plan(queries: list[Query]) -> QueryPlan:
             result.cursor = result.cursor or query
     if any(order.method == "orderRandom" for order in result.orders) and result.cursor:
         raise invalid("orderRandom cannot be combined with a cursor")
+    if result.vector is not None and (result.orders or result.cursor):
+        raise invalid("a vector query orders by similarity; it cannot be combined with other orders or cursors")
     return result
 
 

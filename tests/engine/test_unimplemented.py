@@ -13,7 +13,7 @@ CALLS = {
     "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
     "sites": ("sites.createVcsDeployment", {"siteId": "s", "type": "branch", "reference": "main"}),
     "documentsDB": ("documentsDB.list", {}),
-    "vectorsDB": ("vectorsDB.list", {}),
+    "vectorsDB": ("vectorsDB.createTextEmbeddings", {"texts": ["a sentence to embed"]}),
 }
 
 

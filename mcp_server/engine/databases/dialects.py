@@ -1,5 +1,5 @@
-"""The two vocabularies of one database engine: tablesDB (tables, columns, rows) and the legacy
-databases API (collections, attributes, documents).
+"""The vocabularies of one database engine: tablesDB (tables, columns, rows), the legacy databases API
+and vectorsDB (both collections, attributes, documents; a vectorsDB collection has a fixed schema).
 
 A collection is a table, an attribute is a column, a document is a row: handlers work with one
 model and use the dialect of the operation for parameter names, response keys and error types.
@@ -68,4 +68,20 @@ LEGACY = Dialect(
     row_security="documentSecurity",
     table_key="$collectionId",
 )
-DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY)}
+VECTORS_DB = Dialect(
+    service="vectorsDB",
+    database_type="vectorsdb",
+    table="collection",
+    tables="collections",
+    column="attribute",
+    columns="attributes",
+    row="document",
+    rows="documents",
+    index_error="index",
+    table_id="collectionId",
+    row_id="documentId",
+    related_table="relatedCollection",
+    row_security="documentSecurity",
+    table_key="$collectionId",
+)
+DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, VECTORS_DB)}

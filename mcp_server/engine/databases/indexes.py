@@ -164,7 +164,7 @@ def create_inline(
     insert_index(connection, table, checked, dialect)
 
 
-@handles("tablesDB.createIndex", "databases.createIndex")
+@handles("tablesDB.createIndex", "databases.createIndex", "vectorsDB.createIndex")
 def create_index(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -184,7 +184,7 @@ def create_index(call: Call) -> dict:
     return model(index, dialect)
 
 
-@handles("tablesDB.listIndexes", "databases.listIndexes")
+@handles("tablesDB.listIndexes", "databases.listIndexes", "vectorsDB.listIndexes")
 def list_indexes(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
@@ -199,14 +199,14 @@ def list_indexes(call: Call) -> dict:
     return {"total": total, "indexes": page}
 
 
-@handles("tablesDB.getIndex", "databases.getIndex")
+@handles("tablesDB.getIndex", "databases.getIndex", "vectorsDB.getIndex")
 def get_index(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
     return model(require_index(table, call.params["key"], dialect), dialect)
 
 
-@handles("tablesDB.deleteIndex", "databases.deleteIndex")
+@handles("tablesDB.deleteIndex", "databases.deleteIndex", "vectorsDB.deleteIndex")
 def delete_index(call: Call) -> None:
     dialect = call.dialect
     table = named_table(call)

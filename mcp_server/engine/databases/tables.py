@@ -15,7 +15,7 @@ from ..projectdb import bump_schema_epoch, update_record
 from ..registry import Call, handles
 from . import columns as table_columns
 from . import indexes, relationships
-from .dialects import Dialect
+from .dialects import VECTORS_DB, Dialect
 from .schema import (
     Database,
     Table,
@@ -62,7 +62,44 @@ def table_model(table: Table, dialect: Dialect) -> dict:
         "indexes": [indexes.model(index, dialect) for index in table.indexes],
         "bytesMax": ROW_BYTES_MAX,
         "bytesUsed": sum(table_columns.width(column) for column in table.columns),
-    }
+    } | vector_fields(table, dialect)
+
+
+def vector_fields(table: Table, dialect: Dialect) -> dict:
+    """A vectorsDB collection's `dimension`: the size of its `embeddings`."""
+    if dialect is not VECTORS_DB:
+        return {}
+    embeddings = table.column("embeddings")
+    return {"dimension": embeddings.spec["size"] if embeddings else 0}
+
+
+def check_dimension(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 16_000:
+        raise invalid_argument("Invalid `dimension` param: Value must be a valid range between 1 and 16,000")
+    return value
+
+
+def resize_embeddings(connection, table: Table, dimension: int) -> None:
+    """A new dimension for a collection that holds no documents yet (stored vectors would no longer fit)."""
+    embeddings = table.column("embeddings")
+    if embeddings.spec["size"] == dimension:
+        return
+    if connection.execute(f"SELECT 1 FROM {table.sql_name} LIMIT 1").fetchone():
+        raise invalid_argument(
+            f"Invalid `dimension` param: the collection holds documents of dimension {embeddings.spec['size']}; "
+            "delete them before changing it"
+        )
+    update_record(connection, "_columns", embeddings.seq, {"spec": json.dumps({**embeddings.spec, "size": dimension})})
+
+
+def add_vector_schema(connection, project, table: Table, dimension: int) -> Table:
+    """vectorsDB's fixed schema: a required `embeddings` vector of the dimension and a `metadata` object."""
+    required = {"required": True, "array": False, "size": dimension, "default": None}
+    table_columns.add_column(connection, project, table, "embeddings", "vector", required, VECTORS_DB)
+    table = with_schema(connection, table)
+    optional = {"required": False, "array": False, "default": {}}
+    table_columns.add_column(connection, project, table, "metadata", "object", optional, VECTORS_DB)
+    return with_schema(connection, table)
 
 
 def check_name(name: object) -> str:
@@ -71,7 +108,7 @@ def check_name(name: object) -> str:
     return name
 
 
-@handles("tablesDB.list", "databases.list")
+@handles("tablesDB.list", "databases.list", "vectorsDB.list")
 def list_databases(call: Call) -> dict:
     rows = call.project.connection.execute("SELECT * FROM _databases ORDER BY seq").fetchall()
     models = [database_model(database_from_row(row)) for row in rows]
@@ -86,7 +123,7 @@ def list_databases(call: Call) -> dict:
     return {"total": total, "databases": page}
 
 
-@handles("tablesDB.create", "databases.create")
+@handles("tablesDB.create", "databases.create", "vectorsDB.create")
 def create_database(call: Call) -> dict:
     params = call.params
     database_id = resolve_id(params["databaseId"], "databaseId")
@@ -104,12 +141,12 @@ def create_database(call: Call) -> dict:
         return database_model(require_database(connection, database_id))
 
 
-@handles("tablesDB.get", "databases.get")
+@handles("tablesDB.get", "databases.get", "vectorsDB.get")
 def get_database(call: Call) -> dict:
     return database_model(require_database(call.project.connection, call.params["databaseId"]))
 
 
-@handles("tablesDB.update", "databases.update")
+@handles("tablesDB.update", "databases.update", "vectorsDB.update")
 def update_database(call: Call) -> dict:
     params = call.params
     with call.project.db.transaction() as connection:
@@ -120,7 +157,7 @@ def update_database(call: Call) -> dict:
         return database_model(require_database(connection, database.id))
 
 
-@handles("tablesDB.delete", "databases.delete")
+@handles("tablesDB.delete", "databases.delete", "vectorsDB.delete")
 def delete_database(call: Call) -> None:
     with call.project.db.transaction() as connection:
         database = require_database(connection, call.params["databaseId"])
@@ -146,7 +183,7 @@ def drop_table(connection, table: Table) -> None:
     connection.execute("DELETE FROM _tables WHERE seq = ?", (table.seq,))
 
 
-@handles("tablesDB.listTables", "databases.listCollections")
+@handles("tablesDB.listTables", "databases.listCollections", "vectorsDB.listCollections")
 def list_tables(call: Call) -> dict:
     connection = call.project.connection
     database = require_database(connection, call.params["databaseId"])
@@ -163,11 +200,12 @@ def list_tables(call: Call) -> dict:
     return {"total": total, call.dialect.tables: page}
 
 
-@handles("tablesDB.createTable", "databases.createCollection")
+@handles("tablesDB.createTable", "databases.createCollection", "vectorsDB.createCollection")
 def create_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table_id = resolve_id(params[dialect.table_id], dialect.table_id)
     name = check_name(params["name"])
+    dimension = check_dimension(params.get("dimension")) if dialect is VECTORS_DB else None
     permissions = normalize_permissions(params.get("permissions"), ACTIONS)
     now = now_iso()
     with call.project.db.transaction() as connection:
@@ -196,6 +234,8 @@ def create_table(call: Call) -> dict:
             table_from_row(connection.execute("SELECT * FROM _tables WHERE seq = ?", (cursor.lastrowid,)).fetchone()),
         )
         create_storage(connection, table)
+        if dimension is not None:
+            table = add_vector_schema(connection, call.project, table, dimension)
         for position, definition in enumerate(params.get(dialect.columns) or []):
             table_columns.create_inline(connection, call.project, table, definition, position, dialect)
             table = with_schema(connection, table)
@@ -207,12 +247,12 @@ def create_table(call: Call) -> dict:
     return table_model(table, dialect)
 
 
-@handles("tablesDB.getTable", "databases.getCollection")
+@handles("tablesDB.getTable", "databases.getCollection", "vectorsDB.getCollection")
 def get_table(call: Call) -> dict:
     return table_model(named_table(call), call.dialect)
 
 
-@handles("tablesDB.updateTable", "databases.updateCollection")
+@handles("tablesDB.updateTable", "databases.updateCollection", "vectorsDB.updateCollection")
 def update_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -232,12 +272,14 @@ def update_table(call: Call) -> dict:
             "enabled": int(enabled),
         }
         update_record(connection, "_tables", table.seq, settings)
+        if dialect is VECTORS_DB and params.get("dimension") is not None:
+            resize_embeddings(connection, table, check_dimension(params["dimension"]))
         bump_schema_epoch(connection)
     call.project.schema_changed()
     return table_model(cached_table(call.project, params["databaseId"], table.id, dialect), dialect)
 
 
-@handles("tablesDB.deleteTable", "databases.deleteCollection")
+@handles("tablesDB.deleteTable", "databases.deleteCollection", "vectorsDB.deleteCollection")
 def delete_table(call: Call) -> None:
     table = named_table(call)
     with call.project.db.transaction() as connection:
