@@ -42,6 +42,7 @@ def test_a_collection_has_a_fixed_schema_of_its_dimension(call, coll):
     keys = {attribute["key"]: attribute for attribute in coll["attributes"]}
     assert keys["embeddings"]["type"] == "vector" and keys["embeddings"]["size"] == DIM
     assert keys["metadata"]["type"] == "object"
+    assert [(index["key"], index["type"]) for index in coll["indexes"]] == [("_key_metadata", "object")]
     assert call("vectorsDB.getCollection", databaseId="vdb", collectionId="docs")["dimension"] == DIM
     listed = call("vectorsDB.listCollections", databaseId="vdb")
     assert [c["$id"] for c in listed["collections"]] == ["docs"]
@@ -245,21 +246,27 @@ def test_vector_queries_work_on_vector_databases_only(call):
     assert error.type == "general_query_invalid" and "vector databases only" in error.message
 
 
+def test_vector_databases_and_table_databases_do_not_see_each_other(call, coll):
+    call("tablesDB.create", databaseId="tables", name="T")
+    assert [d["$id"] for d in call("vectorsDB.list")["databases"]] == ["vdb"]
+    assert [d["$id"] for d in call("tablesDB.list")["databases"]] == ["tables"]
+    assert error_of(call, "vectorsDB.get", databaseId="tables").type == "database_not_found"
+    assert error_of(call, "tablesDB.get", databaseId="vdb").type == "database_not_found"
+    error = error_of(call, "databases.listDocuments", databaseId="vdb", collectionId="docs")
+    assert error.type == "database_not_found"
+
+
 def test_databases_indexes_and_transactions(call, coll):
     assert call("vectorsDB.get", databaseId="vdb")["type"] == "vectorsdb"
     assert call("vectorsDB.update", databaseId="vdb", name="V2")["name"] == "V2"
     assert "vdb" in [d["$id"] for d in call("vectorsDB.list")["databases"]]
-    call(
-        "vectorsDB.createIndex",
-        databaseId="vdb",
-        collectionId="docs",
-        key="by_meta",
-        type="key",
-        attributes=["metadata"],
-    )
-    assert call("vectorsDB.getIndex", databaseId="vdb", collectionId="docs", key="by_meta")["key"] == "by_meta"
-    assert call("vectorsDB.listIndexes", databaseId="vdb", collectionId="docs")["total"] >= 1
-    call("vectorsDB.deleteIndex", databaseId="vdb", collectionId="docs", key="by_meta")
+    where = {"databaseId": "vdb", "collectionId": "docs"}
+    call("vectorsDB.createIndex", **where, key="near", type="hnsw_cosine", attributes=["embeddings"])
+    assert call("vectorsDB.getIndex", **where, key="near")["type"] == "hnsw_cosine"
+    assert call("vectorsDB.listIndexes", **where)["total"] == 2
+    wrong = error_of(call, "vectorsDB.createIndex", **where, key="bad", type="hnsw_dot", attributes=["metadata"])
+    assert wrong.type == "index_invalid" and "metadata" in wrong.message
+    call("vectorsDB.deleteIndex", **where, key="near")
     transaction = call("vectorsDB.createTransaction")
     call(
         "vectorsDB.createOperations",

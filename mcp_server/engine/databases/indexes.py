@@ -1,6 +1,7 @@
 """Handlers for a table's indexes: key and unique indexes are SQL indexes (with prefix lengths as
 substr expressions), fulltext indexes are FTS5 tables that `search` queries use, and spatial
-indexes mark point, line and polygon columns for spatial queries.
+indexes mark point, line and polygon columns for spatial queries; vectorsDB's hnsw_* indexes mark its
+vector and object indexes its metadata (searches stay exact).
 """
 
 from __future__ import annotations
@@ -16,11 +17,20 @@ from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from .column_types import Column
 from .dialects import Dialect
-from .schema import Index, Table, create_index_storage, drop_index_storage, index_from_row, named_table
+from .schema import (
+    UNSTORED_INDEXES,
+    VECTOR_INDEXES,
+    Index,
+    Table,
+    create_index_storage,
+    drop_index_storage,
+    index_from_row,
+    named_table,
+)
 
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
-TYPES = ("key", "unique", "fulltext", "spatial")
+TYPES = ("key", "unique", "fulltext", "spatial", *UNSTORED_INDEXES)
 ORDERS = ("ASC", "DESC")
 INDEXABLE_SYSTEM = ("$id", "$createdAt", "$updatedAt")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
@@ -97,7 +107,7 @@ def check_definition(
 
 def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Column | None:
     if key in INDEXABLE_SYSTEM:
-        if kind in ("fulltext", "spatial"):
+        if kind in ("fulltext", "spatial", *UNSTORED_INDEXES):
             raise index_error(dialect, "invalid", f"A {kind} index cannot include {key}")
         return None
     column = table.column(key) if isinstance(key, str) else None
@@ -123,6 +133,8 @@ def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Colu
         raise index_error(
             dialect, "invalid", f"{key}: {kind} index and {column.kind} {dialect.column} do not fit ({needed})"
         )
+    if (kind in VECTOR_INDEXES) != (column.kind == "vector") or (kind == "object") != (column.kind == "object"):
+        raise index_error(dialect, "invalid", f"{key}: a {kind} index does not fit a {column.kind} {dialect.column}")
     return column
 
 

@@ -4,7 +4,8 @@ A table `<n>` (its `_tables.seq`) is stored as:
   rows_<n>   _seq (the row's $sequence), _uid ($id), _created, _updated, _permissions, col_<m> per column
   perms_<n>  one (action, role, row) entry per row permission, so reads filter by role in SQL
   idx_<k>    a SQL index per key/unique index; fts_<k> an FTS5 table (kept in sync by triggers) per
-             fulltext index; junction_<m> the pairs of a many-to-many relationship
+             fulltext index; junction_<m> the pairs of a many-to-many relationship (vectorsDB's hnsw_* and
+             object indexes have no SQL object: vector search is exact)
 Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
 """
 
@@ -18,8 +19,12 @@ from typing import Any
 from ..errors import AppwriteError
 from ..registry import Call
 from .column_types import Column
-from .dialects import Dialect
+from .dialects import VECTORS_DB, Dialect
 
+# vectorsDB's index types: the hnsw_* ones on its `embeddings` vector, object on its `metadata`.
+VECTOR_INDEXES = ("hnsw_euclidean", "hnsw_dot", "hnsw_cosine")
+UNSTORED_INDEXES = (*VECTOR_INDEXES, "object")
+VECTORS_TYPE = VECTORS_DB.database_type
 SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
 
 
@@ -152,9 +157,13 @@ def load_database(connection: sqlite3.Connection, database_id: str) -> Database 
     return database_from_row(row) if row else None
 
 
-def require_database(connection: sqlite3.Connection, database_id: str) -> Database:
+def require_database(connection: sqlite3.Connection, database_id: str, dialect: Dialect | None = None) -> Database:
+    """The database, or database_not_found; with a dialect, a vectorsDB database is found only by vectorsDB
+    operations and only a vectorsDB database by them (Appwrite's database type check)."""
     database = load_database(connection, database_id)
-    if database is None:
+    if database is None or (
+        dialect is not None and (database.type == VECTORS_TYPE) != (dialect.database_type == VECTORS_TYPE)
+    ):
         raise AppwriteError("database_not_found", f"Database with the requested ID '{database_id}' could not be found.")
     return database
 
@@ -186,7 +195,7 @@ def with_schema(connection: sqlite3.Connection, table: Table) -> Table:
 
 
 def require_table(connection: sqlite3.Connection, database_id: str, table_id: str, dialect: Dialect) -> Table:
-    require_database(connection, database_id)
+    require_database(connection, database_id, dialect)
     table = load_table(connection, database_id, table_id)
     if table is None:
         raise AppwriteError(
@@ -254,6 +263,8 @@ def written_orders(stored: list[str | None]) -> list[str | None]:
 
 
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    if index.type in UNSTORED_INDEXES:
+        return
     names = physical_columns(table, index.columns)
     rows = table.sql_name
     if index.type == "fulltext":

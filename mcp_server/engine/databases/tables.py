@@ -93,12 +93,15 @@ def resize_embeddings(connection, table: Table, dimension: int) -> None:
 
 
 def add_vector_schema(connection, project, table: Table, dimension: int) -> Table:
-    """vectorsDB's fixed schema: a required `embeddings` vector of the dimension and a `metadata` object."""
+    """vectorsDB's fixed schema: a required `embeddings` vector of the dimension and a `metadata` object, with
+    Appwrite's default object index on the metadata."""
     required = {"required": True, "array": False, "size": dimension, "default": None}
     table_columns.add_column(connection, project, table, "embeddings", "vector", required, VECTORS_DB)
     table = with_schema(connection, table)
     optional = {"required": False, "array": False, "default": {}}
     table_columns.add_column(connection, project, table, "metadata", "object", optional, VECTORS_DB)
+    table = with_schema(connection, table)
+    indexes.insert_index(connection, table, ("_key_metadata", "object", ["metadata"], [], []), VECTORS_DB)
     return with_schema(connection, table)
 
 
@@ -110,7 +113,11 @@ def check_name(name: object) -> str:
 
 @handles("tablesDB.list", "databases.list", "vectorsDB.list")
 def list_databases(call: Call) -> dict:
-    rows = call.project.connection.execute("SELECT * FROM _databases ORDER BY seq").fetchall()
+    # vectorsDB lists its own databases, the others every database but those (as Appwrite filters by type).
+    vectors = "=" if call.dialect is VECTORS_DB else "!="
+    rows = call.project.connection.execute(
+        f"SELECT * FROM _databases WHERE type {vectors} ? ORDER BY seq", (VECTORS_DB.database_type,)
+    ).fetchall()
     models = [database_model(database_from_row(row)) for row in rows]
     total, page = list_models(
         models,
@@ -143,14 +150,14 @@ def create_database(call: Call) -> dict:
 
 @handles("tablesDB.get", "databases.get", "vectorsDB.get")
 def get_database(call: Call) -> dict:
-    return database_model(require_database(call.project.connection, call.params["databaseId"]))
+    return database_model(require_database(call.project.connection, call.params["databaseId"], call.dialect))
 
 
 @handles("tablesDB.update", "databases.update", "vectorsDB.update")
 def update_database(call: Call) -> dict:
     params = call.params
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         name = check_name(params["name"]) if params.get("name") is not None else database.name
         enabled = params["enabled"] if params.get("enabled") is not None else database.enabled
         update_record(connection, "_databases", database.seq, {"name": name, "enabled": int(enabled)})
@@ -160,7 +167,7 @@ def update_database(call: Call) -> dict:
 @handles("tablesDB.delete", "databases.delete", "vectorsDB.delete")
 def delete_database(call: Call) -> None:
     with call.project.db.transaction() as connection:
-        database = require_database(connection, call.params["databaseId"])
+        database = require_database(connection, call.params["databaseId"], call.dialect)
         for row in connection.execute("SELECT * FROM _tables WHERE database_id = ?", (database.id,)).fetchall():
             drop_table(connection, with_schema(connection, table_from_row(row)))
         connection.execute("DELETE FROM _databases WHERE seq = ?", (database.seq,))
@@ -186,7 +193,7 @@ def drop_table(connection, table: Table) -> None:
 @handles("tablesDB.listTables", "databases.listCollections", "vectorsDB.listCollections")
 def list_tables(call: Call) -> dict:
     connection = call.project.connection
-    database = require_database(connection, call.params["databaseId"])
+    database = require_database(connection, call.params["databaseId"], call.dialect)
     rows = connection.execute("SELECT * FROM _tables WHERE database_id = ? ORDER BY seq", (database.id,)).fetchall()
     models = [table_model(with_schema(connection, table_from_row(row)), call.dialect) for row in rows]
     total, page = list_models(
@@ -209,7 +216,7 @@ def create_table(call: Call) -> dict:
     permissions = normalize_permissions(params.get("permissions"), ACTIONS)
     now = now_iso()
     with call.project.db.transaction() as connection:
-        database = require_database(connection, params["databaseId"])
+        database = require_database(connection, params["databaseId"], call.dialect)
         if load_table(connection, database.id, table_id) is not None:
             raise AppwriteError(
                 dialect.error("table", "already_exists"),
