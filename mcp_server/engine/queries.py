@@ -51,8 +51,6 @@ TIMESTAMP_HELPERS = {
 UNSUPPORTED = {"elemMatch": "elemMatch works on schemaless collections only"}
 # Nearest-neighbour ordering by a vector attribute (vectorsDB); the one value is the query vector.
 VECTORS = ("vectorDot", "vectorCosine", "vectorEuclidean")
-# A vector query carries up to 16,000 numbers; other queries are short.
-MAX_VECTOR_QUERY_LENGTH = 512_000
 # How many values each method takes: (minimum, maximum); None is no maximum.
 VALUE_COUNTS = {
     **{method: (1, None) for method in ("equal", "contains", "containsAny", "containsAll", "notContains")},
@@ -116,14 +114,12 @@ def parse_queries(raw: object) -> list[Query]:
     for index, text in enumerate(raw):
         if not isinstance(text, str):
             raise invalid(f'queries[{index}] must be a JSON string like \'{{"method":"limit","values":[10]}}\'')
-        if len(text) > MAX_VECTOR_QUERY_LENGTH:
-            raise invalid(f"queries[{index}] is longer than {MAX_VECTOR_QUERY_LENGTH} characters")
+        if len(text) > MAX_QUERY_LENGTH:
+            raise invalid(f"queries[{index}] is longer than {MAX_QUERY_LENGTH} characters")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise invalid(f"queries[{index}] is not valid JSON ({exc.msg} at character {exc.pos})") from None
-        if len(text) > MAX_QUERY_LENGTH and not (isinstance(data, dict) and data.get("method") in VECTORS):
-            raise invalid(f"queries[{index}] is longer than {MAX_QUERY_LENGTH} characters")
         parsed.append(parse_query(data, f"queries[{index}]"))
     return parsed
 
