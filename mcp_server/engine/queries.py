@@ -191,8 +191,8 @@ def plan(queries: list[Query]) -> QueryPlan:
             result.cursor = result.cursor or query
     if any(order.method == "orderRandom" for order in result.orders) and result.cursor:
         raise invalid("orderRandom cannot be combined with a cursor")
-    if result.vector is not None and (result.orders or result.cursor):
-        raise invalid("a vector query orders by similarity; it cannot be combined with other orders or cursors")
+    if result.vector is not None and result.cursor:
+        raise invalid("a vector query orders by similarity; it cannot be combined with a cursor")
     return result
 
 

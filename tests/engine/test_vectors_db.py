@@ -231,12 +231,39 @@ def test_filters_and_permissions_narrow_vector_results(call, coll):
         ([q("vectorCosine", "embeddings", [[1.0, 2.0]])], "2 dimensions"),
         ([q("vectorCosine", "metadata", [[1.0] * DIM])], "metadata"),
         ([q("vectorDot", "embeddings", [["a"] * DIM])], "finite numbers"),
-        ([q("vectorDot", "embeddings", [[1.0] * DIM]), q("orderAsc", "$id")], "cannot be combined"),
+        ([q("vectorDot", "embeddings", [[1.0] * DIM]), q("cursorAfter", values=["a"])], "cannot be combined"),
     ],
 )
 def test_a_bad_vector_query_is_refused(call, coll, queries, needle):
     error = error_of(call, "vectorsDB.listDocuments", databaseId="vdb", collectionId="docs", queries=queries)
     assert error.type == "general_query_invalid" and needle in error.message
+
+
+def test_metadata_filters_narrow_vector_results(call, coll):
+    for doc_id, topic, vector in (("a", "cats", [1.0] * DIM), ("b", "dogs", [0.9] * DIM), ("c", "cats", [-1.0] * DIM)):
+        call(
+            "vectorsDB.createDocument",
+            databaseId="vdb",
+            collectionId="docs",
+            documentId=doc_id,
+            data={"embeddings": vector, "metadata": {"topic": topic, "fresh": doc_id != "c"}},
+        )
+    near = q("vectorEuclidean", "embeddings", [[1.0] * DIM])
+
+    def ids(*queries):
+        found = call("vectorsDB.listDocuments", databaseId="vdb", collectionId="docs", queries=[near, *queries])
+        return [d["$id"] for d in found["documents"]]
+
+    assert ids() == ["a", "b", "c"]
+    assert ids(q("equal", "metadata", [{"topic": "dogs"}])) == ["b"]
+    assert ids(q("notEqual", "metadata", [{"topic": "cats"}])) == ["b"]
+    assert ids(q("equal", "metadata", [{"topic": "cats", "fresh": False}])) == ["c"]
+    assert ids(q("equal", "metadata", [{"topic": "dogs"}, {"fresh": False}])) == ["b", "c"]
+    assert ids(q("orderAsc", "$id"), q("limit", values=[2])) == ["a", "b"]
+    error = error_of(
+        call, "vectorsDB.listDocuments", databaseId="vdb", collectionId="docs", queries=[q("equal", "metadata", ["x"])]
+    )
+    assert error.type == "general_query_invalid" and "metadata" in error.message
 
 
 def test_vector_queries_work_on_vector_databases_only(call):
