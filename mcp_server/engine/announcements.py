@@ -29,6 +29,8 @@ from .registry import HANDLERS, Call
 NOT_AN_ID = frozenset({"unique()", "current"})
 # Columns, attributes and indexes are named by their key.
 KEYED = frozenset({"columnId", "attributeId", "indexId"})
+# Labels that name a collection a table (vectorsDB.createIndex's in Appwrite 1.9.6) take the collection's id.
+ALIASES = {"tableId": "collectionId"}
 
 
 def readers_by_path(catalog: Catalog) -> dict[str, Operation]:
@@ -55,7 +57,7 @@ def resolve_ids(label: str, call: Call, sources: list[dict]) -> dict[str, str] |
     names = placeholders(label)
     ids = {}
     for position, name in enumerate(names):
-        value = call.params.get(name)
+        value = call.params.get(name, call.params.get(ALIASES.get(name, name)))
         if not isinstance(value, str) or value in NOT_AN_ID:
             value = next((source[name] for source in sources if isinstance(source.get(name), str)), None)
         if value is None and position == len(names) - 1:

@@ -48,12 +48,9 @@ TIMESTAMP_HELPERS = {
     "updatedAfter": ("greaterThan", "$updatedAt"),
     "updatedBetween": ("between", "$updatedAt"),
 }
-UNSUPPORTED = {
-    "elemMatch": "elemMatch works on schemaless collections only",
-    "vectorDot": "vector queries work on vector databases only",
-    "vectorCosine": "vector queries work on vector databases only",
-    "vectorEuclidean": "vector queries work on vector databases only",
-}
+UNSUPPORTED = {"elemMatch": "elemMatch works on schemaless collections only"}
+# Nearest-neighbour ordering by a vector attribute (vectorsDB); the one value is the query vector.
+VECTORS = ("vectorDot", "vectorCosine", "vectorEuclidean")
 # How many values each method takes: (minimum, maximum); None is no maximum.
 VALUE_COUNTS = {
     **{method: (1, None) for method in ("equal", "contains", "containsAny", "containsAll", "notContains")},
@@ -61,6 +58,7 @@ VALUE_COUNTS = {
     **{method: (1, 1) for method in TEXT_MATCHES + FULLTEXT + SPATIAL + DISTANCES},
     **{method: (2, 2) for method in RANGES},
     **{method: (0, 0) for method in NULLS},
+    **{method: (1, 1) for method in VECTORS},
     **{method: (1, None) for method in PRESENCE},
     "select": (1, None),
     "limit": (1, 1),
@@ -93,6 +91,7 @@ class QueryPlan:
     limit: int | None = None
     offset: int | None = None
     cursor: Query | None = None
+    vector: Query | None = None
 
     @property
     def skip(self) -> int:
@@ -151,7 +150,7 @@ def parse_query(data: object, where: str) -> Query:
     if len(values) < low or (high is not None and len(values) > high):
         expected = f"exactly {low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
         raise invalid(f"{where}: {method} takes {expected} value(s), got {len(values)}")
-    needs_attribute = (method in FILTERS and method not in PRESENCE) or method in ("orderAsc", "orderDesc")
+    needs_attribute = (method in FILTERS and method not in PRESENCE) or method in ("orderAsc", "orderDesc", *VECTORS)
     if needs_attribute and not attribute:
         raise invalid(f"{where}: {method} needs an attribute")
     if method in LOGICAL:
@@ -176,6 +175,10 @@ def plan(queries: list[Query]) -> QueryPlan:
             result.select = (result.select or []) + list(query.values)
         elif query.method in ORDERS:
             result.orders.append(query)
+        elif query.method in VECTORS:
+            if result.vector is not None:
+                raise invalid("only one vector query is allowed")
+            result.vector = query
         elif query.method == "limit":
             limit = paging_number(query, 1, MAX_LIMIT)
             result.limit = limit if result.limit is None else result.limit
@@ -188,6 +191,8 @@ def plan(queries: list[Query]) -> QueryPlan:
             result.cursor = result.cursor or query
     if any(order.method == "orderRandom" for order in result.orders) and result.cursor:
         raise invalid("orderRandom cannot be combined with a cursor")
+    if result.vector is not None and result.cursor:
+        raise invalid("a vector query orders by similarity; it cannot be combined with a cursor")
     return result
 
 

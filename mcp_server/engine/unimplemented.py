@@ -13,7 +13,8 @@ from .errors import AppwriteError
 MISSING_FEATURES = {
     "functions": "deploying functions from templates and git repositories (both need network access to them)",
     "sites": "deploying sites from templates and git repositories (both need network access to them)",
-    "vectorsDB": "vector databases (VectorsDB) and their embeddings",
+    # Every other vectorsDB operation runs; embeddings from text need a model, and none can be shipped.
+    "vectorsDB": "computing text embeddings (it needs an embedding model, and none ships with the engine)",
 }
 
 

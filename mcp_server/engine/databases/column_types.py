@@ -2,8 +2,8 @@
 SQLite and returned.
 
 Integers are stored as exact 64-bit SQLite INTEGERs, floats as REAL, booleans as 0/1, date-times as
-canonical UTC text (so text order is time order), arrays, points, lines and polygons as JSON text,
-and encrypted strings sealed with the project's key.
+canonical UTC text (so text order is time order), arrays, points, lines, polygons and objects as JSON
+text, vectors as float32 blobs, and encrypted strings sealed with the project's key.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import numpy
 
 from ..datetimes import normalize_datetime
 from ..encryption import Cipher
@@ -76,11 +78,16 @@ KINDS: dict[str, Kind] = {
         Kind("line", "linestring", "TEXT", spatial=True, arrays=False),
         Kind("polygon", "polygon", "TEXT", spatial=True, arrays=False),
         Kind("relationship", "relationship", "TEXT", arrays=False),
+        # vectorsDB's fixed schema: `embeddings` (float32 blob of the collection's dimension) and `metadata`.
+        Kind("vector", "vector", "BLOB", sized=True, max_size=16_000, arrays=False),
+        Kind("object", "object", "TEXT", arrays=False),
     )
 }
 WHOLE_KINDS = frozenset(name for name, kind in KINDS.items() if kind.whole)
 # Names a column type goes by in createTable's inline definitions.
-INLINE_TYPES = {**{name: name for name in KINDS if name != "relationship"}, "double": "float", "linestring": "line"}
+# vectorsDB's fixed columns (vector, object) are not created by hand.
+NOT_INLINE = ("relationship", "vector", "object")
+INLINE_TYPES = {**{name: name for name in KINDS if name not in NOT_INLINE}, "double": "float", "linestring": "line"}
 
 
 @dataclass(eq=False)
@@ -246,6 +253,10 @@ def value_problem(kind: Kind, spec: dict, value: object) -> tuple[str, str] | No
         return range_problem(value, spec)
     if name == "boolean" and not isinstance(value, bool):
         return "type", "Value must be a valid boolean"
+    if name == "vector":
+        return vector_problem(value, spec["size"])
+    if name == "object" and not isinstance(value, dict):
+        return "type", "Value must be a valid object"
     checks = {
         "datetime": (lambda v: normalize_datetime(v) is not None, "Value must be valid date."),
         "email": (lambda v: _EMAIL.fullmatch(v) is not None, "Value must be a valid email address"),
@@ -260,6 +271,16 @@ def value_problem(kind: Kind, spec: dict, value: object) -> tuple[str, str] | No
             geometry.PARSERS[name](value)
         except geometry.GeometryError as exc:
             return "format", str(exc)
+    return None
+
+
+def vector_problem(value: object, dimension: int) -> tuple[str, str] | None:
+    if not isinstance(value, list) or not all(
+        isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item) for item in value
+    ):
+        return "type", "Value must be an array of finite numbers"
+    if len(value) != dimension:
+        return "type", f"Vector must have exactly {dimension} elements, got {len(value)}"
     return None
 
 
@@ -330,7 +351,9 @@ def encode(column: Column, value: Any, cipher: Cipher) -> Any:
     """A canonical value as SQLite stores it."""
     if value is None:
         return None
-    if column.array or column.type.spatial:
+    if column.kind == "vector":
+        return numpy.asarray(value, dtype=numpy.float32).tobytes()
+    if column.array or column.type.spatial or column.kind == "object":
         text = json.dumps(value, separators=(",", ":"))
     elif column.kind == "boolean":
         return int(value)
@@ -345,7 +368,9 @@ def decode(column: Column, raw: Any, cipher: Cipher) -> Any:
         return None
     if column.encrypted:
         raw = cipher.decrypt(raw)
-    if column.array or column.type.spatial:
+    if column.kind == "vector":
+        return numpy.frombuffer(raw, dtype=numpy.float32).tolist()
+    if column.array or column.type.spatial or column.kind == "object":
         return json.loads(raw)
     if column.kind == "boolean":
         return bool(raw)

@@ -18,7 +18,17 @@ from ..listing import list_models
 from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from . import relationships
-from .column_types import INLINE_TYPES, KINDS, Column, build_spec, check_value, column_model, encode, updated_spec
+from .column_types import (
+    INLINE_TYPES,
+    KINDS,
+    NOT_INLINE,
+    Column,
+    build_spec,
+    check_value,
+    column_model,
+    encode,
+    updated_spec,
+)
 from .dialects import Dialect
 from .schema import (
     Table,
@@ -146,8 +156,8 @@ def create_inline(
 
 
 @handles(
-    *[f"tablesDB.create{kind.method_name}Column" for name, kind in KINDS.items() if name != "relationship"],
-    *[f"databases.create{kind.method_name}Attribute" for name, kind in KINDS.items() if name != "relationship"],
+    *[f"tablesDB.create{kind.method_name}Column" for name, kind in KINDS.items() if name not in NOT_INLINE],
+    *[f"databases.create{kind.method_name}Attribute" for name, kind in KINDS.items() if name not in NOT_INLINE],
 )
 def create_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect
@@ -164,8 +174,8 @@ def create_column(call: Call) -> dict:
 
 
 @handles(
-    *[f"tablesDB.update{kind.method_name}Column" for name, kind in KINDS.items() if name != "relationship"],
-    *[f"databases.update{kind.method_name}Attribute" for name, kind in KINDS.items() if name != "relationship"],
+    *[f"tablesDB.update{kind.method_name}Column" for name, kind in KINDS.items() if name not in NOT_INLINE],
+    *[f"databases.update{kind.method_name}Attribute" for name, kind in KINDS.items() if name not in NOT_INLINE],
 )
 def update_column(call: Call) -> dict:
     params, dialect = call.params, call.dialect

@@ -1,5 +1,6 @@
 """The vocabularies of one database engine: tablesDB (tables, columns, rows), the legacy databases
-API (collections, attributes, documents) and documentsDB (schemaless collections of documents).
+API (collections, attributes, documents), documentsDB (schemaless collections of documents) and vectorsDB
+(collections, attributes, documents; a vectorsDB collection has a fixed schema).
 
 A collection is a table, an attribute is a column, a document is a row: handlers work with one
 model and use the dialect of the operation for parameter names, response keys and error types.
@@ -98,4 +99,21 @@ DOCUMENTS_DB = Dialect(
     database_types=("documentsdb",),
     counter_event_root="documentsdb",
 )
-DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB)}
+VECTORS_DB = Dialect(
+    service="vectorsDB",
+    database_type="vectorsdb",
+    table="collection",
+    tables="collections",
+    column="attribute",
+    columns="attributes",
+    row="document",
+    rows="documents",
+    index_error="index",
+    table_id="collectionId",
+    row_id="documentId",
+    related_table="relatedCollection",
+    row_security="documentSecurity",
+    table_key="$collectionId",
+    database_types=("vectorsdb",),
+)
+DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB, VECTORS_DB)}

@@ -1,6 +1,7 @@
 """Handlers for a table's indexes: key and unique indexes are SQL indexes (with prefix lengths as
 substr expressions), fulltext indexes are FTS5 tables that `search` queries use, and spatial
-indexes mark point, line and polygon columns for spatial queries.
+indexes mark point, line and polygon columns for spatial queries; vectorsDB's hnsw_* indexes mark its
+vector and object indexes its metadata (searches stay exact).
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from ..projectdb import bump_schema_epoch
 from ..registry import Call, handles
 from .column_types import Column
 from .dialects import Dialect
-from .schema import Index, Table, create_index_storage, drop_index_storage, index_from_row, named_table
+from .schema import (
+    UNSTORED_INDEXES,
+    VECTOR_INDEXES,
+    Index,
+    Table,
+    create_index_storage,
+    drop_index_storage,
+    index_from_row,
+    named_table,
+)
 from .schemaless import valid_path
 
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
-TYPES = ("key", "unique", "fulltext", "spatial")
+TYPES = ("key", "unique", "fulltext", "spatial", *UNSTORED_INDEXES)
 ORDERS = ("ASC", "DESC")
 INDEXABLE_SYSTEM = ("$id", "$createdAt", "$updatedAt")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
@@ -98,7 +108,7 @@ def check_definition(
 
 def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Column | None:
     if key in INDEXABLE_SYSTEM:
-        if kind in ("fulltext", "spatial"):
+        if kind in ("fulltext", "spatial", *UNSTORED_INDEXES):
             raise index_error(dialect, "invalid", f"A {kind} index cannot include {key}")
         return None
     if table.schemaless:
@@ -130,6 +140,8 @@ def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Colu
         raise index_error(
             dialect, "invalid", f"{key}: {kind} index and {column.kind} {dialect.column} do not fit ({needed})"
         )
+    if (kind in VECTOR_INDEXES) != (column.kind == "vector") or (kind == "object") != (column.kind == "object"):
+        raise index_error(dialect, "invalid", f"{key}: a {kind} index does not fit a {column.kind} {dialect.column}")
     return column
 
 
@@ -171,7 +183,7 @@ def create_inline(
     insert_index(connection, table, checked, dialect)
 
 
-@handles("tablesDB.createIndex", "databases.createIndex", "documentsDB.createIndex")
+@handles("tablesDB.createIndex", "databases.createIndex", "documentsDB.createIndex", "vectorsDB.createIndex")
 def create_index(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -191,7 +203,7 @@ def create_index(call: Call) -> dict:
     return model(index, dialect)
 
 
-@handles("tablesDB.listIndexes", "databases.listIndexes", "documentsDB.listIndexes")
+@handles("tablesDB.listIndexes", "databases.listIndexes", "documentsDB.listIndexes", "vectorsDB.listIndexes")
 def list_indexes(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
@@ -206,14 +218,14 @@ def list_indexes(call: Call) -> dict:
     return {"total": total, "indexes": page}
 
 
-@handles("tablesDB.getIndex", "databases.getIndex", "documentsDB.getIndex")
+@handles("tablesDB.getIndex", "databases.getIndex", "documentsDB.getIndex", "vectorsDB.getIndex")
 def get_index(call: Call) -> dict:
     dialect = call.dialect
     table = named_table(call)
     return model(require_index(table, call.params["key"], dialect), dialect)
 
 
-@handles("tablesDB.deleteIndex", "databases.deleteIndex", "documentsDB.deleteIndex")
+@handles("tablesDB.deleteIndex", "databases.deleteIndex", "documentsDB.deleteIndex", "vectorsDB.deleteIndex")
 def delete_index(call: Call) -> None:
     dialect = call.dialect
     table = named_table(call)

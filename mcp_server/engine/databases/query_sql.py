@@ -208,6 +208,8 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
         return fulltext(table, query)
     if method in SPATIAL_METHODS:
         return spatial_condition(target, query, spatial)
+    if target.kind == "object":
+        return object_condition(target, query)
     values = [query_value(target, query.attribute, value) for value in query.values]
     if method == "equal":
         return f"{column} IN ({', '.join('?' * len(values))})", values
@@ -236,6 +238,33 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
         kind = "startsWith" if method.lower().endswith("startswith") else "endsWith"
         return f"{negate}text_match('{kind}', {column}, ?)", values
     raise invalid(f"{method} is not supported on attribute {query.attribute!r}")
+
+
+def object_condition(target: Target, query: Query) -> tuple[str, list]:
+    """equal / notEqual on an object attribute (vectorsDB's metadata): whether it holds every key and value of
+    one of the given objects (`Query.equal("metadata", [{"topic": "cats"}])`)."""
+    if query.method not in ("equal", "notEqual"):
+        raise invalid(f'Cannot query {query.method} on object attribute "{query.attribute}"; use equal or notEqual')
+    alternatives, params = [], []
+    for value in query.values:
+        if not isinstance(value, dict) or not value:
+            raise invalid(f'Query values on object attribute "{query.attribute}" must be objects of keys to values')
+        parts = []
+        for key, expected in value.items():
+            parts.append(f"json_extract({target.sql}, ?) IS ?")
+            params += [f"$.{json.dumps(key)}", stored_json(expected)]
+        alternatives.append("(" + " AND ".join(parts) + ")")
+    matches = "(" + " OR ".join(alternatives) + ")"
+    return (matches if query.method == "equal" else f"NOT {matches}"), params
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON value as SQLite's json_extract gives it back: booleans as 0/1, objects and arrays as JSON text."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
 
 
 def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:

@@ -27,7 +27,7 @@ from ..permissions import (
     parse_stored,
 )
 from ..queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
-from . import relationships
+from . import relationships, vector_search
 from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column, check_value, encode, structure_error
 from .dialects import Dialect
 from .query_sql import resolve, where_clause
@@ -160,6 +160,9 @@ def find(project, auth: Auth, dialect: Dialect, table: Table, raw_queries: objec
             f"SELECT COUNT(*) FROM (SELECT 1 {base} LIMIT ?)", [*base_params, MAX_COUNT]
         ).fetchone()[0]
     limit = query_plan.limit if query_plan.limit is not None else DEFAULT_LIMIT
+    if query_plan.vector is not None:
+        records = nearest_records(project, table, dialect, query_plan, base, base_params, limit)
+        return {"total": total, dialect.rows: models_of(project, auth, table, records, dialect, select)}
     random_order = any(query.method == "orderRandom" for query in query_plan.orders)
     terms = order_terms(table, query_plan)
     backwards = query_plan.cursor is not None and query_plan.cursor.method == "cursorBefore"
@@ -176,6 +179,25 @@ def find(project, auth: Auth, dialect: Dialect, table: Table, raw_queries: objec
     if backwards:
         records.reverse()
     return {"total": total, dialect.rows: models_of(project, auth, table, records, dialect, select)}
+
+
+def nearest_records(
+    project, table: Table, dialect: Dialect, query_plan: QueryPlan, base: str, params: list, limit: int
+) -> list[sqlite3.Row]:
+    """The rows of a vector query's page, nearest first, among those `base` selects."""
+    if dialect.service != "vectorsDB":
+        raise invalid(f"{query_plan.vector.method} is not supported here; vector queries work on vector databases only")
+    column_sql, vector = vector_search.query_vector(table, query_plan.vector)
+    cursor = project.connection.execute(f"SELECT _seq, {column_sql} {base} AND {column_sql} IS NOT NULL", params)
+    seqs = vector_search.nearest(cursor, query_plan.vector.method, vector, query_plan.skip + limit)[query_plan.skip :]
+    if not seqs:
+        return []
+    marks = ", ".join("?" * len(seqs))
+    found = project.connection.execute(
+        f"SELECT {select_sql(table)} FROM {table.sql_name} WHERE _seq IN ({marks})", seqs
+    ).fetchall()
+    by_seq = {record["_seq"]: record for record in found}
+    return [by_seq[seq] for seq in seqs]
 
 
 def get(project, auth: Auth, dialect: Dialect, table: Table, row_id: str, raw_queries: object) -> dict:

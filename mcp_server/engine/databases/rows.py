@@ -39,7 +39,7 @@ def cache_key(call: Call, table: Table) -> tuple:
     return (table.seq, call.dialect.service, json.dumps(call.params.get("queries")), call.params.get("total"), roles)
 
 
-@handles("tablesDB.listRows", "databases.listDocuments", "documentsDB.listDocuments")
+@handles("tablesDB.listRows", "databases.listDocuments", "documentsDB.listDocuments", "vectorsDB.listDocuments")
 def list_rows(call: Call) -> dict:
     table = table_of(call)
     if call.params.get("transactionId"):
@@ -71,7 +71,7 @@ def list_rows(call: Call) -> dict:
     return result
 
 
-@handles("tablesDB.getRow", "databases.getDocument", "documentsDB.getDocument")
+@handles("tablesDB.getRow", "databases.getDocument", "documentsDB.getDocument", "vectorsDB.getDocument")
 def get_row(call: Call) -> dict:
     table = table_of(call)
     row_id = call.params[call.dialect.row_id]
@@ -107,7 +107,7 @@ def refuse_if_newer(call: Call, table: Table, row_id: str) -> None:
         )
 
 
-@handles("tablesDB.createRow", "databases.createDocument", "documentsDB.createDocument")
+@handles("tablesDB.createRow", "databases.createDocument", "documentsDB.createDocument", "vectorsDB.createDocument")
 def create_row(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = table_of(call)
@@ -120,7 +120,7 @@ def create_row(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.createRows", "databases.createDocuments", "documentsDB.createDocuments")
+@handles("tablesDB.createRows", "databases.createDocuments", "documentsDB.createDocuments", "vectorsDB.createDocuments")
 def create_rows(call: Call) -> dict:
     table = table_of(call)
     items = call.params[call.dialect.rows]
@@ -131,7 +131,7 @@ def create_rows(call: Call) -> dict:
     return {"total": len(created), call.dialect.rows: created}
 
 
-@handles("tablesDB.upsertRows", "databases.upsertDocuments", "documentsDB.upsertDocuments")
+@handles("tablesDB.upsertRows", "databases.upsertDocuments", "documentsDB.upsertDocuments", "vectorsDB.upsertDocuments")
 def upsert_rows(call: Call) -> dict:
     table = table_of(call)
     if call.params.get("transactionId"):
@@ -141,7 +141,7 @@ def upsert_rows(call: Call) -> dict:
     return {"total": len(done), call.dialect.rows: done}
 
 
-@handles("tablesDB.updateRows", "databases.updateDocuments", "documentsDB.updateDocuments")
+@handles("tablesDB.updateRows", "databases.updateDocuments", "documentsDB.updateDocuments", "vectorsDB.updateDocuments")
 def update_rows(call: Call) -> dict:
     table = table_of(call)
     return run_write(
@@ -153,7 +153,7 @@ def update_rows(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.deleteRows", "databases.deleteDocuments", "documentsDB.deleteDocuments")
+@handles("tablesDB.deleteRows", "databases.deleteDocuments", "documentsDB.deleteDocuments", "vectorsDB.deleteDocuments")
 def delete_rows(call: Call) -> dict:
     table = table_of(call)
     return run_write(
@@ -163,7 +163,7 @@ def delete_rows(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.updateRow", "databases.updateDocument", "documentsDB.updateDocument")
+@handles("tablesDB.updateRow", "databases.updateDocument", "documentsDB.updateDocument", "vectorsDB.updateDocument")
 def update_row(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = table_of(call)
@@ -184,7 +184,7 @@ def update_row(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.upsertRow", "databases.upsertDocument", "documentsDB.upsertDocument")
+@handles("tablesDB.upsertRow", "databases.upsertDocument", "documentsDB.upsertDocument", "vectorsDB.upsertDocument")
 def upsert_row(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = table_of(call)
@@ -198,7 +198,13 @@ def upsert_row(call: Call) -> dict:
     )
 
 
-@handles("tablesDB.deleteRow", "databases.deleteDocument", "documentsDB.deleteDocument", announces=True)
+@handles(
+    "tablesDB.deleteRow",
+    "databases.deleteDocument",
+    "documentsDB.deleteDocument",
+    "vectorsDB.deleteDocument",
+    announces=True,
+)
 def delete_row(call: Call) -> None:
     table = table_of(call)
     row_id = call.params[call.dialect.row_id]

@@ -6,7 +6,8 @@ A table `<n>` (its `_tables.seq`) is stored as:
   _data      (schemaless tables, documentsDB) the row's fields as one JSON object
   idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables);
              fts_<k> an FTS5 table (kept in sync by triggers) per fulltext index;
-  junction_<m> the pairs of a many-to-many relationship
+  junction_<m> the pairs of a many-to-many relationship (vectorsDB's hnsw_* and object indexes have no SQL
+             object: vector search is exact)
 Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
 """
 
@@ -23,6 +24,9 @@ from .column_types import Column
 from .dialects import DOCUMENTS_DB, Dialect
 from .schemaless import DATA_COLUMN, path_sql
 
+# vectorsDB's index types: the hnsw_* ones on its `embeddings` vector, object on its `metadata`.
+VECTOR_INDEXES = ("hnsw_euclidean", "hnsw_dot", "hnsw_cosine")
+UNSTORED_INDEXES = (*VECTOR_INDEXES, "object")
 SYSTEM_ATTRIBUTES = {"$id": "_uid", "$sequence": "_seq", "$createdAt": "_created", "$updatedAt": "_updated"}
 
 
@@ -271,6 +275,8 @@ def written_orders(stored: list[str | None]) -> list[str | None]:
 
 
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    if index.type in UNSTORED_INDEXES:
+        return
     names = physical_columns(table, index.columns)
     rows = table.sql_name
     if index.type == "fulltext":

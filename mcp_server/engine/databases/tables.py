@@ -15,7 +15,7 @@ from ..projectdb import bump_schema_epoch, update_record
 from ..registry import Call, handles
 from . import columns as table_columns
 from . import indexes, relationships
-from .dialects import DOCUMENTS_DB, Dialect
+from .dialects import DOCUMENTS_DB, VECTORS_DB, Dialect
 from .schema import (
     Database,
     Table,
@@ -62,7 +62,47 @@ def table_model(table: Table, dialect: Dialect) -> dict:
         "indexes": [indexes.model(index, dialect) for index in table.indexes],
         "bytesMax": ROW_BYTES_MAX,
         "bytesUsed": sum(table_columns.width(column) for column in table.columns),
-    }
+    } | vector_fields(table, dialect)
+
+
+def vector_fields(table: Table, dialect: Dialect) -> dict:
+    """A vectorsDB collection's `dimension`: the size of its `embeddings`."""
+    if dialect is not VECTORS_DB:
+        return {}
+    embeddings = table.column("embeddings")
+    return {"dimension": embeddings.spec["size"] if embeddings else 0}
+
+
+def check_dimension(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 16_000:
+        raise invalid_argument("Invalid `dimension` param: Value must be a valid range between 1 and 16,000")
+    return value
+
+
+def resize_embeddings(connection, table: Table, dimension: int) -> None:
+    """A new dimension for a collection that holds no documents yet (stored vectors would no longer fit)."""
+    embeddings = table.column("embeddings")
+    if embeddings.spec["size"] == dimension:
+        return
+    if connection.execute(f"SELECT 1 FROM {table.sql_name} LIMIT 1").fetchone():
+        raise invalid_argument(
+            f"Invalid `dimension` param: the collection holds documents of dimension {embeddings.spec['size']}; "
+            "delete them before changing it"
+        )
+    update_record(connection, "_columns", embeddings.seq, {"spec": json.dumps({**embeddings.spec, "size": dimension})})
+
+
+def add_vector_schema(connection, project, table: Table, dimension: int) -> Table:
+    """vectorsDB's fixed schema: a required `embeddings` vector of the dimension and a `metadata` object, with
+    Appwrite's default object index on the metadata."""
+    required = {"required": True, "array": False, "size": dimension, "default": None}
+    table_columns.add_column(connection, project, table, "embeddings", "vector", required, VECTORS_DB)
+    table = with_schema(connection, table)
+    optional = {"required": False, "array": False, "default": {}}
+    table_columns.add_column(connection, project, table, "metadata", "object", optional, VECTORS_DB)
+    table = with_schema(connection, table)
+    indexes.insert_index(connection, table, ("_key_metadata", "object", ["metadata"], [], []), VECTORS_DB)
+    return with_schema(connection, table)
 
 
 def check_name(name: object) -> str:
@@ -71,13 +111,19 @@ def check_name(name: object) -> str:
     return name
 
 
-@handles("tablesDB.list", "databases.list", "documentsDB.list")
+@handles("tablesDB.list", "databases.list", "documentsDB.list", "vectorsDB.list")
 def list_databases(call: Call) -> dict:
-    # documentsDB lists its own databases; tablesDB and the legacy API list each other's, as Appwrite does.
-    only = "=" if call.dialect.schemaless else "!="
-    rows = call.project.connection.execute(
-        f"SELECT * FROM _databases WHERE type {only} ? ORDER BY seq", (DOCUMENTS_DB.database_type,)
-    ).fetchall()
+    # documentsDB and vectorsDB list their own databases; tablesDB and the legacy API list each other's, as
+    # Appwrite does.
+    own = (DOCUMENTS_DB.database_type, VECTORS_DB.database_type)
+    if call.dialect.database_type in own:
+        rows = call.project.connection.execute(
+            "SELECT * FROM _databases WHERE type = ? ORDER BY seq", (call.dialect.database_type,)
+        ).fetchall()
+    else:
+        rows = call.project.connection.execute(
+            "SELECT * FROM _databases WHERE type NOT IN (?, ?) ORDER BY seq", own
+        ).fetchall()
     models = [database_model(database_from_row(row)) for row in rows]
     total, page = list_models(
         models,
@@ -90,7 +136,7 @@ def list_databases(call: Call) -> dict:
     return {"total": total, "databases": page}
 
 
-@handles("tablesDB.create", "databases.create", "documentsDB.create")
+@handles("tablesDB.create", "databases.create", "documentsDB.create", "vectorsDB.create")
 def create_database(call: Call) -> dict:
     params = call.params
     database_id = resolve_id(params["databaseId"], "databaseId")
@@ -108,12 +154,12 @@ def create_database(call: Call) -> dict:
         return database_model(require_database(connection, database_id, call.dialect))
 
 
-@handles("tablesDB.get", "databases.get", "documentsDB.get")
+@handles("tablesDB.get", "databases.get", "documentsDB.get", "vectorsDB.get")
 def get_database(call: Call) -> dict:
     return database_model(require_database(call.project.connection, call.params["databaseId"], call.dialect))
 
 
-@handles("tablesDB.update", "databases.update", "documentsDB.update")
+@handles("tablesDB.update", "databases.update", "documentsDB.update", "vectorsDB.update")
 def update_database(call: Call) -> dict:
     params = call.params
     with call.project.db.transaction() as connection:
@@ -124,7 +170,7 @@ def update_database(call: Call) -> dict:
         return database_model(require_database(connection, database.id, call.dialect))
 
 
-@handles("tablesDB.delete", "databases.delete", "documentsDB.delete")
+@handles("tablesDB.delete", "databases.delete", "documentsDB.delete", "vectorsDB.delete")
 def delete_database(call: Call) -> None:
     with call.project.db.transaction() as connection:
         database = require_database(connection, call.params["databaseId"], call.dialect)
@@ -150,7 +196,7 @@ def drop_table(connection, table: Table) -> None:
     connection.execute("DELETE FROM _tables WHERE seq = ?", (table.seq,))
 
 
-@handles("tablesDB.listTables", "databases.listCollections", "documentsDB.listCollections")
+@handles("tablesDB.listTables", "databases.listCollections", "documentsDB.listCollections", "vectorsDB.listCollections")
 def list_tables(call: Call) -> dict:
     connection = call.project.connection
     database = require_database(connection, call.params["databaseId"], call.dialect)
@@ -167,11 +213,17 @@ def list_tables(call: Call) -> dict:
     return {"total": total, call.dialect.tables: page}
 
 
-@handles("tablesDB.createTable", "databases.createCollection", "documentsDB.createCollection")
+@handles(
+    "tablesDB.createTable",
+    "databases.createCollection",
+    "documentsDB.createCollection",
+    "vectorsDB.createCollection",
+)
 def create_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table_id = resolve_id(params[dialect.table_id], dialect.table_id)
     name = check_name(params["name"])
+    dimension = check_dimension(params.get("dimension")) if dialect is VECTORS_DB else None
     permissions = normalize_permissions(params.get("permissions"), ACTIONS)
     if dialect.schemaless and params.get(dialect.columns):
         raise invalid_argument(
@@ -205,6 +257,8 @@ def create_table(call: Call) -> dict:
             table_from_row(connection.execute("SELECT * FROM _tables WHERE seq = ?", (cursor.lastrowid,)).fetchone()),
         )
         create_storage(connection, table)
+        if dimension is not None:
+            table = add_vector_schema(connection, call.project, table, dimension)
         for position, definition in enumerate(params.get(dialect.columns) or []):
             table_columns.create_inline(connection, call.project, table, definition, position, dialect)
             table = with_schema(connection, table)
@@ -216,12 +270,17 @@ def create_table(call: Call) -> dict:
     return table_model(table, dialect)
 
 
-@handles("tablesDB.getTable", "databases.getCollection", "documentsDB.getCollection")
+@handles("tablesDB.getTable", "databases.getCollection", "documentsDB.getCollection", "vectorsDB.getCollection")
 def get_table(call: Call) -> dict:
     return table_model(named_table(call), call.dialect)
 
 
-@handles("tablesDB.updateTable", "databases.updateCollection", "documentsDB.updateCollection")
+@handles(
+    "tablesDB.updateTable",
+    "databases.updateCollection",
+    "documentsDB.updateCollection",
+    "vectorsDB.updateCollection",
+)
 def update_table(call: Call) -> dict:
     params, dialect = call.params, call.dialect
     table = named_table(call)
@@ -241,12 +300,19 @@ def update_table(call: Call) -> dict:
             "enabled": int(enabled),
         }
         update_record(connection, "_tables", table.seq, settings)
+        if dialect is VECTORS_DB and params.get("dimension") is not None:
+            resize_embeddings(connection, table, check_dimension(params["dimension"]))
         bump_schema_epoch(connection)
     call.project.schema_changed()
     return table_model(cached_table(call.project, params["databaseId"], table.id, dialect), dialect)
 
 
-@handles("tablesDB.deleteTable", "databases.deleteCollection", "documentsDB.deleteCollection")
+@handles(
+    "tablesDB.deleteTable",
+    "databases.deleteCollection",
+    "documentsDB.deleteCollection",
+    "vectorsDB.deleteCollection",
+)
 def delete_table(call: Call) -> None:
     table = named_table(call)
     with call.project.db.transaction() as connection:

@@ -273,7 +273,12 @@ def check_operation(item: object, position: int, dialect: Dialect, auth: Auth) -
     return operation
 
 
-@handles("tablesDB.createTransaction", "databases.createTransaction", "documentsDB.createTransaction")
+@handles(
+    "tablesDB.createTransaction",
+    "databases.createTransaction",
+    "documentsDB.createTransaction",
+    "vectorsDB.createTransaction",
+)
 def create_transaction(call: Call) -> dict:
     ttl = call.params.get("ttl", DEFAULT_TTL)
     if not isinstance(ttl, int) or not MIN_TTL <= ttl <= MAX_TTL:
@@ -295,13 +300,23 @@ def create_transaction(call: Call) -> dict:
     return transaction_model(record, 0)
 
 
-@handles("tablesDB.getTransaction", "databases.getTransaction", "documentsDB.getTransaction")
+@handles(
+    "tablesDB.getTransaction",
+    "databases.getTransaction",
+    "documentsDB.getTransaction",
+    "vectorsDB.getTransaction",
+)
 def get_transaction(call: Call) -> dict:
     record = load(call.project.connection, call.params["transactionId"], call.auth)
     return transaction_model(record, count(call.project.connection, record["seq"]))
 
 
-@handles("tablesDB.listTransactions", "databases.listTransactions", "documentsDB.listTransactions")
+@handles(
+    "tablesDB.listTransactions",
+    "databases.listTransactions",
+    "documentsDB.listTransactions",
+    "vectorsDB.listTransactions",
+)
 def list_transactions(call: Call) -> dict:
     connection = call.project.connection
     models = [
@@ -315,7 +330,12 @@ def list_transactions(call: Call) -> dict:
     return {"total": total, "transactions": page}
 
 
-@handles("tablesDB.createOperations", "databases.createOperations", "documentsDB.createOperations")
+@handles(
+    "tablesDB.createOperations",
+    "databases.createOperations",
+    "documentsDB.createOperations",
+    "vectorsDB.createOperations",
+)
 def create_operations(call: Call) -> dict:
     items = call.params.get("operations") or []
     if not items:
@@ -325,7 +345,12 @@ def create_operations(call: Call) -> dict:
     return get_transaction(call)
 
 
-@handles("tablesDB.updateTransaction", "databases.updateTransaction", "documentsDB.updateTransaction")
+@handles(
+    "tablesDB.updateTransaction",
+    "databases.updateTransaction",
+    "documentsDB.updateTransaction",
+    "vectorsDB.updateTransaction",
+)
 def update_transaction(call: Call) -> dict:
     commit, rollback = bool(call.params.get("commit")), bool(call.params.get("rollback"))
     if commit == rollback:
@@ -353,7 +378,12 @@ def update_transaction(call: Call) -> dict:
     return get_transaction(call)
 
 
-@handles("tablesDB.deleteTransaction", "databases.deleteTransaction", "documentsDB.deleteTransaction")
+@handles(
+    "tablesDB.deleteTransaction",
+    "databases.deleteTransaction",
+    "documentsDB.deleteTransaction",
+    "vectorsDB.deleteTransaction",
+)
 def delete_transaction(call: Call) -> None:
     with call.project.db.transaction() as connection:
         record = load(connection, call.params["transactionId"], call.auth)
