@@ -23,8 +23,10 @@ from tests.commands import COMMAND, create_key, serve_until_exit, start_api_serv
 pytestmark = pytest.mark.anyio
 
 SCOPES = (
-    "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,functions.read,messages.read,health.read"
+    "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,users.read,functions.read,messages.read,health.read,documents.write"
 )
+# An operation the engine lacks (it needs an embedding model), with parameters that pass validation.
+EMBED = {"texts": ["a sentence to embed"]}
 APPWRITE_VARIABLES = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY")
 # Searches whose hits include operations the embedded engine does not run.
 SEARCHES = ["list users", "create a function", "send an email message", "create a team", "upload a file"]
@@ -46,6 +48,11 @@ class Api:
         """A request straight to the REST app, as the key (or `key`), bypassing the MCP server."""
         headers = {"X-Appwrite-Project": "default", "X-Appwrite-Key": key or self.secret}
         return httpx.get(self.endpoint + path, headers=headers, timeout=10)
+
+    def post(self, path: str, body: dict) -> httpx.Response:
+        """A POST straight to the REST app, as the key, bypassing the MCP server."""
+        headers = {"X-Appwrite-Project": "default", "X-Appwrite-Key": self.secret}
+        return httpx.post(self.endpoint + path, headers=headers, json=body, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +147,12 @@ async def test_operations_run_on_the_remote_server(tmp_path, api):
 
 
 async def test_the_remote_servers_error_passes_through_as_a_tool_error(tmp_path, api):
-    direct = api.get("/documentsdb")
+    direct = api.post("/vectorsdb/embeddings/text", EMBED)
     assert direct.status_code == 405
     expected = direct.json()
     assert expected["type"] == "general_not_implemented"
     async with Client(serve_remote(tmp_path, *endpoint_args(api)), mode="legacy") as client:
-        result = await execute(client, "documentsDB.list")
+        result = await execute(client, "vectorsDB.createTextEmbeddings", EMBED)
         assert result.is_error is True
         assert result.structured_content["error"] == {
             "type": "general_not_implemented",

@@ -240,11 +240,13 @@ async def test_deprecated_hit_names_its_replacement(client: Client):
 
 
 async def test_operations_the_engine_lacks_are_marked_unavailable(client: Client):
-    documents = await search(client, query="create a document", service="documentsDB", limit=20)
-    create = next(hit for hit in hits_of(documents) if hit["id"] == "documentsDB.createDocument")
+    embeddings = await search(client, query="text embeddings", service="vectorsDB", limit=20)
+    create = next(hit for hit in hits_of(embeddings) if hit["id"] == "vectorsDB.createTextEmbeddings")
     assert isinstance(create["unavailable"], str)
     assert create["unavailable"]
-    line = next(line for line in text_of(documents).splitlines() if line.startswith("documentsDB.createDocument "))
+    line = next(
+        line for line in text_of(embeddings).splitlines() if line.startswith("vectorsDB.createTextEmbeddings ")
+    )
     assert create["unavailable"] in line
     upload = hits_of(await search(client, query="upload a file to a bucket"))
     assert "unavailable" not in next(hit for hit in upload if hit["id"] == "storage.createFile")
@@ -615,9 +617,9 @@ async def test_a_bad_confirm_without_an_operation_names_no_phantom_operation(cli
 
 async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
     error = failed(
-        await run(client, "documentsDB.list", {}),
+        await run(client, "vectorsDB.createTextEmbeddings", {"texts": ["a sentence to embed"]}),
         "general_not_implemented",
-        "documentsDB.list",
+        "vectorsDB.createTextEmbeddings",
         "embedded",
         "HTTP backend",
     )
@@ -625,7 +627,8 @@ async def test_operation_the_engine_lacks_is_not_implemented(client: Client):
 
 
 async def test_not_implemented_advice_names_options_that_exist(client: Client):
-    error = failed(await run(client, "documentsDB.list", {}), "general_not_implemented")
+    embed = {"texts": ["a sentence to embed"]}
+    error = failed(await run(client, "vectorsDB.createTextEmbeddings", embed), "general_not_implemented")
     assert "Appwrite server" in error["message"] and "HTTP backend" in error["message"], error["message"]
     options = re.findall(r"--[a-z][a-z-]*", error["message"])
     help_text = baas_mcp("serve", "--help").stdout

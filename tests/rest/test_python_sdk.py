@@ -691,7 +691,8 @@ def test_wrong_project(api):
 
 
 def test_service_outside_the_engine_is_not_implemented(api):
-    # The SDK has no documentsDB service: its route, through the SDK's client.
-    error = raised(make_client(api).call, "get", "/documentsdb", {"content-type": "application/json"}, {})
+    # The SDK has no vectorsDB service: its route, through the SDK's client.
+    body, headers = {"texts": ["a sentence to embed"]}, {"content-type": "application/json"}
+    error = raised(make_client(api).call, "post", "/vectorsdb/embeddings/text", headers, body)
     assert (error.code, error.type) == (405, "general_not_implemented")
-    assert "documentsDB.list" in error.message
+    assert "vectorsDB.createTextEmbeddings" in error.message

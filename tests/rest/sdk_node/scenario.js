@@ -278,8 +278,8 @@ async function scenario() {
     await checkFailure('error.tableNotFound', tablesDB.getTable({ databaseId, tableId: 'no-such-table' }), 404, 'table_not_found');
     await checkFailure('error.wrongKey', new sdk.TablesDB(client(`standard_nope_${'0'.repeat(64)}`)).list(), 401, 'user_unauthorized');
     await checkFailure('error.wrongProject', new sdk.TablesDB(client(KEY, 'no-such-project')).list(), 404, 'project_not_found');
-    // This SDK has no documentsDB service: its route, through the SDK's client.
-    await checkFailure('error.notImplemented', client(KEY).call('get', new URL(`${ENDPOINT}/documentsdb`), { 'content-type': 'application/json' }, {}), 405, 'general_not_implemented');
+    // This SDK has no vectorsDB service: its route, through the SDK's client.
+    await checkFailure('error.notImplemented', client(KEY).call('post', new URL(`${ENDPOINT}/vectorsdb/embeddings/text`), { 'content-type': 'application/json' }, { texts: ['a sentence to embed'] }), 405, 'general_not_implemented');
     if (NARROW_KEY) {
         const narrow = new sdk.TablesDB(client(NARROW_KEY));
         const readable = await narrow.getRow({ ...where, rowId: ids.Go });
