@@ -269,7 +269,7 @@ def test_engine_close_leaves_no_worker(tmp_path):
     thread.start()
     # One Python worker is busy hanging: the other execution gets a worker of its own.
     assert call("functions.createExecution", functionId="py")["status"] == "completed"
-    assert wait_until(lambda: len(workers_with(marker)) == 3)
+    assert wait_until(lambda: len(workers_with(marker)) == 3, 30)
     engine.close()
     assert wait_until(lambda: processes_with(marker) == [], 5)
     thread.join(timeout=10)
@@ -309,7 +309,7 @@ def test_workers_die_with_a_server_killed_outright(tmp_path):
     )
     try:
         assert server.stdout.readline() == b"ready\n"
-        assert wait_until(lambda: len(workers_with(marker)) == 3)
+        assert wait_until(lambda: len(workers_with(marker)) == 3, 30)
         server.send_signal(signal.SIGKILL)
         server.wait()
         assert wait_until(lambda: processes_with(marker) == [])

@@ -21,6 +21,7 @@ from mcp_server.engine.event_names import event_names
 from mcp_server.engine.events import read_after
 from mcp_server.engine.process_lock import ProcessLock
 from mcp_server.engine.webhooks.delivery import DeliveryPolicy, retry_after
+from mcp_server.engine.webhooks.store import require
 from mcp_server.engine.webhooks.worker import LOCK_FILE
 from mcp_server.uploads import Upload
 from tests.engine.conftest import error_of, q
@@ -84,10 +85,13 @@ def shop(call) -> None:
 
 
 def settle(engine: Engine, webhook_id: str, condition, timeout: float = 20.0) -> dict:
-    """The webhook once `condition(webhook)` holds."""
+    """The webhook once `condition(webhook)` holds, read from the project's database (a call would be audited for
+    the events the delivery worker announces meanwhile)."""
     deadline = time.monotonic() + timeout
+    project = engine.project()
     while True:
-        found = engine.call("webhooks.get", {"webhookId": webhook_id})
+        with project.db.reading() as connection:
+            found = require(connection, project.cipher, webhook_id).model()
         if condition(found):
             return found
         assert time.monotonic() < deadline, f"the webhook stayed {found}"
