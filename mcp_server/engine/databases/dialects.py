@@ -9,7 +9,7 @@ A schemaless dialect's tables keep each row's fields as one JSON object (schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -80,40 +80,14 @@ LEGACY = Dialect(
     row_security="documentSecurity",
     table_key="$collectionId",
 )
-DOCUMENTS_DB = Dialect(
+# documentsDB and vectorsDB speak the legacy API's vocabulary (collections, attributes, documents).
+DOCUMENTS_DB = replace(
+    LEGACY,
     service="documentsDB",
     database_type="documentsdb",
-    table="collection",
-    tables="collections",
-    column="attribute",
-    columns="attributes",
-    row="document",
-    rows="documents",
-    index_error="index",
-    table_id="collectionId",
-    row_id="documentId",
-    related_table="relatedCollection",
-    row_security="documentSecurity",
-    table_key="$collectionId",
     schemaless=True,
     database_types=("documentsdb",),
     counter_event_root="documentsdb",
 )
-VECTORS_DB = Dialect(
-    service="vectorsDB",
-    database_type="vectorsdb",
-    table="collection",
-    tables="collections",
-    column="attribute",
-    columns="attributes",
-    row="document",
-    rows="documents",
-    index_error="index",
-    table_id="collectionId",
-    row_id="documentId",
-    related_table="relatedCollection",
-    row_security="documentSecurity",
-    table_key="$collectionId",
-    database_types=("vectorsdb",),
-)
+VECTORS_DB = replace(LEGACY, service="vectorsDB", database_type="vectorsdb", database_types=("vectorsdb",))
 DIALECTS = {dialect.service: dialect for dialect in (TABLES_DB, LEGACY, DOCUMENTS_DB, VECTORS_DB)}
