@@ -109,3 +109,14 @@ def test_a_site_rule_leads_to_the_site(call):
     assert error_of(call, "proxy.createSiteRule", domain="none.example.com", siteId="none").type == (
         "rule_resource_not_found"
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://x.example.com/\r\nSet-Cookie: a=b", "javascript:alert(1)", "not a url", "/relative"]
+)
+def test_a_redirect_to_anything_but_an_absolute_url_is_refused_naming_the_param(call, function, url):
+    params = {"url": url, "statusCode": 301, "resourceId": "hello", "resourceType": "function"}
+    error = error_of(call, "proxy.createRedirectRule", domain="old.example.com", **params)
+    assert (error.type, error.code) == ("general_argument_invalid", 400)
+    assert "`url`" in error.message
+    assert call("proxy.listRules")["total"] == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from urllib.parse import urlsplit
 
 from ..datetimes import now_iso
 from ..errors import AppwriteError, invalid_argument
@@ -51,6 +52,18 @@ def check_domain(value: str) -> str:
         raise invalid_argument(
             "Invalid `domain` param: This domain name is not allowed. Please use a different domain."
         )
+    return value
+
+
+def check_url(value: str) -> str:
+    """An absolute URL with a scheme and a host, and no whitespace or control characters (Appwrite's URL
+    validator): where a redirect rule sends visitors, in a Location header."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.scheme or not parts.netloc or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise invalid_argument(f"Invalid `url` param: Value must be a valid URL, not {value[:300]!r}")
     return value
 
 
@@ -137,7 +150,7 @@ def create_redirect_rule(call: Call) -> dict:
         call,
         {
             "type": "redirect",
-            "redirectUrl": params["url"],
+            "redirectUrl": check_url(params["url"]),
             "redirectStatusCode": params["statusCode"],
             "deploymentResourceType": params["resourceType"],
             "deploymentResourceId": params["resourceId"],
