@@ -23,7 +23,7 @@ import pytest
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
 from mcp_server.engine.functions.executor import ExecutionRequest, execute, installed_runtimes
-from mcp_server.engine.functions.workers import WorkerPool
+from mcp_server.engine.functions.workers import POOL, WorkerPool
 from tests.engine.test_executor import processes_with
 from tests.engine.test_functions import NODE, PYTHON, archive, deployed
 
@@ -267,7 +267,8 @@ def test_engine_close_leaves_no_worker(tmp_path):
 
     thread = threading.Thread(target=hang)
     thread.start()
-    # One Python worker is busy hanging: the other execution gets a worker of its own.
+    # Once the Python worker is busy hanging, the other execution gets a worker of its own.
+    assert wait_until(lambda: any(tmp_path in worker.key.directory.parents for worker in list(POOL.busy)), 30)
     assert call("functions.createExecution", functionId="py")["status"] == "completed"
     assert wait_until(lambda: len(workers_with(marker)) == 3, 30)
     engine.close()
@@ -278,8 +279,10 @@ def test_engine_close_leaves_no_worker(tmp_path):
 
 SERVER = """
 import sys
+import time
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
+from mcp_server.engine.functions.workers import POOL
 from tests.engine.test_functions import deployed
 from tests.engine.test_warm_workers import PYTHON, NODE, SOURCES
 
@@ -291,6 +294,9 @@ for function_id in ("py", "js"):
     call("functions.createVariable", functionId=function_id, variableId=function_id, key="MARKER", value=sys.argv[2])
     assert call("functions.createExecution", functionId=function_id)["status"] == "completed"
 call("functions.createExecution", functionId="py", path="/hang", **{"async": True})
+deadline = time.monotonic() + 30
+while not POOL.busy and time.monotonic() < deadline:  # the hanging execution holds its worker
+    time.sleep(0.05)
 assert call("functions.createExecution", functionId="py")["status"] == "completed"
 print("ready", flush=True)
 sys.stdin.read()
