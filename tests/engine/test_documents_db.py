@@ -203,3 +203,21 @@ def test_changes_announce_appwrite_s_event_names(engine, call, people):
         "documentsdb.docs.collections.people.documents.a.update",
         "databases.docs.collections.people.documents.a.delete",
     ]
+
+
+def test_a_select_of_nested_paths_keeps_only_those_fields_as_mongodb_projects_them(call, people):
+    call("documentsDB.createDocument", **C, documentId="ada", data=ADA)
+    chosen = [q("select", None, ["name", "address.city", "address.geo.lat", "nested.deep", "missing.path"])]
+    [selected] = call("documentsDB.listDocuments", **C, queries=chosen)["documents"]
+    fields = {key: value for key, value in selected.items() if not key.startswith("$")}
+    assert fields == {
+        "name": "Ada",
+        "address": {"city": "London", "geo": {"lat": 51.5}},
+        "nested": [{"deep": {"deeper": [True, False, None]}}],
+    }
+    got = call("documentsDB.getDocument", **C, documentId="ada", queries=[q("select", None, ["address.geo"])])
+    assert {key: value for key, value in got.items() if not key.startswith("$")} == {
+        "address": {"geo": ADA["address"]["geo"]}
+    }
+    refused = error_of(call, "documentsDB.listDocuments", **C, queries=[q("select", None, ["address..city"])])
+    assert refused.type == "general_query_invalid" and "address..city" in refused.message

@@ -74,7 +74,7 @@ SYSTEM_INPUT = {
 def models_of(
     project, auth: Auth, table: Table, records: list, dialect: Dialect, select: list[str] | None
 ) -> list[dict]:
-    own = None if select is None or "*" in select else {key for key in select if "." not in key}
+    own = None if select is None or "*" in select else {key for key in select if table.schemaless or "." not in key}
     models = [row_model(project, table, record, dialect, own) for record in records]
     relationships.attach(project, auth, table, models, dialect, select)
     return models
@@ -86,7 +86,11 @@ def parse_select(table: Table, select: list[str] | None) -> list[str] | None:
         return None
     for key in select:
         head = key.split(".", 1)[0]
-        if key == "*" or key in ("$id", "$sequence", "$createdAt", "$updatedAt", "$permissions") or table.schemaless:
+        if key == "*" or key in ("$id", "$sequence", "$createdAt", "$updatedAt", "$permissions"):
+            continue
+        if table.schemaless:
+            if not valid_path(key):
+                raise invalid(f"Invalid select: {key}")
             continue
         column = table.column(head)
         if column is None or ("." in key and not column.is_relationship):

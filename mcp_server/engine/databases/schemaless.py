@@ -88,10 +88,41 @@ def document_data(data: dict, system_keys: set[str], dialect: Dialect, stored: s
 
 
 def add_fields(model: dict, stored: str, select: set[str] | None) -> None:
-    """Put a stored row's fields in its model (only the selected top-level ones when a select is given)."""
-    for key, value in json.loads(stored).items():
-        if select is None or key in select:
-            model[key] = value
+    """Put a stored row's fields in its model; with a select, only the selected (nested) fields, as a MongoDB
+    projection keeps them: `address.city` gives `{"address": {"city": …}}`; through an array, each object
+    keeps that field (an object without it stays, empty) and other items are left out."""
+    fields = json.loads(stored)
+    if select is None:
+        model.update(fields)
+        return
+    for key in select:
+        found, projected = _projection(fields, key.split("."))
+        if found:
+            model.update(_merged(model, projected))
+
+
+def _projection(value: Any, segments: list[str]) -> tuple[bool, Any]:
+    """Whether the path exists under `value`, and the part of `value` it keeps."""
+    if not segments:
+        return True, value
+    if isinstance(value, dict):
+        if segments[0] not in value:
+            return False, None
+        found, kept = _projection(value[segments[0]], segments[1:])
+        return found, {segments[0]: kept} if found else None
+    if isinstance(value, list):
+        kept = [_projection(item, segments) for item in value if isinstance(item, dict)]
+        return True, [part if found else {} for found, part in kept]
+    return False, None
+
+
+def _merged(into: Any, part: Any) -> Any:
+    """Two projections of one document joined (objects key by key, arrays item by item)."""
+    if isinstance(into, dict) and isinstance(part, dict):
+        return {**into, **{key: _merged(into[key], value) if key in into else value for key, value in part.items()}}
+    if isinstance(into, list) and isinstance(part, list) and len(into) == len(part):
+        return [_merged(a, b) for a, b in zip(into, part, strict=True)]
+    return part
 
 
 def numeric_field(stored: str, key: str, dialect: Dialect) -> int | float:
