@@ -369,7 +369,8 @@ def decode(column: Column, raw: Any, cipher: Cipher) -> Any:
     if column.encrypted:
         raw = cipher.decrypt(raw)
     if column.kind == "vector":
-        return numpy.frombuffer(raw, dtype=numpy.float32).tolist()
+        # Each single-precision number as its shortest decimal (0.7 stays 0.7), as pgvector prints them.
+        return [float(str(number)) for number in numpy.frombuffer(raw, dtype=numpy.float32)]
     if column.array or column.type.spatial or column.kind == "object":
         return json.loads(raw)
     if column.kind == "boolean":
