@@ -203,3 +203,49 @@ def test_changes_announce_appwrite_s_event_names(engine, call, people):
         "documentsdb.docs.collections.people.documents.a.update",
         "databases.docs.collections.people.documents.a.delete",
     ]
+
+
+@pytest.fixture
+def mixed(call, people):
+    """Documents whose field `v` holds a value of each JSON type, or is missing."""
+    values = {"num": 7, "text": "9", "yes": True, "one": 1, "obj": {"k": 1}, "arr": [1], "json": "[1]", "nul": None}
+    call("documentsDB.createDocuments", **C, documents=[{"$id": key, "v": value} for key, value in values.items()])
+    call("documentsDB.createDocument", **C, documentId="none", data={"other": 1})
+
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    return ids
+
+
+def test_comparisons_keep_to_the_type_of_the_value(mixed):
+    assert mixed(q("greaterThan", "v", [5])) == ["num"]  # not the string, object or array
+    assert mixed(q("lessThan", "v", ["A"])) == ["text"]  # strings only, not numbers below every string
+    assert mixed(q("equal", "v", [True])) == ["yes"]  # true is not 1
+    assert mixed(q("equal", "v", [1])) == ["one"]
+    assert mixed(q("equal", "v", ["[1]"])) == ["json"]  # an array is not its JSON text
+    assert mixed(q("startsWith", "v", ["{"])) == []
+    assert mixed(q("contains", "v", ["k"])) == []  # an object holds no substrings
+    assert mixed(q("contains", "v", [1])) == ["arr"]
+    assert mixed(q("between", "v", [0, "z"])) == []  # bounds of two types bound nothing
+
+
+def test_negations_also_match_documents_without_the_field(mixed):
+    assert mixed(q("notEqual", "v", [7])) == ["text", "yes", "one", "obj", "arr", "json", "nul", "none"]
+    assert mixed(q("notStartsWith", "v", ["["])) == ["num", "text", "yes", "one", "obj", "arr", "nul", "none"]
+    assert mixed(q("notContains", "v", [1])) == ["num", "text", "yes", "one", "obj", "json", "nul", "none"]
+    assert mixed(q("notBetween", "v", [2, 8])) == ["one"]  # outside the bounds, among numbers
+
+
+def test_exists_counts_a_null_field_as_present_and_any_named_field(mixed):
+    present = ["num", "text", "yes", "one", "obj", "arr", "json", "nul"]
+    assert mixed(q("exists", None, ["v"])) == present
+    assert mixed(q("notExists", None, ["v"])) == ["none"]
+    assert mixed(q("exists", None, ["v", "other"])) == [*present, "none"]
+    assert mixed(q("isNull", "v")) == ["nul", "none"]
+
+
+def test_order_puts_types_apart(mixed):
+    ascending = ["nul", "none", "one", "num", "text", "json", "obj", "arr", "yes"]
+    assert mixed(q("orderAsc", "v")) == ascending
+    assert mixed(q("orderDesc", "v")) == ["yes", "arr", "obj", "json", "text", "num", "one", "nul", "none"]

@@ -32,6 +32,14 @@ def path_sql(attribute: str) -> str:
     return f"json_extract({DATA_COLUMN}, '{json_path(attribute.split('.'))}')"
 
 
+def type_sql(attribute: str) -> str:
+    """SQL giving the JSON type of a field ('integer', 'real', 'text', 'true', 'false', 'null', 'object',
+    'array'), or NULL when the row has no such field."""
+    if not valid_path(attribute):
+        raise invalid(f"Invalid attribute: {attribute}")
+    return f"json_type({array_path_sql(attribute)})"
+
+
 def valid_path(attribute: object) -> bool:
     return isinstance(attribute, str) and all(_SEGMENT.fullmatch(segment) for segment in attribute.split("."))
 
