@@ -150,8 +150,10 @@ def test_indexes_are_expression_indexes_on_fields(engine, call, people):
     sql = "SELECT _uid FROM rows_1 WHERE json_extract(_data, '$.\"address\".\"city\"') = 'Oslo'"
     plan = engine.project().connection.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
     assert "USING INDEX idx_1" in plan[0][3]
-    fulltext = error_of(call, "documentsDB.createIndex", **C, key="text", type="fulltext", attributes=["name"])
-    assert fulltext.type == "index_invalid"
+    spatial = error_of(call, "documentsDB.createIndex", **C, key="geo", type="spatial", attributes=["geo"])
+    assert spatial.type == "general_argument_invalid" and "type" in spatial.message
+    legacy = error_of(call, "databases.createIndex", **C, key="geo", type="spatial", attributes=["geo"])
+    assert legacy.type == "general_argument_invalid" and "type" in legacy.message
     call("documentsDB.deleteIndex", **C, key="city")
     assert error_of(call, "documentsDB.getIndex", **C, key="city").type == "index_not_found"
     call("documentsDB.createDocument", **C, documentId="b", data={"address": {"city": "Oslo"}})
@@ -249,3 +251,29 @@ def test_order_puts_types_apart(mixed):
     ascending = ["nul", "none", "one", "num", "text", "json", "obj", "arr", "yes"]
     assert mixed(q("orderAsc", "v")) == ascending
     assert mixed(q("orderDesc", "v")) == ["yes", "arr", "obj", "json", "text", "num", "one", "nul", "none"]
+
+
+def test_a_fulltext_index_makes_search_work_on_its_fields(call, people):
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    call("documentsDB.createDocument", **C, documentId="a", data={"title": "Deep sea fishing", "body": "boats"})
+    call("documentsDB.createDocument", **C, documentId="b", data={"title": {"text": "sea"}, "body": "harbour seals"})
+    unindexed = error_of(call, "documentsDB.listDocuments", **C, queries=[q("search", "title", ["sea"])])
+    assert unindexed.type == "general_query_invalid" and "fulltext index" in unindexed.message
+    index = call("documentsDB.createIndex", **C, key="text", type="fulltext", attributes=["title", "body"])
+    assert index["type"] == "fulltext" and index["attributes"] == ["title", "body"]
+    assert ids(q("search", "title", ["sea"])) == ["a", "b"]  # "seals" by prefix; the object title holds no text
+    assert ids(q("search", "body", ["fishing"])) == ["a"]  # the index's fields are searched together
+    assert ids(q("notSearch", "title", ["boats"])) == ["b"]
+    call("documentsDB.createDocument", **C, documentId="c", data={"title": 42, "body": "Fishing trip"})
+    call("documentsDB.updateDocument", **C, documentId="a", data={"title": "Mountains"})
+    assert ids(q("search", "title", ["fishing"])) == ["c"]
+    call("documentsDB.deleteDocument", **C, documentId="c")
+    assert ids(q("search", "title", ["fishing"])) == []
+    second = error_of(call, "documentsDB.createIndex", **C, key="more", type="fulltext", attributes=["name"])
+    assert second.type == "index_invalid" and "already a fulltext index" in second.message
+    outside = error_of(call, "documentsDB.listDocuments", **C, queries=[q("search", "name", ["sea"])])
+    assert outside.type == "general_query_invalid"
+    call("documentsDB.deleteIndex", **C, key="text")
+    assert call("documentsDB.createIndex", **C, key="names", type="fulltext", attributes=["name"])["type"] == "fulltext"

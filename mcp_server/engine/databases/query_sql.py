@@ -161,7 +161,9 @@ def glob_escape(text: str) -> str:
 
 def fulltext_index(table: Table, attribute: str) -> str:
     for index in table.indexes:
-        if index.type == "fulltext" and index.columns == [attribute]:
+        # A schemaless table's one fulltext index serves each of its fields and searches them all, as MongoDB's does.
+        covers = attribute in index.columns if table.schemaless else index.columns == [attribute]
+        if index.type == "fulltext" and covers:
             return index.sql_name
     raise invalid(f'Searching by attribute "{attribute}" requires a fulltext index.')
 
