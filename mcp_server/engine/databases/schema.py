@@ -277,11 +277,11 @@ def written_orders(stored: list[str | None]) -> list[str | None]:
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
     if index.type in UNSTORED_INDEXES:
         return
-    names = physical_columns(table, index.columns)
-    rows = table.sql_name
     if index.type == "fulltext" and table.schemaless:
         create_field_fulltext(connection, table, index)
         return
+    names = physical_columns(table, index.columns)
+    rows = table.sql_name
     if index.type == "fulltext":
         fts = index.sql_name
         listed = ", ".join(names)
