@@ -150,8 +150,10 @@ def test_indexes_are_expression_indexes_on_fields(engine, call, people):
     sql = "SELECT _uid FROM rows_1 WHERE json_extract(_data, '$.\"address\".\"city\"') = 'Oslo'"
     plan = engine.project().connection.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
     assert "USING INDEX idx_1" in plan[0][3]
-    fulltext = error_of(call, "documentsDB.createIndex", **C, key="text", type="fulltext", attributes=["name"])
-    assert fulltext.type == "index_invalid"
+    spatial = error_of(call, "documentsDB.createIndex", **C, key="geo", type="spatial", attributes=["geo"])
+    assert spatial.type == "general_argument_invalid" and "type" in spatial.message
+    legacy = error_of(call, "databases.createIndex", **C, key="geo", type="spatial", attributes=["geo"])
+    assert legacy.type == "general_argument_invalid" and "type" in legacy.message
     call("documentsDB.deleteIndex", **C, key="city")
     assert error_of(call, "documentsDB.getIndex", **C, key="city").type == "index_not_found"
     call("documentsDB.createDocument", **C, documentId="b", data={"address": {"city": "Oslo"}})
@@ -221,3 +223,75 @@ def test_a_select_of_nested_paths_keeps_only_those_fields_as_mongodb_projects_th
     }
     refused = error_of(call, "documentsDB.listDocuments", **C, queries=[q("select", None, ["address..city"])])
     assert refused.type == "general_query_invalid" and "address..city" in refused.message
+
+
+@pytest.fixture
+def mixed(call, people):
+    """Documents whose field `v` holds a value of each JSON type, or is missing."""
+    values = {"num": 7, "text": "9", "yes": True, "one": 1, "obj": {"k": 1}, "arr": [1], "json": "[1]", "nul": None}
+    call("documentsDB.createDocuments", **C, documents=[{"$id": key, "v": value} for key, value in values.items()])
+    call("documentsDB.createDocument", **C, documentId="none", data={"other": 1})
+
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    return ids
+
+
+def test_comparisons_keep_to_the_type_of_the_value(mixed):
+    assert mixed(q("greaterThan", "v", [5])) == ["num"]  # not the string, object or array
+    assert mixed(q("lessThan", "v", ["A"])) == ["text"]  # strings only, not numbers below every string
+    assert mixed(q("equal", "v", [True])) == ["yes"]  # true is not 1
+    assert mixed(q("equal", "v", [1])) == ["one"]
+    assert mixed(q("equal", "v", ["[1]"])) == ["json"]  # an array is not its JSON text
+    assert mixed(q("startsWith", "v", ["{"])) == []
+    assert mixed(q("contains", "v", ["k"])) == []  # an object holds no substrings
+    assert mixed(q("contains", "v", [1])) == ["arr"]
+    assert mixed(q("between", "v", [0, "z"])) == []  # bounds of two types bound nothing
+
+
+def test_negations_also_match_documents_without_the_field(mixed):
+    assert mixed(q("notEqual", "v", [7])) == ["text", "yes", "one", "obj", "arr", "json", "nul", "none"]
+    assert mixed(q("notStartsWith", "v", ["["])) == ["num", "text", "yes", "one", "obj", "arr", "nul", "none"]
+    assert mixed(q("notContains", "v", [1])) == ["num", "text", "yes", "one", "obj", "json", "nul", "none"]
+    assert mixed(q("notBetween", "v", [2, 8])) == ["one"]  # outside the bounds, among numbers
+
+
+def test_exists_counts_a_null_field_as_present_and_any_named_field(mixed):
+    present = ["num", "text", "yes", "one", "obj", "arr", "json", "nul"]
+    assert mixed(q("exists", None, ["v"])) == present
+    assert mixed(q("notExists", None, ["v"])) == ["none"]
+    assert mixed(q("exists", None, ["v", "other"])) == [*present, "none"]
+    assert mixed(q("isNull", "v")) == ["nul", "none"]
+
+
+def test_order_puts_types_apart(mixed):
+    ascending = ["nul", "none", "one", "num", "text", "json", "obj", "arr", "yes"]
+    assert mixed(q("orderAsc", "v")) == ascending
+    assert mixed(q("orderDesc", "v")) == ["yes", "arr", "obj", "json", "text", "num", "one", "nul", "none"]
+
+
+def test_a_fulltext_index_makes_search_work_on_its_fields(call, people):
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    call("documentsDB.createDocument", **C, documentId="a", data={"title": "Deep sea fishing", "body": "boats"})
+    call("documentsDB.createDocument", **C, documentId="b", data={"title": {"text": "sea"}, "body": "harbour seals"})
+    unindexed = error_of(call, "documentsDB.listDocuments", **C, queries=[q("search", "title", ["sea"])])
+    assert unindexed.type == "general_query_invalid" and "fulltext index" in unindexed.message
+    index = call("documentsDB.createIndex", **C, key="text", type="fulltext", attributes=["title", "body"])
+    assert index["type"] == "fulltext" and index["attributes"] == ["title", "body"]
+    assert ids(q("search", "title", ["sea"])) == ["a", "b"]  # "seals" by prefix; the object title holds no text
+    assert ids(q("search", "body", ["fishing"])) == ["a"]  # the index's fields are searched together
+    assert ids(q("notSearch", "title", ["boats"])) == ["b"]
+    call("documentsDB.createDocument", **C, documentId="c", data={"title": 42, "body": "Fishing trip"})
+    call("documentsDB.updateDocument", **C, documentId="a", data={"title": "Mountains"})
+    assert ids(q("search", "title", ["fishing"])) == ["c"]
+    call("documentsDB.deleteDocument", **C, documentId="c")
+    assert ids(q("search", "title", ["fishing"])) == []
+    second = error_of(call, "documentsDB.createIndex", **C, key="more", type="fulltext", attributes=["name"])
+    assert second.type == "index_invalid" and "already a fulltext index" in second.message
+    outside = error_of(call, "documentsDB.listDocuments", **C, queries=[q("search", "name", ["sea"])])
+    assert outside.type == "general_query_invalid"
+    call("documentsDB.deleteIndex", **C, key="text")
+    assert call("documentsDB.createIndex", **C, key="names", type="fulltext", attributes=["name"])["type"] == "fulltext"

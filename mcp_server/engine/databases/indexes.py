@@ -32,6 +32,8 @@ from .schemaless import valid_path
 MAX_INDEXES = 64
 MAX_INDEX_COLUMNS = 100
 TYPES = ("key", "unique", "fulltext", "spatial", *UNSTORED_INDEXES)
+# documentsDB takes these only (Appwrite 1.9.6's route whitelist); its MongoDB adapter has one fulltext index at most.
+SCHEMALESS_TYPES = ("key", "fulltext", "unique")
 ORDERS = ("ASC", "DESC")
 INDEXABLE_SYSTEM = ("$id", "$createdAt", "$updatedAt")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
@@ -69,8 +71,11 @@ def check_definition(
     """A valid (key, type, columns, orders, lengths), or the error Appwrite gives for the first fault."""
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise invalid_argument(f"Invalid `key` param: {key!r} is not a valid index key")
-    if kind not in TYPES:
-        raise invalid_argument(f"Invalid `type` param: expected one of {', '.join(TYPES)}, got {kind!r}")
+    allowed = SCHEMALESS_TYPES if table.schemaless else TYPES
+    if kind not in allowed:
+        raise invalid_argument(f"Invalid `type` param: expected one of {', '.join(allowed)}, got {kind!r}")
+    if table.schemaless and kind == "fulltext" and any(index.type == "fulltext" for index in table.indexes):
+        raise index_error(dialect, "invalid", f"There is already a fulltext index in the {dialect.table}")
     if table.index(key) is not None:
         raise index_error(dialect, "already_exists", f"Index with the requested key '{key}' already exists.")
     if len(table.indexes) >= MAX_INDEXES:
@@ -112,8 +117,6 @@ def check_column(table: Table, key: object, kind: str, dialect: Dialect) -> Colu
             raise index_error(dialect, "invalid", f"A {kind} index cannot include {key}")
         return None
     if table.schemaless:
-        if kind not in ("key", "unique"):
-            raise index_error(dialect, "invalid", f"A {kind} index is not available on a schemaless {dialect.table}")
         if not valid_path(key):
             raise index_error(dialect, "invalid", f"Invalid {dialect.column} path: {key}")
         return None

@@ -9,7 +9,6 @@ registered on the connection by `register_functions`; regex patterns run on RE2 
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -22,9 +21,11 @@ from ..queries import Query, invalid
 from ..registry import on_connection
 from . import geometry
 from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column
+from .field_queries import METHODS as FIELD_METHODS
+from .field_queries import field_condition, presence
 from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
-from .schemaless import array_path_sql, path_sql
+from .schemaless import path_sql
 
 MAX_QUERY_VALUES = 500
 SPATIAL_METHODS = frozenset(
@@ -49,7 +50,7 @@ class Target:
     @property
     def textual(self) -> bool:
         """Strings of any kind ($id included) take startsWith, endsWith, contains and regex."""
-        return self.column.type.textual if self.column is not None else self.kind in ("string", DOCUMENT_FIELD)
+        return self.column.type.textual if self.column is not None else self.kind == "string"
 
     @property
     def spatial(self) -> bool:
@@ -126,14 +127,6 @@ def query_value(target: Target, attribute: str, value: Any) -> Any:
         if isinstance(value, str) and SEQUENCE.fullmatch(value):
             value = int(value)
         kind = "integer"
-    if kind == DOCUMENT_FIELD:
-        if isinstance(value, bool):
-            return int(value)  # json_extract reads true/false as 1/0
-        if isinstance(value, str) or (isinstance(value, float) and math.isfinite(value)):
-            return value
-        if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
-            return value
-        raise bad
     if kind in ("datetime",):
         normalized = normalize_datetime(value) if isinstance(value, str) else None
         if normalized is None:
@@ -168,7 +161,9 @@ def glob_escape(text: str) -> str:
 
 def fulltext_index(table: Table, attribute: str) -> str:
     for index in table.indexes:
-        if index.type == "fulltext" and index.columns == [attribute]:
+        # A schemaless table's one fulltext index serves each of its fields and searches them all, as MongoDB's does.
+        covers = attribute in index.columns if table.schemaless else index.columns == [attribute]
+        if index.type == "fulltext" and covers:
             return index.sql_name
     raise invalid(f'Searching by attribute "{attribute}" requires a fulltext index.')
 
@@ -191,14 +186,18 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
             if not isinstance(attribute, str):
                 raise invalid(f"{query.method} takes attribute names")
             target = resolve(table, attribute)
-            parts.append(f"{target.sql} IS {'NOT ' if query.method == 'exists' else ''}NULL")
-        return "(" + " AND ".join(parts) + ")", []
+            present = presence(attribute) if target.kind == DOCUMENT_FIELD else f"{target.sql} IS NOT NULL"
+            parts.append(present if query.method == "exists" else f"NOT {present}")
+        # Appwrite's MongoDB adapter (documentsDB) matches when any of the fields is present (or missing).
+        return "(" + (" OR " if table.schemaless else " AND ").join(parts) + ")", []
     if len(query.values) > MAX_QUERY_VALUES:
         raise invalid(f"Query on attribute has greater than {MAX_QUERY_VALUES} values: {query.attribute}")
     target = resolve(table, query.attribute)
     method, column = query.method, target.sql
     if method in ("isNull", "isNotNull"):
         return f"{column} IS {'NOT ' if method == 'isNotNull' else ''}NULL", []
+    if target.kind == DOCUMENT_FIELD and method in FIELD_METHODS:
+        return field_condition(query)
     spatial = target.spatial
     if target.array and method not in ("contains", "containsAny", "containsAll", "notContains"):
         raise invalid(f'Cannot query {method} on attribute "{query.attribute}" because it is an array.')
@@ -283,27 +282,12 @@ def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:
             return f"({sql})", values
         sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({', '.join('?' * len(values))}))"
         return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
-    if target.kind == DOCUMENT_FIELD:
-        return field_containment(target, query)
     if not target.textual:
         raise invalid(f'Cannot query contains on attribute "{query.attribute}" because it is not an array or string.')
     values = [query_value(target, query.attribute, value) for value in query.values]
     joiner = " AND " if method == "containsAll" else " OR "
     sql = "(" + joiner.join(f"text_match('contains', {column}, ?)" for _ in values) + ")"
     return (f"({column} IS NOT NULL AND NOT {sql})" if method == "notContains" else sql), values
-
-
-def field_containment(target: Target, query: Query) -> tuple[str, list]:
-    """contains on a schemaless field: an element of an array, or a substring of a string."""
-    values = [query_value(target, query.attribute, value) for value in query.values]
-    arguments = array_path_sql(query.attribute)
-    element = f"EXISTS (SELECT 1 FROM json_each({arguments}) WHERE value = ?)"
-    text = f"text_match('contains', {target.sql}, ?)"
-    one = f"(CASE json_type({arguments}) WHEN 'array' THEN {element} ELSE coalesce({text}, 0) END)"
-    joiner = " AND " if query.method == "containsAll" else " OR "
-    sql = "(" + joiner.join(one for _ in values) + ")"
-    params = [param for value in values for param in (value, value)]
-    return (f"({target.sql} IS NOT NULL AND NOT {sql})" if query.method == "notContains" else sql), params
 
 
 def array_element_target(target: Target) -> Target:

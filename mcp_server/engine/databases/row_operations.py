@@ -30,7 +30,8 @@ from ..queries import DEFAULT_LIMIT, QueryPlan, invalid, parse_queries, plan
 from . import relationships, vector_search
 from .column_types import INT64_MAX, INT64_MIN, WHOLE_KINDS, Column, check_value, encode, structure_error
 from .dialects import Dialect
-from .query_sql import resolve, where_clause
+from .field_queries import order_expressions
+from .query_sql import DOCUMENT_FIELD, resolve, where_clause
 from .relationships import holds_many, related_table, set_links
 from .row_records import (
     MISSING,
@@ -109,7 +110,9 @@ def order_terms(table: Table, query_plan: QueryPlan) -> list[tuple[str, str, str
             target.column is not None and (target.column.is_relationship or target.column.type.spatial)
         ):
             raise invalid(f"Cannot order by attribute {query.attribute!r}")
-        terms.append((target.sql, "ASC" if query.method == "orderAsc" else "DESC", query.attribute))
+        direction = "ASC" if query.method == "orderAsc" else "DESC"
+        expressions = order_expressions(query.attribute) if target.kind == DOCUMENT_FIELD else [target.sql]
+        terms += [(sql, direction, query.attribute) for sql in expressions]
     if not any(sql in ("_seq", "_uid") for sql, _, _ in terms):
         terms.append(("_seq", "ASC", "$sequence"))
     return terms

@@ -22,7 +22,7 @@ from ..errors import AppwriteError
 from ..registry import Call
 from .column_types import Column
 from .dialects import DOCUMENTS_DB, Dialect
-from .schemaless import DATA_COLUMN, path_sql
+from .schemaless import DATA_COLUMN, path_sql, text_sql
 
 # vectorsDB's index types: the hnsw_* ones on its `embeddings` vector, object on its `metadata`.
 VECTOR_INDEXES = ("hnsw_euclidean", "hnsw_dot", "hnsw_cosine")
@@ -277,6 +277,9 @@ def written_orders(stored: list[str | None]) -> list[str | None]:
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
     if index.type in UNSTORED_INDEXES:
         return
+    if index.type == "fulltext" and table.schemaless:
+        create_field_fulltext(connection, table, index)
+        return
     names = physical_columns(table, index.columns)
     rows = table.sql_name
     if index.type == "fulltext":
@@ -299,6 +302,24 @@ def create_index_storage(connection: sqlite3.Connection, table: Table, index: In
         parts.append(f"{expression} {order}")
     unique = "UNIQUE " if index.type == "unique" else ""
     connection.execute(f"CREATE {unique}INDEX {index.sql_name} ON {rows} ({', '.join(parts)})")
+
+
+def create_field_fulltext(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    """A fulltext index on fields of a schemaless table: an FTS5 table holding each field's string value
+    (column f<n> for the n-th field), kept in sync by triggers."""
+    fts, rows = index.sql_name, table.sql_name
+    listed = ", ".join(f"f{position}" for position in range(len(index.columns)))
+
+    def values(row: str) -> str:
+        return ", ".join(text_sql(attribute, row) for attribute in index.columns)
+
+    connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({listed}, content='')")
+    delete_old = f"INSERT INTO {fts} ({fts}, rowid, {listed}) VALUES ('delete', old._seq, {values('old.')});"
+    insert_new = f"INSERT INTO {fts} (rowid, {listed}) VALUES (new._seq, {values('new.')});"
+    connection.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {rows} BEGIN {insert_new} END")
+    connection.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {rows} BEGIN {delete_old} END")
+    connection.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE ON {rows} BEGIN {delete_old} {insert_new} END")
+    connection.execute(f"INSERT INTO {fts} (rowid, {listed}) SELECT _seq, {values('')} FROM {rows}")
 
 
 def drop_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:

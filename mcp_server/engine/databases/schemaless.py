@@ -32,6 +32,21 @@ def path_sql(attribute: str) -> str:
     return f"json_extract({DATA_COLUMN}, '{json_path(attribute.split('.'))}')"
 
 
+def text_sql(attribute: str, row: str = "") -> str:
+    """SQL giving a field's value when it is a string, else NULL (what a fulltext index holds); `row` qualifies
+    the data column (`new.` in a trigger)."""
+    arguments = f"{row}{array_path_sql(attribute)}"
+    return f"(CASE json_type({arguments}) WHEN 'text' THEN json_extract({arguments}) END)"
+
+
+def type_sql(attribute: str) -> str:
+    """SQL giving the JSON type of a field ('integer', 'real', 'text', 'true', 'false', 'null', 'object',
+    'array'), or NULL when the row has no such field."""
+    if not valid_path(attribute):
+        raise invalid(f"Invalid attribute: {attribute}")
+    return f"json_type({array_path_sql(attribute)})"
+
+
 def valid_path(attribute: object) -> bool:
     return isinstance(attribute, str) and all(_SEGMENT.fullmatch(segment) for segment in attribute.split("."))
 
