@@ -22,7 +22,6 @@ from .layout import (
     ID_PATTERN,
     INDEX_KEYS,
     LEGACY_WORDS,
-    PARAMETER_NAMES,
     SECTIONS,
     STRING_FORMATS,
     SYSTEM_COLUMNS,
@@ -40,7 +39,6 @@ MAX_DEPTH = 16
 NOT_COLUMN_PARAMETERS = ("type", "format", "side", "status")
 TYPES_SHOWN = ", ".join(COLUMN_TYPES)
 FORMATS_SHOWN = ", ".join(STRING_FORMATS)
-KEYS_OF_PARAMETERS = {name: key for key, name in PARAMETER_NAMES.items()}
 
 
 class FileError(Exception):
@@ -148,7 +146,9 @@ class Checker:
                 found[database, identity] = table
         for place, database, related in self.relations:
             if (database, related) not in found:
-                raise FileError(f"{place}.relatedTable", f"{describe(related)} is no table of database {database!r}")
+                raise FileError(
+                    f"{place}.relatedTable", f"{describe(related)} is no table of database {describe(database)}"
+                )
         return found
 
     def columns(self, where: str, table: dict, fixed: dict) -> list[dict]:
@@ -228,7 +228,7 @@ class Checker:
             return
         error = errors[0]
         name = error.message.split("'")[1] if error.validator == "required" else str(error.absolute_path[0])
-        key = KEYS_OF_PARAMETERS.get(name, name)
+        key = {parameter(key): key for key in settings}.get(name, name)
         problem = explain(error, properties).replace(f"parameter {name!r}", key).replace(f"{name!r}", repr(key))
         raise FileError(f"{where}.{key}", problem)
 
