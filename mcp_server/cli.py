@@ -655,11 +655,7 @@ def run_project_file(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         try:
-            if args.command == "pull":
-                return await command.run_pull(backend, options)
-            if args.command == "plan":
-                return await command.run_plan(backend, catalog, options)
-            return await command.run_push(backend, catalog, options, confirm_push)
+            return await command.run_command(args.command, backend, catalog, options, confirm_push)
         finally:
             await backend.aclose()
 

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
+from ..engine.errors import AppwriteError
 from .apply import ApplyError, apply
 from .layout import SECTIONS
 from .load import FileError, read_schema
 from .plan import DESTRUCTIVE, Action, plan
 from .render import done_line, plan_text
-from .schema import DATABASES, TABLES, as_file
+from .schema import DATABASES, TABLES, Schema, as_file
 from .target import read_target
 
 CONFIG_FILE = "appwrite.config.json"
@@ -63,6 +64,18 @@ class CommandError(Exception):
         return {"message": self.message, "code": self.code, "type": self.kind, **self.extra}
 
 
+async def run_command(name: str, backend: Any, catalog: Catalog, options: Options, confirm: Callable[[], bool]) -> int:
+    """Run pull, plan or push; an error of the target (an Appwrite error) becomes a CommandError."""
+    try:
+        if name == "pull":
+            return await run_pull(backend, options)
+        if name == "plan":
+            return await run_plan(backend, catalog, options)
+        return await run_push(backend, catalog, options, confirm)
+    except AppwriteError as error:
+        raise CommandError(error.message, error.code, error.type) from None
+
+
 def config_path(options: Options, reading: bool) -> Path:
     if options.config is not None:
         return Path(options.config)
@@ -75,11 +88,12 @@ async def run_pull(backend: Any, options: Options) -> int:
     """Write the project's schema to the file (keeping the file's other keys, such as endpoint or settings)."""
     path = config_path(options, reading=False)
     kept = existing_document(path)
-    skipped: list[str] = []
-    written = as_file(await read_target(backend, skipped), options.project)
-    for name in skipped:
-        print(f"baas-mcp pull: the server cannot list {name}; that section is left as it was", file=sys.stderr)
-    replaced = {"projectId", *LEGACY_SECTIONS, *SCHEMA_SECTIONS, *(section.name for section in SECTIONS)} - set(skipped)
+    skipped: list[tuple[str, str]] = []
+    written = as_file(await read_target(backend, None, skipped), options.project)
+    for name, reason in skipped:
+        print(f"baas-mcp pull: {name} left as the file had it: {reason}", file=sys.stderr)
+    left = {name for name, _ in skipped}
+    replaced = {"projectId", *LEGACY_SECTIONS, *SCHEMA_SECTIONS, *(section.name for section in SECTIONS)} - left
     document = {**{key: value for key, value in kept.items() if key not in replaced}, **written}
     text = json.dumps(document, indent=4, ensure_ascii=False) + "\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -118,7 +132,7 @@ async def planned(backend: Any, catalog: Catalog, options: Options) -> list[Acti
         wanted = read_schema(path, catalog)
     except FileError as error:
         raise CommandError(f"{path}: {error}", status=2) from None
-    return plan(wanted, await read_target(backend), catalog)
+    return plan(wanted, await read_target(backend, wanted.managed | stated_sections(wanted)), catalog)
 
 
 async def run_plan(backend: Any, catalog: Catalog, options: Options) -> int:
@@ -158,6 +172,12 @@ async def run_push(backend: Any, catalog: Catalog, options: Options, confirm: Ca
         raise CommandError(message, 500, "general_unknown", extra={"applied": [a.as_json() for a in applied]}) from None
     print(json.dumps([action.as_json() for action in applied], indent=2) if options.json else "Push complete.")
     return 0
+
+
+def stated_sections(schema: Schema) -> frozenset[str]:
+    """The sections a file gives resources of (whether or not it states them in full)."""
+    tables = {DATABASES, TABLES} if schema.databases or schema.tables else set()
+    return frozenset({*tables, *(name for name, entries in schema.flat.items() if entries)})
 
 
 def describe(action: Action) -> str:
