@@ -651,7 +651,9 @@ def run_project_file(args: argparse.Namespace) -> int:
     remote = remote_backend(args)
     options = command.Options(args.config, args.project, args.json, args.allow_destroy, args.timeout)
     catalog = load_catalog()
-    backend = Runtime(usable_data_dir(args.data_dir, args.project), args.project, Settings(), remote).backend(catalog)
+    # A server's project needs no data dir here: nothing is downloaded.
+    directory = data_dir(args.data_dir) if remote else usable_data_dir(args.data_dir, args.project)
+    backend = Runtime(directory, args.project, Settings(), remote).backend(catalog)
 
     async def run() -> int:
         try:
@@ -669,8 +671,10 @@ def run_project_file(args: argparse.Namespace) -> int:
 
 
 def confirm_push() -> bool:
-    answer = input("Apply these actions? Only 'yes' applies them: ")
-    return answer.strip() == "yes"
+    try:
+        return input("Apply these actions? Only 'yes' applies them: ").strip() == "yes"
+    except EOFError:
+        return False
 
 
 def run_install(args: argparse.Namespace) -> int:

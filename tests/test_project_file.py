@@ -326,6 +326,31 @@ def test_a_file_that_lies_is_refused_naming_the_key_path_and_nothing_is_applied(
     assert where in result.stderr and said in result.stderr, result.stderr
 
 
+LEGACY = {
+    "databases": [{"$id": "blog", "name": "Blog"}],
+    "collections": [
+        {"$id": "posts", "databaseId": "blog", "name": "Posts", "attributes": [
+            {"key": "title", "type": "string", "size": 9, "required": True},
+            {"key": "author", "type": "relationship", "relatedCollection": "people", "relationType": "manyToOne"},
+        ]},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "said"),
+    [
+        (lambda attributes: attributes[0].update(type="strnig"), "collections[0].attributes[0].type", "unknown"),
+        (lambda attributes: None, "collections[0].attributes[1].relatedCollection", '"people" is no table'),
+    ],
+)
+def test_a_legacy_collection_that_lies_is_refused_in_its_own_words(tmp_path, change, where, said):
+    document = copy.deepcopy(LEGACY)
+    change(document["collections"][0]["attributes"])
+    result = bad(tmp_path, document)
+    assert where in result.stderr and said in result.stderr, result.stderr
+
+
 def test_a_refused_file_is_an_appwrite_shaped_error_with_json(tmp_path):
     result = bad(tmp_path, with_column({"key": "price", "type": "money"}), "--json")
     error = json.loads(result.stdout)
@@ -336,6 +361,18 @@ def test_a_refused_file_is_an_appwrite_shaped_error_with_json(tmp_path):
 def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
     result = bad(tmp_path, '{"tables": [' + " " * (17 * 1024 * 1024) + "]}")
     assert "larger than 16 MiB" in result.stderr
+
+
+def test_pushing_to_a_server_leaves_no_data_dir_behind(tmp_path):
+    """--endpoint needs no local data: an unreachable server is an error, and no ./.baas is made."""
+    write(tmp_path, "appwrite.config.json", {"projectId": "p", "teams": [{"$id": "t", "name": "T"}]})
+    target = ["--endpoint", "http://127.0.0.1:9/v1", "--project", "p", "--api-key", "k", "--json"]
+    result = project_file("push", *target, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    error = json.loads(result.stdout)
+    assert (error["type"], error["code"]) == ("general_server_error", 503)
+    assert "cannot reach http://127.0.0.1:9/v1" in error["message"]
+    assert not (tmp_path / ".baas").exists()
 
 
 def test_push_on_a_terminal_asks_and_applies_only_on_yes(tmp_path):

@@ -93,7 +93,7 @@ class Checker:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        # Relationship columns: where each is, its database and the table it names.
+        # Relationship columns: where each names its table, its database and the table it names.
         self.relations: list[tuple[str, str, object]] = []
 
     def entries(self, data: dict, name: str) -> list[tuple[str, dict]]:
@@ -126,30 +126,37 @@ class Checker:
         for name in (LEGACY[TABLES], TABLES):
             seen: set[str] = set()
             for where, entry in self.entries(data, name):
-                table = table_words(entry) if name == LEGACY[TABLES] else shaped(entry, TABLE_KEYS)
-                identity = self.identity(where, table, "$id", set())
-                database = table.get("databaseId")
-                if database not in databases:
-                    raise FileError(
-                        f"{where}.databaseId", f"{describe(database)} is no database of the file's tablesDB"
-                    )
-                if f"{database}/{identity}" in seen:
-                    raise FileError(f"{where}.$id", f"table {identity!r} is given twice in database {database!r}")
-                seen.add(f"{database}/{identity}")
-                fixed = {"databaseId": database, "tableId": identity}
-                settings = {key: value for key, value in table.items() if key not in ("columns", "indexes")}
-                self.check(where, self.catalog.get("tablesDB.createTable"), fixed, settings)
-                table["columns"] = self.columns(where, table, fixed)
-                table["indexes"] = self.indexes(where, table, fixed)
+                try:
+                    table = self.table(where, entry, name, databases, seen)
+                except FileError as error:
+                    raise legacy_words(error) if name == LEGACY[TABLES] else error from None
+                identity, database = table["$id"], table["databaseId"]
                 if (database, identity) in found and found[database, identity] != table:
                     raise FileError(where, f"table {identity!r} is also given, differently, in collections")
                 found[database, identity] = table
         for place, database, related in self.relations:
             if (database, related) not in found:
-                raise FileError(
-                    f"{place}.relatedTable", f"{describe(related)} is no table of database {describe(database)}"
-                )
+                raise FileError(place, f"{describe(related)} is no table of database {describe(database)}")
         return found
+
+    def table(self, where: str, entry: dict, name: str, databases: dict[str, dict], seen: set[str]) -> dict:
+        """One table of the file (a legacy collection in a table's words), checked with its columns and indexes."""
+        table = table_words(entry) if name == LEGACY[TABLES] else shaped(entry, TABLE_KEYS)
+        identity = self.identity(where, table, "$id", set())
+        database = table.get("databaseId")
+        if database not in databases:
+            raise FileError(f"{where}.databaseId", f"{describe(database)} is no database of the file's tablesDB")
+        if f"{database}/{identity}" in seen:
+            raise FileError(f"{where}.$id", f"table {identity!r} is given twice in database {database!r}")
+        seen.add(f"{database}/{identity}")
+        fixed = {"databaseId": database, "tableId": identity}
+        settings = {key: value for key, value in table.items() if key not in ("columns", "indexes")}
+        self.check(where, self.catalog.get("tablesDB.createTable"), fixed, settings)
+        table["columns"] = self.columns(where, table, fixed)
+        table["indexes"] = self.indexes(where, table, fixed)
+        if name == LEGACY[TABLES]:
+            self.relations = [(legacy_path(place), *rest) for place, *rest in self.relations]
+        return table
 
     def columns(self, where: str, table: dict, fixed: dict) -> list[dict]:
         columns = []
@@ -160,9 +167,7 @@ class Checker:
             self.identity(place, column, "key", seen)
             kind = column.get("type")
             if kind not in COLUMN_TYPES:
-                raise FileError(
-                    f"{place}.type", f"unknown column type {describe(kind)}; one of {', '.join(COLUMN_TYPES)}"
-                )
+                raise FileError(f"{place}.type", f"unknown column type {describe(kind)}; one of {TYPES_SHOWN}")
             if kind == "string" and column.get("format") not in (None, "", *STRING_FORMATS):
                 raise FileError(
                     f"{place}.format", f"unknown string format {describe(column['format'])}; one of {FORMATS_SHOWN}"
@@ -176,7 +181,7 @@ class Checker:
                 settings = {name: value for name, value in column.items() if name not in NOT_COLUMN_PARAMETERS}
                 self.check(place, self.catalog.get(f"tablesDB.create{method}Column"), fixed, settings)
             if kind == "relationship":
-                self.relations.append((place, fixed["databaseId"], column.get("relatedTable")))
+                self.relations.append((f"{place}.relatedTable", fixed["databaseId"], column.get("relatedTable")))
             columns.append(column)
         return columns
 
@@ -235,6 +240,17 @@ class Checker:
 
 def not_a_number(name: str) -> None:
     raise FileError("", f"not valid JSON: {name} is no JSON number")
+
+
+def legacy_words(error: FileError) -> FileError:
+    """A problem with a legacy collection, said in its own words (attributes, relatedCollection, documentSecurity)."""
+    return FileError(legacy_path(error.where), error.problem)
+
+
+def legacy_path(where: str) -> str:
+    for word, table_word in LEGACY_WORDS.items():
+        where = where.replace(f".{table_word}", f".{word}")
+    return where
 
 
 def table_words(collection: dict) -> dict:
