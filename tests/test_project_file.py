@@ -296,6 +296,40 @@ def with_column(column: dict) -> dict:
             "must be up to 36 characters",
         ),
         (with_column({"key": "price", "type": "double"}), "tables[0].columns[1].required", "missing"),
+        (
+            with_column({"key": "price", "type": "double", "required": True, "default": 2.5}),
+            "tables[0].columns[1].default",
+            "a required column takes no default",
+        ),
+        (
+            with_column({"key": "price", "type": "double", "required": False, "array": True, "default": 2.5}),
+            "tables[0].columns[1].default",
+            "an array column takes no default",
+        ),
+        (
+            with_column({"key": "price", "type": "integer", "required": False, "min": 5, "max": 1}),
+            "tables[0].columns[1].min",
+            "5 is more than max 1",
+        ),
+        (
+            with_column({"key": "price", "type": "integer", "required": False, "min": 0, "max": 9, "default": 10}),
+            "tables[0].columns[1].default",
+            "10 is outside min 0 to max 9",
+        ),
+        (
+            with_column(
+                {
+                    "key": "price",
+                    "type": "string",
+                    "format": "enum",
+                    "elements": ["a"],
+                    "required": False,
+                    "default": "b",
+                }
+            ),
+            "tables[0].columns[1].default",
+            '"b" is none of the elements',
+        ),
         ({**FULL, "buckets": [{"$id": "x" * 37, "name": "Long"}]}, "buckets[0].$id", "must be up to 36 characters"),
         ({**FULL, "teams": [{"$id": "a"}, {"$id": "a", "name": "A"}]}, "teams[0].name", "missing"),
         ({**FULL, "teams": [{"$id": "a", "name": "A"}, {"$id": "a", "name": "A"}]}, "teams[1].$id", "given twice"),

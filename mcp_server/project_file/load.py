@@ -180,6 +180,7 @@ class Checker:
             if column.get("side") != "child":
                 settings = {name: value for name, value in column.items() if name not in NOT_COLUMN_PARAMETERS}
                 self.check(place, self.catalog.get(f"tablesDB.create{method}Column"), fixed, settings)
+                column_rules(place, column)
             if kind == "relationship":
                 self.relations.append((f"{place}.relatedTable", fixed["databaseId"], column.get("relatedTable")))
             columns.append(column)
@@ -240,6 +241,23 @@ class Checker:
 
 def not_a_number(name: str) -> None:
     raise FileError("", f"not valid JSON: {name} is no JSON number")
+
+
+def column_rules(place: str, column: dict) -> None:
+    """Appwrite's rules that tie a column's settings together (its parameters were each checked already)."""
+    default, low, high = column.get("default"), column.get("min"), column.get("max")
+    if default is not None and column.get("required"):
+        raise FileError(f"{place}.default", "a required column takes no default (null)")
+    if default is not None and column.get("array"):
+        raise FileError(f"{place}.default", "an array column takes no default (null)")
+    if low is not None and high is not None and low > high:
+        raise FileError(f"{place}.min", f"{low} is more than max {high}")
+    ranged = isinstance(default, int | float) and not isinstance(default, bool)
+    if ranged and ((low is not None and default < low) or (high is not None and default > high)):
+        raise FileError(f"{place}.default", f"{default} is outside min {low} to max {high}")
+    elements = column.get("elements")
+    if column.get("format") == "enum" and default is not None and default not in elements:
+        raise FileError(f"{place}.default", f"{describe(default)} is none of the elements")
 
 
 def legacy_words(error: FileError) -> FileError:
