@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from mcp_server.catalog import load_catalog
+from mcp_server.project_file import plan as planning
+from mcp_server.project_file.load import parse_schema
+from mcp_server.project_file.schema import Schema
 from tests.commands import COMMAND
 from tests.project_files import FULL, project_file, succeeded, write
 
@@ -428,3 +432,16 @@ def test_push_on_a_terminal_asks_and_applies_only_on_yes(tmp_path):
             os.close(follower)
         assert process.returncode == code, out + err
     assert plan(data, config) == []
+
+
+@pytest.mark.parametrize(("encrypt", "planned"), [(False, []), (True, [("recreate", "shop/products/title")])])
+def test_a_key_an_older_server_does_not_report_matches_a_file_that_leaves_it_unset(encrypt, planned):
+    """An Appwrite server whose column model lacks `encrypt`: the file's encrypt false is no change, true is one."""
+    catalog = load_catalog()
+    title = {"key": "title", "type": "string", "required": True, "array": False, "size": 128, "default": None}
+    table = {"$id": "products", "databaseId": "shop", "name": "P", "columns": [title], "indexes": []}
+    database = {"$id": "shop", "name": "Shop", "enabled": True}
+    found = Schema({"shop": database}, {("shop", "products"): table}, managed=frozenset({"tablesDB", "tables"}))
+    file_table = {**table, "columns": [{**title, "encrypt": encrypt}]}
+    wanted = parse_schema({"tablesDB": [database], "tables": [file_table]}, catalog)
+    assert [(action.action, action.address) for action in planning.plan(wanted, found, catalog)] == planned

@@ -91,12 +91,17 @@ def same(key: str, have: object, want: object) -> bool:
     return have == want
 
 
+def unset(value: object) -> bool:
+    return value is None or value is False or value == "" or value == []
+
+
 def differences(have: dict, want: dict, keys: tuple[str, ...] | list[str]) -> list[dict]:
-    """The keys `want` states that `have` does not match, each with both values."""
+    """The keys `want` states that `have` does not match, each with both values. A key the target does not report
+    (an older server's model lacks it) matches a file that leaves it unset: null, false, empty."""
     return [
         {"key": key, "from": have.get(key), "to": want[key]}
         for key in keys
-        if key in want and not same(key, have.get(key), want[key])
+        if key in want and not (key not in have and unset(want[key])) and not same(key, have.get(key), want[key])
     ]
 
 
