@@ -44,6 +44,8 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 EVENTS_PAGE = 500
 FOLLOW_POLL = 0.2
 MAX_EVENTS_KEPT = 10_000_000
+# push: seconds to wait for a server to build the columns and indexes of one phase.
+PUSH_TIMEOUT = 300
 PRIVATE_URLS_HELP = "let avatars and webhooks reach loopback, private and reserved addresses (refused by default)"
 NO_CODE_HELP = "refuse function and site deployments and executions, and run no function in the background"
 STDIO_HINT = (
@@ -365,7 +367,44 @@ def build_parser() -> argparse.ArgumentParser:
     background.add_argument("--json", action="store_true", help="with --once: print JSON")
     background.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     background.set_defaults(run=run_background, command="background")
+    project_file_commands(commands)
     return parser
+
+
+def project_file_commands(commands) -> None:
+    """pull, plan and push: the project as code in appwrite-cli's file, on the engine or an Appwrite server."""
+    helps = {
+        "pull": "write the project's schema to appwrite.config.json (appwrite-cli's format)",
+        "plan": "show what push would change to make the project match the file",
+        "push": "apply the file's schema to the project (deletions and recreations need --allow-destroy)",
+    }
+    for name, words in helps.items():
+        sub = commands.add_parser(name, help=words)
+        sub.add_argument(
+            "--config", default=None, metavar="FILE", help="the file (default appwrite.config.json, or appwrite.json)"
+        )
+        if name == "push":
+            sub.add_argument("--allow-destroy", action="store_true", help="allow deleting and recreating resources")
+            sub.add_argument(
+                "--timeout",
+                type=whole_number(1, 86_400, "expected a whole number of seconds from 1 to 86400"),
+                default=PUSH_TIMEOUT,
+                help="seconds to wait for columns and indexes to become available (default 300)",
+            )
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+        sub.add_argument(
+            "--project", default=None, help="project id (default: default; env APPWRITE_PROJECT_ID with --endpoint)"
+        )
+        sub.add_argument("--endpoint", default=None, help="an Appwrite server, e.g. https://cloud.appwrite.io/v1")
+        sub.add_argument("--api-key", default=None, help="with --endpoint: the server's API key (env APPWRITE_API_KEY)")
+        sub.add_argument("--self-signed", action="store_true", help="with --endpoint: accept a self-signed certificate")
+        sub.add_argument(
+            "--api-version", default=None, metavar="X.Y", help="with --endpoint: the server's Appwrite version"
+        )
+        # pull and plan destroy nothing; the options serve's --endpoint check reads are the engine's own.
+        sub.set_defaults(run=run_project_file, allow_destroy=False, timeout=PUSH_TIMEOUT)
+        sub.set_defaults(allow_private_urls=False, no_code=False, events_max_age=None, events_max_count=None)
 
 
 def is_loopback(host: str) -> bool:
@@ -598,6 +637,44 @@ def run_api(args: argparse.Namespace) -> int:
     app = RestApp(engine, origins, background=background, default_project=args.project)
     anyio.run(serve_http, app, sock, announce, backend_options={"use_uvloop": uvloop})
     return 0
+
+
+def run_project_file(args: argparse.Namespace) -> int:
+    """pull, plan or push on the embedded engine or, with --endpoint, on an Appwrite server."""
+    import anyio
+
+    from .catalog import load_catalog
+    from .project_file import command
+    from .runtime import Runtime
+    from .settings import Settings
+
+    remote = remote_backend(args)
+    options = command.Options(args.config, args.project, args.json, args.allow_destroy, args.timeout)
+    catalog = load_catalog()
+    # A server's project needs no data dir here: nothing is downloaded.
+    directory = data_dir(args.data_dir) if remote else usable_data_dir(args.data_dir, args.project)
+    backend = Runtime(directory, args.project, Settings(), remote).backend(catalog)
+
+    async def run() -> int:
+        try:
+            return await command.run_command(args.command, backend, catalog, options, confirm_push)
+        finally:
+            await backend.aclose()
+
+    try:
+        return anyio.run(run)
+    except command.CommandError as error:
+        if args.json:
+            print(json.dumps(error.as_json(), ensure_ascii=False))
+        print(f"baas-mcp {args.command}: error: {error.message}", file=sys.stderr)
+        return error.status
+
+
+def confirm_push() -> bool:
+    try:
+        return input("Apply these actions? Only 'yes' applies them: ").strip() == "yes"
+    except EOFError:
+        return False
 
 
 def run_install(args: argparse.Namespace) -> int:
