@@ -1,15 +1,17 @@
 """Taking a backup of a project while servers keep reading and writing it (`baas-mcp backup create`).
 
 The database is copied with SQLite's online backup API from a read transaction: one committed state, every bulk
-write in it whole or absent, taken beside the writers (WAL) without stopping them. The stored files copied are
+write in it whole or absent, taken beside the writers (WAL) without stopping them. The stored files taken are
 exactly those the snapshot lists; each is there, because a file's content is moved into place inside the
-transaction that records it (storage/stored_files.py). A file deleted after the snapshot may be gone, or its id
-taken again, by the time it is copied: a file row's sequence number is never used again, so once the files are
-copied, the live database still holding as many rows up to the snapshot's highest number as the snapshot did
-proves none of them went in between, and every copy is the content of its row. Otherwise the backup is taken
-again; the last try holds the database's write lock from the snapshot to the last file (writers wait, as they wait
-for one another). The key material, the functions' and sites' deployments and the outbox are copied after the
-snapshot. Each file's SHA-256 goes into the manifest as it is copied (archive.py).
+transaction that records it (storage/stored_files.py), and is never changed in place after, only removed. Right
+after the snapshot begins, each is hard-linked into the backup (a quick step; copied where hard links cannot be
+made). A file deleted since the snapshot may be gone, or its id taken again, by then: a file row's sequence number
+is never used again, so the live database still holding as many rows up to the snapshot's highest number as the
+snapshot did proves none went in between, and every link holds the content of its row. Otherwise the backup is
+taken again; the last try holds the database's write lock while it links (writers wait, as they wait for one
+another). Then, from the same snapshot, the database is copied and each link replaced by a copy of its own. The key
+material, the functions' and sites' deployments and the outbox are copied after. Each file's SHA-256 goes into the
+manifest as it is copied (archive.py).
 """
 
 from __future__ import annotations
@@ -83,25 +85,29 @@ def take(project_dir: Path, content: Path, manifest: ManifestWriter, locked: boo
         try:
             source.execute("BEGIN")
             source.execute("SELECT COUNT(*) FROM _files").fetchone()  # the snapshot starts here
-            os.close(create_private(content / DATABASE))
-            with contextlib.closing(sqlite3.connect(content / DATABASE)) as target:
-                source.backup(target)
-            manifest.add(copy(content, None, DATABASE))
-            listed, highest, missing = copy_stored_files(source, project_dir, content, manifest)
-            source.execute("ROLLBACK")
+            listed, highest, missing = link_stored_files(source, project_dir, content)
             if missing and locked:
                 raise AppwriteError(
                     "storage_file_not_found",
                     f"The content of stored file {missing} is missing from the project folder.",
                 )
-            for path in kept_files(project_dir):
-                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                    manifest.add(copy(project_dir, content, path))
             still = live.execute("SELECT COUNT(*) FROM _files WHERE seq <= ?", (highest,)).fetchone()[0]
-            return missing is None and still == listed
+            if missing or still != listed:
+                return False
         finally:
             if live.in_transaction:
                 live.execute("ROLLBACK")
+        os.close(create_private(content / DATABASE))
+        with contextlib.closing(sqlite3.connect(content / DATABASE)) as target:
+            source.backup(target)
+        manifest.add(copy(content, None, DATABASE))
+        for path in stored_paths(source, project_dir):
+            manifest.add(detach(content, path))
+        source.execute("ROLLBACK")
+    for path in kept_files(project_dir):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            manifest.add(copy(project_dir, content, path))
+    return True
 
 
 @contextlib.contextmanager
@@ -114,23 +120,53 @@ def connection(path: Path) -> Iterator[sqlite3.Connection]:
         handle.close()
 
 
-def copy_stored_files(
-    source: sqlite3.Connection, project_dir: Path, content: Path, manifest: ManifestWriter
-) -> tuple[int, int, str | None]:
-    """Copy the content of every stored file the snapshot lists: how many it lists, their highest sequence number,
-    and the first one whose content was not there (`bucket/file`), if any."""
+def stored_paths(source: sqlite3.Connection, project_dir: Path) -> Iterator[str]:
+    """The paths (inside the project folder) of the stored files the snapshot lists, in order."""
+    storage = project_dir / "storage"
+    for _, bucket_id, file_id in source.execute(STORED_FILES):
+        yield content_path(storage, bucket_id, file_id).relative_to(project_dir).as_posix()
+
+
+def link_stored_files(source: sqlite3.Connection, project_dir: Path, content: Path) -> tuple[int, int, str | None]:
+    """Take the content of every stored file the snapshot lists into `content`, as a hard link (quick: the content
+    of a stored file is never changed in place, only replaced or removed), else as a copy: how many files the
+    snapshot lists, their highest sequence number, and the first whose content was not there, if any."""
     listed = highest = 0
     missing = None
     storage = project_dir / "storage"
     for seq, bucket_id, file_id in source.execute(STORED_FILES):
         listed += 1
         highest = seq
-        path = content_path(storage, bucket_id, file_id).relative_to(project_dir).as_posix()
+        live = content_path(storage, bucket_id, file_id)
+        target = content / live.relative_to(project_dir)
         try:
-            manifest.add(copy(project_dir, content, path))
-        except (FileNotFoundError, IsADirectoryError):
+            link_or_copy(live, target)
+        except FileNotFoundError:
             missing = missing or f"{bucket_id}/{file_id}"
     return listed, highest, missing
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    make_private_dirs(target.parent)
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileNotFoundError:
+        raise
+    except OSError:  # no hard links here (another file system, or one without them)
+        with archive.open_plain(source) as handle:
+            archive.copy_file(handle, target)
+
+
+def detach(content: Path, path: str) -> Entry:
+    """The manifest entry of a stored file taken into `content`, made a copy of its own if it is a hard link."""
+    target = content / path
+    if os.lstat(target).st_nlink == 1:
+        return copy(content, None, path)
+    temporary = target.with_name(f".{target.name}.copy")
+    with archive.open_plain(target) as handle:
+        size, digest = archive.copy_file(handle, temporary)
+    os.replace(temporary, target)
+    return Entry(path, size, digest)
 
 
 def kept_files(project_dir: Path) -> Iterator[str]:
