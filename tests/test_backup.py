@@ -284,6 +284,16 @@ def test_a_manifest_naming_a_path_outside_the_project_is_refused(one_backup):
     assert "names no plain path inside the project folder" in refused(data_dir, backup_id)
 
 
+def test_a_folder_of_the_data_dir_that_is_no_project_is_never_replaced(one_backup):
+    data_dir, backup_id, _ = one_backup
+    (data_dir / "downloads").mkdir()
+    (data_dir / "downloads" / "saved.txt").write_text("mine")
+    code, error, _ = backup("restore", backup_id, "--as", "downloads", "--force", data_dir=data_dir)
+    assert (code, error["type"]) == (1, "general_argument_invalid")
+    assert "is not a project folder" in error["message"]
+    assert os.listdir(data_dir / "downloads") == ["saved.txt"]
+
+
 @pytest.mark.parametrize("backup_id", ["../data", "..", "a/b", "x" * 37, ".backups"])
 def test_backup_ids_are_checked_before_they_name_a_folder(one_backup, backup_id):
     data_dir, _, _ = one_backup

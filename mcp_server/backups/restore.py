@@ -59,6 +59,8 @@ def held(destination: Path, force: bool) -> Iterator[None]:
     if not destination.exists():
         yield
         return
+    if not (destination / archive.DATABASE).is_file():
+        raise archive.invalid(f"'{destination.name}' in the data directory is not a project folder; nothing changed.")
     lock = ProcessLock(destination / IN_USE)
     if not lock.acquire():
         raise AppwriteError(
