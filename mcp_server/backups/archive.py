@@ -110,8 +110,8 @@ def open_plain(path: Path) -> BinaryIO:
 
 
 def copy_file(source: BinaryIO, target: Path | None, limit: int = MAX_SIZE) -> tuple[int, str]:
-    """Read `source` to its end (at most `limit` + 1 bytes), writing it to the new file `target` (when given,
-    flushed to disk); its size and SHA-256."""
+    """Read `source` to its end (at most `limit` + 1 bytes), writing it to the new file `target` when given (flushed
+    to disk by the caller's `settle`); its size and SHA-256."""
     digest = hashlib.sha256()
     size = 0
     output = None
@@ -127,21 +127,19 @@ def copy_file(source: BinaryIO, target: Path | None, limit: int = MAX_SIZE) -> t
             size += len(chunk)
             if output is not None:
                 output.write(chunk)
-        if output is not None:
-            output.flush()
-            os.fsync(output.fileno())
     finally:
         if output is not None:
             output.close()
     return size, digest.hexdigest()
 
 
-def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def settle() -> None:
+    """Flush what was written to disk: one sync for all the files of a backup or a restore, before the rename that
+    puts it in place, is far quicker than one per file (where the system has no sync, Windows, it writes them back
+    in its own time)."""
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
 
 
 def remove_tree(folder: Path) -> None:
@@ -159,8 +157,6 @@ def summary(header: dict) -> dict:
 def write_header(folder: Path, header: dict) -> None:
     with os.fdopen(create_private(folder / HEADER), "w", encoding="utf-8") as handle:
         json.dump(header, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def read_header(folder: Path, backup_id: str) -> dict:
@@ -207,8 +203,6 @@ class ManifestWriter:
         self.size += entry.size
 
     def close(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
         self.handle.close()
 
 

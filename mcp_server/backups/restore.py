@@ -39,7 +39,7 @@ def restore_backup(data_dir: Path, backup_id: str, project_id: str | None = None
             make_private_dirs(staging)
             for entry in archive.entries(folder, backup_id):
                 archive.check_file(folder / CONTENT, entry, backup_id, staging / entry.path)
-            archive.fsync_folder(staging)
+            archive.settle()
             put_in_place(staging, destination)
         finally:
             archive.remove_tree(staging)
@@ -89,7 +89,7 @@ def put_in_place(staging: Path, destination: Path) -> None:
             raise AppwriteError(
                 "project_already_exists", f"Project '{destination.name}' was created while restoring; nothing changed."
             ) from None
-        archive.fsync_folder(destination.parent)
+        archive.settle()
         return
     aside = destination.with_name(f".replaced-{destination.name}-{os.urandom(4).hex()}")
     os.rename(destination, aside)
@@ -98,5 +98,5 @@ def put_in_place(staging: Path, destination: Path) -> None:
     except BaseException:
         os.rename(aside, destination)
         raise
-    archive.fsync_folder(destination.parent)
+    archive.settle()
     archive.remove_tree(aside)

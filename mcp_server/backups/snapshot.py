@@ -68,9 +68,9 @@ def create_backup(data_dir: Path, project_id: str) -> dict:
             "manifest": manifest.digest.hexdigest(),
         }
         archive.write_header(staging, header)
-        archive.fsync_folder(staging)
+        archive.settle()
         os.rename(staging, root / backup_id)
-        archive.fsync_folder(root)
+        archive.settle()
     except BaseException:
         archive.remove_tree(staging)
         raise
