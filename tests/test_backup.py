@@ -294,6 +294,15 @@ def test_a_folder_of_the_data_dir_that_is_no_project_is_never_replaced(one_backu
     assert os.listdir(data_dir / "downloads") == ["saved.txt"]
 
 
+def test_a_failure_of_the_file_system_is_an_appwrite_error(one_backup):
+    data_dir, _, folder = one_backup
+    shutil.rmtree(folder.parent)
+    (data_dir / ".backups").write_text("not a folder")
+    code, error, errors = backup("create", data_dir=data_dir)
+    assert (code, error["type"], error["code"]) == (1, "general_server_error", 500)
+    assert "Traceback" not in errors
+
+
 @pytest.mark.parametrize("backup_id", ["../data", "..", "a/b", "x" * 37, ".backups"])
 def test_backup_ids_are_checked_before_they_name_a_folder(one_backup, backup_id):
     data_dir, _, _ = one_backup

@@ -1,14 +1,16 @@
 """`baas-mcp backup create | list | restore | delete`: running each and printing what it did.
 
-A failure prints its Appwrite error (`{"message", "code", "type", "version"}`) on standard output with `--json`,
-one line on standard error always, and exits 1. `--project` names the project to back up (create), the project
-whose backups to show or keep (list, delete --keep), and, given with an ID, the project the backup must be of.
+A failure prints its Appwrite error (`{"message", "code", "type", "version"}`; the file system's and SQLite's as
+general_server_error) on standard output with `--json`, one line on standard error always, and exits 1.
+`--project` names the project to back up (create), the project whose backups to show or keep (list, delete
+--keep), and, given with an ID, the project the backup must be of.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,7 +23,10 @@ from .snapshot import create_backup
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     """Run one backup action; the exit code."""
     try:
-        result, text = ACTIONS[args.backup_command](args, data_dir)
+        try:
+            result, text = ACTIONS[args.backup_command](args, data_dir)
+        except (OSError, sqlite3.Error) as failure:  # a full disk, a database locked for too long, …
+            raise AppwriteError("general_server_error", f"{type(failure).__name__}: {failure}") from None
     except AppwriteError as error:
         if args.json:
             print(json.dumps(error.to_dict(), ensure_ascii=False))
