@@ -74,7 +74,11 @@ class Project:
         self.settings_lock = threading.Lock()
         self.settings_dirty = False
         self.in_use = hold_shared(path.parent / IN_USE)
-        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
+        try:
+            self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
+        except BaseException:
+            self.let_go()
+            raise
         self.cipher = Cipher(path.parent / "encryption.key")
         # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
         self.tables: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -196,6 +200,10 @@ class Project:
 
     def close(self) -> None:
         self.db.close()
+        self.let_go()
+
+    def let_go(self) -> None:
+        """Give back the project's in-use lock."""
         if self.in_use is not None:
             with contextlib.suppress(OSError):
                 os.close(self.in_use)
