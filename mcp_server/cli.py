@@ -76,6 +76,7 @@ def whole_number(low: int, high: int, expected: str) -> Callable[[str], int]:
 positive_limit = whole_number(1, MAX_CLI_LIMIT, f"expected a whole number from 1 to {MAX_CLI_LIMIT}")
 port_number = whole_number(0, 65535, "expected a port number from 0 to 65535")
 sequence_number = whole_number(0, 2**63 - 1, "expected an event's sequence number (0 or more)")
+backups_kept = whole_number(1, 10_000, "expected a number of backups from 1 to 10000")
 events_kept = whole_number(1, MAX_EVENTS_KEPT, f"expected a whole number from 1 to {MAX_EVENTS_KEPT:,}")
 
 
@@ -325,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub, run in ((create, run_keys_create), (listing, run_keys_list), (revoke, run_keys_revoke)):
         sub.set_defaults(run=run, command="keys")
 
+    backup_parsers(commands)
+
     webhooks = commands.add_parser("webhooks", help="deliver webhooks without a server").add_subparsers(
         dest="webhooks_command", metavar="ACTION", required=True
     )
@@ -405,6 +408,41 @@ def project_file_commands(commands) -> None:
         # pull and plan destroy nothing; the options serve's --endpoint check reads are the engine's own.
         sub.set_defaults(run=run_project_file, allow_destroy=False, timeout=PUSH_TIMEOUT)
         sub.set_defaults(allow_private_urls=False, no_code=False, events_max_age=None, events_max_count=None)
+
+
+def backup_parsers(commands) -> None:
+    """`baas-mcp backup create | list | restore | delete` (run by backups/command.py)."""
+    backup = commands.add_parser(
+        "backup", help="take, list, restore and delete consistent online backups of a project"
+    ).add_subparsers(dest="backup_command", metavar="ACTION", required=True)
+    create = backup.add_parser("create", help="back up the project (database, files, key material) while it runs")
+    create.add_argument("--keep", type=backups_kept, help="then delete the project's oldest backups beyond N")
+    listing = backup.add_parser("list", help="list the backups, oldest first")
+    restore = backup.add_parser("restore", help="check a backup, then put it back into its project or another")
+    restore.add_argument("id", help="backup id, as backup list shows it")
+    restore.add_argument("--as", dest="as_project", metavar="PROJECT", help="restore into this project id instead")
+    restore.add_argument("--force", action="store_true", help="replace an existing project's data")
+    delete = backup.add_parser("delete", help="delete a backup, or (--keep N) all but the project's newest N")
+    delete.add_argument("id", nargs="?", help="backup id, as backup list shows it")
+    delete.add_argument("--keep", type=backups_kept, help="delete the project's oldest backups beyond N")
+    for sub in (create, listing, restore, delete):
+        sub.add_argument("--data-dir", default=None, help="where project data lives (env BAAS_MCP_DATA_DIR)")
+        sub.add_argument(
+            "--project",
+            default="default" if sub is create else None,
+            help="create: the project to back up (default: default); list, delete --keep: only this project's "
+            "backups; with an ID: the project the backup must be of",
+        )
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(run=run_backup, command="backup")
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from .backups.command import run
+
+    if args.project is not None:
+        usable_data_dir(args.data_dir, args.project)
+    return run(args, data_dir(args.data_dir))
 
 
 def is_loopback(host: str) -> bool:

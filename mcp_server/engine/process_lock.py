@@ -1,6 +1,7 @@
 """A lock one process at a time holds on a file, released by the system when that process ends however it
 ends (a crash or SIGKILL included): which of the processes sharing a data directory does a project's
-background work (delivering its webhooks).
+background work (delivering its webhooks). And the lock every process that has a project open shares
+(`IN_USE`, held with `hold_shared`), which a restore of the project takes alone before it puts a new folder in place.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import contextlib
 import os
 from pathlib import Path
 
-from .private_files import PRIVATE_FILE
+from .private_files import PRIVATE_FILE, make_private_dirs
+
+IN_USE = "in-use.lock"
 
 
 class ProcessLock:
@@ -57,3 +60,25 @@ def lock(descriptor: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def hold_shared(path: Path) -> int | None:
+    """Hold a shared lock on `path` (created 0600 with its folder if missing), waiting while a process holds it
+    alone; the open descriptor, whose closing lets go (None where the system has no shared locks: Windows).
+
+    Taken again when the file was replaced while waiting (a restore put a new folder in place), so the lock held is
+    always the one at `path`."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    while True:
+        make_private_dirs(path.parent)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        try:
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                return descriptor
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)

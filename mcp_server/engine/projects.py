@@ -8,11 +8,14 @@ results are cached only by reads that saw every commit so far (see list_cache.py
 every request (which services and sign-in methods are on, the origins of its platforms) are cached
 until a write here says it changed them (`settings_changed`) or another process commits. A project
 whose deletion was committed (the tombstone in `_meta`, project/deletion.py) is marked `deleted`, here
-or when another process's commit shows it, and is never used again.
+or when another process's commit shows it, and is never used again. While open, a project holds its folder's
+in-use lock, shared with the other processes that have it open (process_lock.py): a restore never replaces it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ from .encryption import Cipher
 from .event_stream import EventStream
 from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
 from .list_cache import KeptLists, ListCache
+from .process_lock import IN_USE, hold_shared
 from .projectdb import ProjectDB, project_path, schema_epoch, tombstoned
 from .registry import prepare_connection
 
@@ -69,7 +73,12 @@ class Project:
         self.settings_generation = 0
         self.settings_lock = threading.Lock()
         self.settings_dirty = False
-        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
+        self.in_use = hold_shared(path.parent / IN_USE)
+        try:
+            self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
+        except BaseException:
+            self.let_go()
+            raise
         self.cipher = Cipher(path.parent / "encryption.key")
         # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
         self.tables: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -191,3 +200,11 @@ class Project:
 
     def close(self) -> None:
         self.db.close()
+        self.let_go()
+
+    def let_go(self) -> None:
+        """Give back the project's in-use lock."""
+        if self.in_use is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.in_use)
+            self.in_use = None
