@@ -92,7 +92,6 @@ def test_create_user_with_everything(call, project):
         ("email", "ada@example.com"),
         ("sms", "+14155550100"),
     }
-    assert "password" not in user
     assert identities.password_matches(record(project, "ada"), PASSWORD)
     assert call("users.get", userId="ada") == user
     assert events(call, "ada") == ["user.create"]
@@ -808,3 +807,23 @@ def test_logs_say_who_acted(engine, call, ada):
     logs = [(log["event"], log["mode"], log["userType"]) for log in call("users.listLogs", userId="ada")["logs"]]
     assert logs[:2] == [("user.update", "user", "user"), ("session.create", "admin", "admin")]
     assert ("user.update", "admin", "admin") in logs
+
+
+def test_users_service_shows_the_hash_and_its_options_the_account_service_does_not(call, project):
+    """As Appwrite's User model: an API key reads `password`, `hash` and `hashOptions`, enough to import the user
+    elsewhere with the same password (baas-mcp migrate relies on it); the user's own account never shows them."""
+    options = IMPORTS["scrypt"][1]()
+    call("users.createScryptUser", userId="s", email="s@example.com", **options)
+    user = call("users.get", userId="s")
+    assert user["password"] == options["password"] and user["hash"] == "scrypt"
+    assert user["hashOptions"] == {
+        "type": "scrypt",
+        "salt": "pepper",
+        "costCpu": 16,
+        "costMemory": 8,
+        "costParallel": 1,
+        "length": 32,
+    }
+    assert call("users.list")["users"][0]["password"] == options["password"]
+    created = call("users.create", userId="ada", email="ada@example.com", password=PASSWORD)
+    assert created["password"].startswith("$argon2id$") and created["hashOptions"]["type"] == "argon2"
