@@ -15,6 +15,8 @@ import anyio
 from ..backends.embedded import EmbeddedBackend
 from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
+from ..engine.errors import AppwriteError
+from ..engine.projectdb import project_path
 from . import rows, schema
 from .context import Migration
 from .endpoint import Endpoint, MigrationFailure
@@ -41,10 +43,23 @@ class End:
             return f"embedded:{self.data_dir.resolve()}#{self.project}"
         return f"{self.endpoint}#{self.project}"
 
-    def backend(self, catalog: Catalog, downloads: Path) -> Any:
+    def backend(self, catalog: Catalog, downloads: Path, dry_run: bool = False) -> Any:
+        """The backend of this end; for a dry run, an embedded project not made yet stays unmade (Absent)."""
         if self.data_dir is not None:
+            if dry_run and not project_path(self.data_dir, self.project).exists():
+                return Absent()
             return EmbeddedBackend(self.data_dir, self.project, catalog)
         return HttpBackend(self.endpoint or "", self.project, self.api_key or "", catalog, downloads)
+
+
+class Absent:
+    """An embedded target project that does not exist yet, seen by a dry run: everything in it is missing."""
+
+    async def call(self, operation_id: str, params: dict, auth: Any, as_user: str | None = None) -> Any:
+        raise AppwriteError("general_not_found", f"{operation_id}: the target project does not exist yet", 404)
+
+    async def aclose(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,7 @@ async def run(options: Options) -> Report:
     mode = "json" if options.json else "bar" if sys.stderr.isatty() else "quiet"
     progress = Progress(sys.stdout if options.json else sys.stderr, mode)
     source_backend = options.source.backend(catalog, downloads)
-    target_backend = options.target.backend(catalog, downloads)
+    target_backend = options.target.backend(catalog, downloads, options.dry_run)
     m = Migration(
         source=Endpoint(source_backend, catalog, "source"),
         target=Endpoint(target_backend, catalog, "target"),
