@@ -17,7 +17,7 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import rows, schema
+from . import rows, schema, users
 from .context import Migration
 from .endpoint import Endpoint, MigrationFailure
 from .progress import Progress
@@ -106,6 +106,8 @@ async def run(options: Options) -> Report:
         tables = await step(m, lambda: schema.migrate_schema(m)) if "databases" in options.resources else None
         if tables:
             await step(m, lambda: rows.migrate_rows(m, tables))
+        if "users" in options.resources:
+            await step(m, lambda: users.migrate_users(m))
         progress.close()
         if not options.dry_run:
             await step(m, lambda: verify(m, options.resources))
@@ -130,6 +132,8 @@ async def verify(m: Migration, resources: tuple[str, ...]) -> None:
     if "databases" in resources:
         tables = [(database, table) for database, table in await listed_tables(m.source)]
         snapshots += [schema.snapshot, lambda endpoint: rows.snapshot(endpoint, tables)]
+    if "users" in resources:
+        snapshots.append(users.snapshot)
     for snapshot in snapshots:
         source, target = await snapshot(m.source), await snapshot(m.target)
         for resource in sorted(source.keys() | target.keys()):
