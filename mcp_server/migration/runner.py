@@ -17,7 +17,7 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import rows, schema, users
+from . import rows, schema, storage, users
 from .context import Migration
 from .endpoint import Endpoint, MigrationFailure
 from .progress import Progress
@@ -108,6 +108,8 @@ async def run(options: Options) -> Report:
             await step(m, lambda: rows.migrate_rows(m, tables))
         if "users" in options.resources:
             await step(m, lambda: users.migrate_users(m))
+        if "storage" in options.resources:
+            await step(m, lambda: storage.migrate_storage(m))
         progress.close()
         if not options.dry_run:
             await step(m, lambda: verify(m, options.resources))
@@ -134,6 +136,8 @@ async def verify(m: Migration, resources: tuple[str, ...]) -> None:
         snapshots += [schema.snapshot, lambda endpoint: rows.snapshot(endpoint, tables)]
     if "users" in resources:
         snapshots.append(users.snapshot)
+    if "storage" in resources:
+        snapshots.append(storage.snapshot)
     for snapshot in snapshots:
         source, target = await snapshot(m.source), await snapshot(m.target)
         for resource in sorted(source.keys() | target.keys()):
