@@ -12,7 +12,7 @@ REFRESH_S = 0.2
 
 class Progress:
     def __init__(self, stream: TextIO, mode: str) -> None:
-        """`mode`: "bar" (a terminal), "json" (one JSON line per update, at most every REFRESH_S per task), or
+        """`mode`: "bar" (a terminal, redrawn at most every REFRESH_S), "json" (one JSON line per step), or
         "quiet"."""
         self.stream = stream
         self.mode = mode
@@ -37,7 +37,7 @@ class Progress:
         if self.mode == "quiet":
             return
         now = time.monotonic()
-        if not force and now - self.shown < REFRESH_S:
+        if not force and self.mode == "bar" and now - self.shown < REFRESH_S:
             return
         self.shown = now
         done, total = self.done[task], self.totals[task]

@@ -32,17 +32,17 @@ async def migrate_storage(m: Migration) -> None:
         await sync_model(m, "buckets", name, bucket, {"bucketId": bucket["$id"]}, BUCKET_OPS)
         async for page in m.source.pages("storage.listFiles", {"bucketId": bucket["$id"]}, "files", name):
             m.progress.start("files", len(page))
-            ids = [file["$id"] for file in page]
-            found = await m.target.find(
-                "storage.listFiles",
-                {
-                    "bucketId": bucket["$id"],
-                    "queries": [query("equal", *ids, attribute="$id"), query("limit", len(ids))],
-                },
-                name,
+            present = await target_files(m.target, bucket["$id"], [file["$id"] for file in page], name)
+            await m.each(
+                page, lambda file, bucket_id=bucket["$id"], there=present: move_file(m, bucket_id, file, there)
             )
-            present = {file["$id"]: file for file in found["files"]} if found else {}
-            await m.each(page, lambda file, bucket_id=bucket["$id"]: move_file(m, bucket_id, file, present))
+
+
+async def target_files(target: Endpoint, bucket: str, file_ids: list[str], name: str) -> dict[str, dict]:
+    """The target's files of these ids (none when its bucket is missing, as in a dry run)."""
+    queries = [query("equal", *file_ids, attribute="$id"), query("limit", len(file_ids))]
+    found = await target.find("storage.listFiles", {"bucketId": bucket, "queries": queries}, name)
+    return {file["$id"]: file for file in found["files"]} if found else {}
 
 
 async def move_file(m: Migration, bucket: str, file: dict, present: dict[str, dict]) -> None:
