@@ -17,7 +17,7 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import rows, schema, storage, users
+from . import rows, schema, storage, teams, users
 from .context import Migration
 from .endpoint import Endpoint, MigrationFailure
 from .progress import Progress
@@ -108,6 +108,8 @@ async def run(options: Options) -> Report:
             await step(m, lambda: rows.migrate_rows(m, tables))
         if "users" in options.resources:
             await step(m, lambda: users.migrate_users(m))
+        if "teams" in options.resources:
+            await step(m, lambda: teams.migrate_teams(m))
         if "storage" in options.resources:
             await step(m, lambda: storage.migrate_storage(m))
         progress.close()
@@ -136,6 +138,8 @@ async def verify(m: Migration, resources: tuple[str, ...]) -> None:
         snapshots += [schema.snapshot, lambda endpoint: rows.snapshot(endpoint, tables)]
     if "users" in resources:
         snapshots.append(users.snapshot)
+    if "teams" in resources:
+        snapshots.append(teams.snapshot)
     if "storage" in resources:
         snapshots.append(storage.snapshot)
     for snapshot in snapshots:
