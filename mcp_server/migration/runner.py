@@ -17,7 +17,7 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import rows, schema, storage, teams, users
+from . import code, rows, schema, storage, teams, users
 from .context import Migration
 from .endpoint import Endpoint, MigrationFailure
 from .progress import Progress
@@ -112,6 +112,9 @@ async def run(options: Options) -> Report:
             await step(m, lambda: teams.migrate_teams(m))
         if "storage" in options.resources:
             await step(m, lambda: storage.migrate_storage(m))
+        for service in ("functions", "sites"):
+            if service in options.resources:
+                await step(m, lambda service=service: code.migrate_code(m, service))
         progress.close()
         if not options.dry_run:
             await step(m, lambda: verify(m, options.resources))
@@ -142,6 +145,9 @@ async def verify(m: Migration, resources: tuple[str, ...]) -> None:
         snapshots.append(teams.snapshot)
     if "storage" in resources:
         snapshots.append(storage.snapshot)
+    for service in ("functions", "sites"):
+        if service in resources:
+            snapshots.append(lambda endpoint, service=service: code.snapshot(endpoint, service))
     for snapshot in snapshots:
         source, target = await snapshot(m.source), await snapshot(m.target)
         for resource in sorted(source.keys() | target.keys()):
