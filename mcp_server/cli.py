@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .migration import RESOURCES as MIGRATE_RESOURCES
 
 if TYPE_CHECKING:
     from .backends.versions import ApiVersion
@@ -46,8 +47,6 @@ FOLLOW_POLL = 0.2
 MAX_EVENTS_KEPT = 10_000_000
 PRIVATE_URLS_HELP = "let avatars and webhooks reach loopback, private and reserved addresses (refused by default)"
 NO_CODE_HELP = "refuse function and site deployments and executions, and run no function in the background"
-# `baas-mcp migrate --resources`: the families it moves, in order (mcp_server/migration/runner.py).
-MIGRATE_RESOURCES = ("databases", "users", "teams", "storage", "functions", "sites", "messaging", "webhooks", "project")
 STDIO_HINT = (
     "baas-mcp: MCP server on stdio, waiting for a client such as Claude Code, Cursor or VS Code (README: "
     '"Use it from your editor"); Ctrl+C stops it. For HTTP: baas-mcp serve --transport http'

@@ -75,10 +75,12 @@ async def sync_model(
     ids: dict,
     ops: tuple[str, str, str],
     leave: tuple[str, ...] = (),
+    shape: Callable[[dict], dict] | None = None,
 ) -> dict | None:
     """Create the model in the target (get, create, update operations), or bring it in line with the source,
-    or skip it when its parameters already match; `leave` names parameters moved by a later step. The target's
-    model as it was found (None when it was missing)."""
+    or skip it when its parameters already match; `leave` names parameters moved by a later step, `shape` lays
+    out the target's model as `model` is (when nested fields were lifted). The target's model as it was found
+    (None when it was missing)."""
     get, create, update = ops
     existing = await m.target.find(get, ids, name)
     if existing is None:
@@ -86,7 +88,8 @@ async def sync_model(
             await m.target.call(create, model_params(m.target, create, model, ids, leave), name)
         return None
     wanted = model_params(m.target, update, model, ids, leave)
-    if all(key in ids or existing.get(MODEL_FIELD.get(key, key)) == value for key, value in wanted.items()):
+    seen = shape(existing) if shape else existing
+    if all(key in ids or seen.get(MODEL_FIELD.get(key, key)) == value for key, value in wanted.items()):
         m.plan(resource, SKIP)
     elif m.plan(resource, UPDATE):
         await m.target.call(update, wanted, name)

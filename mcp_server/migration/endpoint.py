@@ -136,3 +136,9 @@ def creation_params(op: Operation, model: dict, fixed: dict, aliases: dict | Non
         if model.get(field) is not None:
             params[name] = model[field]
     return params | fixed
+
+
+def operation_named(catalog: Catalog, service: str, name: str) -> str | None:
+    """The id of `service`'s operation called `name`, in any letter case (createSmtpProvider, createSMTPProvider)."""
+    wanted = f"{service}.{name}".lower()
+    return next((op.id for op in catalog.operations if op.id.lower() == wanted and not op.deprecated), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,13 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import code, rows, schema, storage, teams, users
+from . import RESOURCES, code, messaging, platforms, rows, schema, storage, teams, users, webhooks
 from .context import Migration
-from .endpoint import Endpoint, MigrationFailure
+from .endpoint import Endpoint
 from .progress import Progress
-from .report import FAILED, Report
+from .report import Report
 from .state import State, state_name
 
-RESOURCES = ("databases", "users", "teams", "storage", "functions", "sites", "messaging", "webhooks", "project")
 STATE_FOLDER = "migrations"
 
 
@@ -84,6 +84,38 @@ def migrate(options: Options) -> Report:
     return anyio.run(run, options)
 
 
+async def migrate_databases(m: Migration) -> None:
+    tables = await schema.migrate_schema(m)
+    await rows.migrate_rows(m, tables)
+
+
+async def snapshot_databases(endpoint: Endpoint) -> dict[str, tuple[int, str]]:
+    return await schema.snapshot(endpoint) | await rows.snapshot(endpoint, await listed_tables(endpoint))
+
+
+async def listed_tables(endpoint: Endpoint) -> list[tuple[str, str]]:
+    found = []
+    for database in await endpoint.all("tablesDB.list", {}, "databases", "databases"):
+        for table in await endpoint.all("tablesDB.listTables", {"databaseId": database["$id"]}, "tables", "tables"):
+            found.append((database["$id"], table["$id"]))
+    return found
+
+
+Snapshot = Callable[[Endpoint], Awaitable[dict[str, tuple[int, str]]]]
+# Each family in the order it moves: what moves it, and what reads one end of it for the verification.
+FAMILIES: dict[str, tuple[Callable[[Migration], Awaitable[None]], Snapshot]] = {
+    "databases": (migrate_databases, snapshot_databases),
+    "users": (users.migrate_users, users.snapshot),
+    "teams": (teams.migrate_teams, teams.snapshot),
+    "storage": (storage.migrate_storage, storage.snapshot),
+    "functions": (partial(code.migrate_code, service="functions"), partial(code.snapshot, service="functions")),
+    "sites": (partial(code.migrate_code, service="sites"), partial(code.snapshot, service="sites")),
+    "messaging": (messaging.migrate_messaging, messaging.snapshot),
+    "webhooks": (webhooks.migrate_webhooks, webhooks.snapshot),
+    "project": (platforms.migrate_platforms, platforms.snapshot),
+}
+
+
 async def run(options: Options) -> Report:
     catalog = load_catalog()
     state_path = None if options.dry_run else options.state_path or default_state_path(options)
@@ -102,61 +134,22 @@ async def run(options: Options) -> Report:
         dry_run=options.dry_run,
         concurrency=options.concurrency,
     )
+    chosen = [name for name in FAMILIES if name in options.resources]
     try:
-        tables = await step(m, lambda: schema.migrate_schema(m)) if "databases" in options.resources else None
-        if tables:
-            await step(m, lambda: rows.migrate_rows(m, tables))
-        if "users" in options.resources:
-            await step(m, lambda: users.migrate_users(m))
-        if "teams" in options.resources:
-            await step(m, lambda: teams.migrate_teams(m))
-        if "storage" in options.resources:
-            await step(m, lambda: storage.migrate_storage(m))
-        for service in ("functions", "sites"):
-            if service in options.resources:
-                await step(m, lambda service=service: code.migrate_code(m, service))
+        for name in chosen:
+            await m.guarded(FAMILIES[name][0](m))
         progress.close()
         if not options.dry_run:
-            await step(m, lambda: verify(m, options.resources))
+            for name in chosen:
+                await m.guarded(verify(m, FAMILIES[name][1]))
     finally:
         await source_backend.aclose()
         await target_backend.aclose()
     return m.report
 
 
-async def step(m: Migration, work: Callable[[], Awaitable[Any]]) -> Any:
-    """One family's work; a failure that stops it is reported (the resource it names) and the next goes on."""
-    try:
-        return await work()
-    except MigrationFailure as failure:
-        m.report.note(FAILED, failure.resource, failure.reason)
-        return None
-
-
-async def verify(m: Migration, resources: tuple[str, ...]) -> None:
-    """Counts and checksums of every migrated resource, compared between source and target."""
-    snapshots: list[Callable[[Endpoint], Awaitable[dict]]] = []
-    if "databases" in resources:
-        tables = [(database, table) for database, table in await listed_tables(m.source)]
-        snapshots += [schema.snapshot, lambda endpoint: rows.snapshot(endpoint, tables)]
-    if "users" in resources:
-        snapshots.append(users.snapshot)
-    if "teams" in resources:
-        snapshots.append(teams.snapshot)
-    if "storage" in resources:
-        snapshots.append(storage.snapshot)
-    for service in ("functions", "sites"):
-        if service in resources:
-            snapshots.append(lambda endpoint, service=service: code.snapshot(endpoint, service))
-    for snapshot in snapshots:
-        source, target = await snapshot(m.source), await snapshot(m.target)
-        for resource in sorted(source.keys() | target.keys()):
-            m.report.check(resource, source.get(resource), target.get(resource))
-
-
-async def listed_tables(endpoint: Endpoint) -> list[tuple[str, str]]:
-    found = []
-    for database in await endpoint.all("tablesDB.list", {}, "databases", "databases"):
-        for table in await endpoint.all("tablesDB.listTables", {"databaseId": database["$id"]}, "tables", "tables"):
-            found.append((database["$id"], table["$id"]))
-    return found
+async def verify(m: Migration, snapshot: Snapshot) -> None:
+    """Counts and checksums of one family, compared between source and target."""
+    source, target = await snapshot(m.source), await snapshot(m.target)
+    for resource in sorted(source.keys() | target.keys()):
+        m.report.check(resource, source.get(resource), target.get(resource))

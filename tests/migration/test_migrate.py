@@ -21,6 +21,8 @@ import pytest
 from mcp_server.catalog import load_catalog
 from mcp_server.engine import Engine
 from mcp_server.engine.keys import SCOPES
+from mcp_server.migration import RESOURCES
+from mcp_server.migration.runner import FAMILIES
 from mcp_server.uploads import Upload
 from tests.commands import COMMAND, baas_mcp, create_key, start_api_server
 from tests.engine.test_functions import PYTHON
@@ -176,6 +178,28 @@ def build_project(data_dir: Path) -> None:
             activate=True,
             code=Upload("code.tar.gz", "application/gzip", code_archive()),
         )
+        ada_email = next(t for t in call("users.listTargets", userId="ada")["targets"] if t["providerType"] == "email")
+        call(
+            "messaging.createSendgridProvider",
+            providerId="mail",
+            name="Mail",
+            apiKey="SG.secret",
+            enabled=True,
+            fromName="Shop",
+            fromEmail="shop@example.com",
+        )
+        call("messaging.createTopic", topicId="news", name="News", subscribe=["users"])
+        call("messaging.createSubscriber", topicId="news", subscriberId="ada-news", targetId=ada_email["$id"])
+        call(
+            "webhooks.create",
+            webhookId="hook",
+            url="https://example.com/hook",
+            name="Hook",
+            events=["users.*"],
+            enabled=True,
+            tls=True,
+        )
+        call("project.createWebPlatform", platformId="site", name="Site", hostname="shop.example.com")
     finally:
         engine.close()
 
@@ -214,6 +238,10 @@ def everything(data_dir: Path) -> dict:
         members = engine.call("teams.listMemberships", {"teamId": "staff"})["memberships"]
         function = engine.call("functions.get", {"functionId": "hello"})
         variables = engine.call("functions.listVariables", {"functionId": "hello"})["variables"]
+        subscribers = engine.call("messaging.listSubscribers", {"topicId": "news"})["subscribers"]
+        provider = engine.call("messaging.getProvider", {"providerId": "mail"})
+        webhook = engine.call("webhooks.get", {"webhookId": "hook"})
+        platforms = engine.call("project.listPlatforms", {})["platforms"]
         return {
             "events": rows_of(engine, "events"),
             "books": rows_of(engine, "books", ["*", "author.$id"]),
@@ -227,6 +255,10 @@ def everything(data_dir: Path) -> dict:
             "members": sorted((member["userId"], sorted(member["roles"])) for member in members),
             "function": (function["name"], function["runtime"], function["execute"], bool(function["deploymentId"])),
             "variables": sorted((variable["key"], variable["secret"]) for variable in variables),
+            "subscribers": [(subscriber["$id"], subscriber["targetId"]) for subscriber in subscribers],
+            "provider": (provider["name"], provider["provider"], provider["options"]),
+            "webhook": (webhook["url"], webhook["events"], webhook["enabled"]),
+            "platforms": [(platform["$id"], platform["type"], platform["hostname"]) for platform in platforms],
         }
     finally:
         engine.close()
@@ -305,7 +337,7 @@ def test_killed_half_way_then_run_again_it_finishes_without_duplicates(world):
 def test_a_second_run_changes_nothing(world):
     code, report, _ = migrate(*to_server(world), cwd=world["root"])
     assert code == 0, json.dumps(report)
-    assert all(set(actions) == {"skip"} for actions in report["resources"].values()), report["resources"]
+    assert all(set(actions) == {"skip"} for actions in report["resources"].values()), json.dumps(report["resources"])
 
 
 def test_back_from_the_server_to_a_fresh_data_dir_equals_the_original(world):
@@ -393,3 +425,7 @@ def test_migrated_users_sign_in_on_the_server_with_their_passwords(world):
 def test_bad_arguments_are_refused_by_name(tmp_path, args, said):
     done = baas_mcp("migrate", *args, cwd=tmp_path)
     assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+def test_every_resource_the_command_names_has_a_family_that_moves_it():
+    assert tuple(FAMILIES) == RESOURCES
