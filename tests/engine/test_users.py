@@ -22,6 +22,7 @@ from appwrite.models.user import User
 from appwrite.models.user_list import UserList
 from argon2 import PasswordHasher
 
+from mcp_server.engine.events import read_after
 from mcp_server.engine.identity import identities, passwords, policy
 from mcp_server.engine.permissions import GUEST, key_auth
 from mcp_server.engine.registry import HANDLERS, Requester
@@ -827,3 +828,19 @@ def test_users_service_shows_the_hash_and_its_options_the_account_service_does_n
     assert call("users.list")["users"][0]["password"] == options["password"]
     created = call("users.create", userId="ada", email="ada@example.com", password=PASSWORD)
     assert created["password"].startswith("$argon2id$") and created["hashOptions"]["type"] == "argon2"
+
+
+def test_a_users_password_hash_reaches_webhooks_but_not_realtime_or_the_event_log(call, engine):
+    """The hash the users service shows an API key travels in user events as Appwrite's User model, but only to
+    webhooks and functions: marked sensitive, emptied for realtime and `baas-mcp events`, sealed at rest."""
+    call("users.create", userId="ada", email="ada@example.com", password=PASSWORD)
+    call("users.updateName", userId="ada", name="Ada")
+    with engine.project().db.reading() as connection:
+        found = read_after(connection, 0, 100, engine.project().cipher)
+        raw = "".join(row[0] for row in connection.execute("SELECT body FROM _events"))
+    events = [event for event in found if event.name.startswith("users.ada.")]
+    assert {event.name for event in events} == {"users.ada.create", "users.ada.update"}
+    for event in events:
+        assert event.payload["password"].startswith("$argon2id$") and event.payload["hashOptions"]["type"] == "argon2"
+        assert event.public_payload["password"] == "" and event.public_payload["hashOptions"] == ""
+        assert event.payload["password"] not in raw
