@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .endpoint import Endpoint, MigrationFailure, creation_params
+from .endpoint import MODEL_NAMES, Endpoint, MigrationFailure, creation_params
 from .progress import Progress
 from .report import CREATE, FAILED, SKIP, UPDATE, Report
 from .state import State
@@ -89,14 +89,11 @@ async def sync_model(
         return None
     wanted = model_params(m.target, update, model, ids, leave)
     seen = shape(existing) if shape else existing
-    if all(key in ids or seen.get(MODEL_FIELD.get(key, key)) == value for key, value in wanted.items()):
+    if all(key in ids or seen.get(MODEL_NAMES.get(key, key)) == value for key, value in wanted.items()):
         m.plan(resource, SKIP)
     elif m.plan(resource, UPDATE):
         await m.target.call(update, wanted, name)
     return existing
-
-
-MODEL_FIELD = {"permissions": "$permissions"}
 
 
 def model_params(target: Endpoint, operation: str, model: dict, ids: dict, leave: tuple[str, ...]) -> dict:

@@ -20,8 +20,8 @@ PAGE = 100  # Appwrite's default batch size (APP_LIMIT_DATABASE_BATCH), used for
 ATTEMPTS = 6
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 20.0
-# A system attribute: never written as data, and the part of a model the target makes anew.
-ID_PARAMS = {"permissions": "$permissions"}
+# A parameter whose value a model holds under a $-name.
+MODEL_NAMES = {"permissions": "$permissions"}
 
 
 class MigrationFailure(Exception):
@@ -127,7 +127,7 @@ def creation_params(op: Operation, model: dict, fixed: dict, aliases: dict | Non
     """The parameters of `op` that `model` holds under the same name (or an alias: `$permissions` for
     `permissions`, and `aliases` {param: model field}), with the `fixed` ones (ids, parents) on top; a null
     value is left out (the operation's default)."""
-    names = ID_PARAMS | (aliases or {})
+    names = MODEL_NAMES | (aliases or {})
     params = {}
     for name, place in op.params.items():
         if place == "path" or name in fixed:

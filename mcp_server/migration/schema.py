@@ -95,10 +95,7 @@ async def sync_columns(m: Migration, database: str, table: str, relationships: b
             continue
         label = f"column {database}/{table}.{column['key']}"
         if column["key"] in present:
-            same = comparable(present[column["key"]]) == comparable(column)
-            m.plan("columns", SKIP if same else FAILED)
-            if not same:
-                m.report.note(FAILED, label, "exists in the target with another definition; change it by hand")
+            already_there(m, "columns", label, present[column["key"]], column)
             continue
         kind = column_kind(column, creators)
         if kind not in creators:
@@ -121,10 +118,7 @@ async def sync_indexes(m: Migration, database: str, table: str) -> None:
     for index in await m.source.all("tablesDB.listIndexes", ids, "indexes", name):
         label = f"index {database}/{table}.{index['key']}"
         if index["key"] in present:
-            same = comparable(present[index["key"]]) == comparable(index)
-            m.plan("indexes", SKIP if same else FAILED)
-            if not same:
-                m.report.note(FAILED, label, "exists in the target with another definition; change it by hand")
+            already_there(m, "indexes", label, present[index["key"]], index)
         elif m.plan("indexes", CREATE):
             create = m.target.operation("tablesDB.createIndex")
             params = creation_params(create, index, ids | {"key": index["key"]})
@@ -134,6 +128,15 @@ async def sync_indexes(m: Migration, database: str, table: str) -> None:
             created = True
     if created:
         await wait_available(m.target, "tablesDB.listIndexes", ids, "indexes", "key", name)
+
+
+def already_there(m: Migration, resource: str, label: str, there: dict, wanted: dict) -> None:
+    """A column or index the target has: skipped when defined alike, else a failure to settle by hand (a column's
+    type or an index's columns cannot change in place)."""
+    same = comparable(there) == comparable(wanted)
+    m.plan(resource, SKIP if same else FAILED)
+    if not same:
+        m.report.note(FAILED, label, "exists in the target with another definition; change it by hand")
 
 
 def comparable(model: dict) -> dict:

@@ -36,10 +36,6 @@ class State:
                 raise ValueError(f"{path} records another migration ({loaded.get('source')} to {loaded.get('target')})")
             self.data = loaded
 
-    @property
-    def resumed(self) -> bool:
-        return bool(self.data["done"] or self.data["cursors"])
-
     def done(self, key: str) -> bool:
         return key in self.data["done"]
 
