@@ -31,9 +31,18 @@ class State:
         self.path = path
         self.data: dict = {"version": VERSION, "source": source, "target": target, "done": {}, "cursors": {}}
         if path is not None and path.exists():
-            loaded = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(f"--state: {path} cannot be read as a migration's progress ({error})") from None
+            if not isinstance(loaded, dict) or not all(
+                isinstance(loaded.get(key), dict) for key in ("done", "cursors")
+            ):
+                raise ValueError(f"--state: {path} is not a migration's progress")
             if loaded.get("source") != source or loaded.get("target") != target:
-                raise ValueError(f"{path} records another migration ({loaded.get('source')} to {loaded.get('target')})")
+                raise ValueError(
+                    f"--state: {path} records another migration ({loaded.get('source')} to {loaded.get('target')})"
+                )
             self.data = loaded
 
     def done(self, key: str) -> bool:

@@ -429,3 +429,16 @@ def test_bad_arguments_are_refused_by_name(tmp_path, args, said):
 
 def test_every_resource_the_command_names_has_a_family_that_moves_it():
     assert tuple(FAMILIES) == RESOURCES
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"done": 1, "cursors": {}}'])
+def test_a_damaged_state_file_is_refused_by_name_and_nothing_is_written(tmp_path, content):
+    source, target = tmp_path / "a", tmp_path / "c"
+    build_small = Engine(source, catalog=load_catalog())
+    build_small.call("tablesDB.create", {"databaseId": "db", "name": "DB"})
+    build_small.close()
+    state = tmp_path / "progress.json"
+    state.write_text(content)
+    done = baas_mcp("migrate", "--from-data-dir", str(source), "--to-data-dir", str(target), "--state", str(state))
+    assert done.returncode == 2 and f"--state: {state}" in done.stderr, done.stderr
+    assert not (target / "default").exists()
