@@ -35,8 +35,9 @@ class MigrationFailure(Exception):
 
 
 def retryable(error: AppwriteError) -> bool:
-    """A rate limit, a server failure, or a network error (the HTTP backend answers those as 5xx)."""
-    return error.code == 429 or error.code >= 500
+    """A rate limit, a server failure, or a network error (the HTTP backend answers those as 5xx); not an
+    operation the server does not implement (501)."""
+    return error.code == 429 or (error.code >= 500 and error.code != 501)
 
 
 def query(method: str, *values: Any, attribute: str | None = None) -> str:

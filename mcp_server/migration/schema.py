@@ -14,13 +14,14 @@ from ..catalog import Catalog
 from ..engine.errors import AppwriteError
 from .context import Migration, checksum, pick, sync_model
 from .endpoint import Endpoint, MigrationFailure, creation_params
-from .report import CREATE, FAILED, SKIP
+from .report import CANNOT_MOVE, CREATE, FAILED, SKIP
 
 COLUMN_PATH = re.compile(r"^/tablesdb/\{databaseId\}/tables/\{tableId\}/columns/(\w+)$")
 # A relationship column's model names two of the create parameters differently.
 RELATIONSHIP_ALIASES = {"relatedTableId": "relatedTable", "type": "relationType"}
 DATABASE_FIELDS = ("$id", "name", "enabled")
 TABLE_FIELDS = ("$id", "name", "$permissions", "rowSecurity", "enabled")
+UNMOVED_SERVICES = ("documentsDB", "vectorsDB")
 SCHEMA_LATER = ("columns", "indexes")  # made one by one after the table
 TRANSIENT = {"status", "error", "$createdAt", "$updatedAt", "$id", "$sequence"}
 WAIT_S = 120.0
@@ -77,10 +78,23 @@ async def migrate_schema(m: Migration) -> list[tuple[str, str]]:
                 SCHEMA_LATER,
             )
             moved.append((database["$id"], table["$id"]))
+    await name_unmoved_databases(m)
     for relationships in (False, True):
         await m.each(moved, lambda ids, later=relationships: sync_columns(m, *ids, later))
     await m.each(moved, lambda ids: sync_indexes(m, *ids))
     return moved
+
+
+async def name_unmoved_databases(m: Migration) -> None:
+    """documentsDB and vectorsDB databases are not moved: each is named in the report (none when the source
+    server has no such service)."""
+    for service in UNMOVED_SERVICES:
+        try:
+            listed = await m.source.all(f"{service}.list", {}, "databases", f"{service} databases")
+        except MigrationFailure:
+            continue
+        for database in listed:
+            m.report.note(CANNOT_MOVE, f"{service} database {database['$id']}", "not moved by baas-mcp migrate yet")
 
 
 async def sync_columns(m: Migration, database: str, table: str, relationships: bool) -> None:

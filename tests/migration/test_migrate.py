@@ -56,6 +56,7 @@ def build_project(data_dir: Path) -> None:
 
     try:
         call("tablesDB.create", databaseId="shop", name="Shop")
+        call("documentsDB.create", databaseId="notes", name="Notes")
         call(
             "tablesDB.createTable",
             databaseId="shop",
@@ -302,6 +303,12 @@ def test_a_dry_run_reports_everything_and_writes_nothing(world):
     assert report["resources"]["users"] == {"create": 3}
     assert report["resources"]["files"] == {"create": 2}
     assert report["verification"] == []
+    unmoved = {
+        "kind": "cannot move",
+        "resource": "documentsDB database notes",
+        "message": "not moved by baas-mcp migrate yet",
+    }
+    assert unmoved in report["notes"]
     assert server_get(world, "/tablesdb")["total"] == 0
     assert server_get(world, "/users")["total"] == 0
     assert list(world["root"].glob(".baas-migrate-*")) == []
