@@ -5,10 +5,12 @@ moved back to a fresh data dir C. A and C are compared directly; users sign in o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import pty
 import signal
 import subprocess
 import tarfile
@@ -449,3 +451,25 @@ def test_a_damaged_state_file_is_refused_by_name_and_nothing_is_written(tmp_path
     done = baas_mcp("migrate", "--from-data-dir", str(source), "--to-data-dir", str(target), "--state", str(state))
     assert done.returncode == 2 and f"--state: {state}" in done.stderr, done.stderr
     assert not (target / "default").exists()
+
+
+def test_a_terminal_gets_a_progress_bar_with_rate_eta_and_the_overall_share(tmp_path):
+    source = tmp_path / "a"
+    engine = Engine(source, catalog=load_catalog())
+    engine.call("tablesDB.create", {"databaseId": "db", "name": "DB"})
+    engine.call("tablesDB.createTable", {"databaseId": "db", "tableId": "t", "name": "T"})
+    engine.call("tablesDB.createIntegerColumn", {"databaseId": "db", "tableId": "t", "key": "n", "required": False})
+    engine.call("tablesDB.createRows", {"databaseId": "db", "tableId": "t", "rows": [{"n": n} for n in range(250)]})
+    engine.close()
+    command = [str(COMMAND), "migrate", "--from-data-dir", str(source), "--to-data-dir", str(tmp_path / "c")]
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execv(command[0], command)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while piece := os.read(terminal, 65536):
+            shown += piece
+    assert os.waitpid(pid, 0)[1] == 0
+    text = shown.decode()
+    assert "\rrows db/t" in text and "[####################] 250/250" in text and "overall 100%" in text
+    assert "/s" in text and "ETA" in text and "migration finished" in text
