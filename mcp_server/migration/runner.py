@@ -48,7 +48,7 @@ class End:
         if self.data_dir is not None:
             if dry_run and not project_path(self.data_dir, self.project).exists():
                 return Absent()
-            return EmbeddedBackend(self.data_dir, self.project, catalog)
+            return EmbeddedBackend(self.data_dir, self.project, catalog, downloads)  # never into a source data dir
         return HttpBackend(self.endpoint or "", self.project, self.api_key or "", catalog, downloads)
 
 

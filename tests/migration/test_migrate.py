@@ -341,6 +341,7 @@ def test_killed_half_way_then_run_again_it_finishes_without_duplicates(world):
     path = "/tablesdb/shop/tables/events/rows?queries[0]={}&queries[1]={}"  # (totals stop at 5,000, as Appwrite's)
     last = server_get(world, path.format(query("limit", 5), query("offset", ROWS - 1)))["rows"]
     assert [row["$id"] for row in last] == [f"e{ROWS - 1}"]
+    assert sorted(path.name for path in world["a"].iterdir()) == ["default"]  # nothing written into the source
 
 
 def test_a_second_run_changes_nothing(world):
