@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .migration import RESOURCES as MIGRATE_RESOURCES
 
 if TYPE_CHECKING:
     from .backends.versions import ApiVersion
@@ -344,6 +345,35 @@ def build_parser() -> argparse.ArgumentParser:
     # Started by a server (baas-mcp api, serve): stop when standard input closes, that is when the server ends.
     deliver.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     deliver.set_defaults(run=run_webhooks_deliver, command="webhooks")
+
+    migrate = commands.add_parser(
+        "migrate", help="move a project's data between the embedded engine and Appwrite servers, resumable, verified"
+    )
+    for end, what in (("from", "source"), ("to", "target")):
+        migrate.add_argument(f"--{end}-data-dir", metavar="DIR", help=f"the {what} is the embedded engine in DIR")
+        migrate.add_argument(f"--{end}-project", metavar="ID", help=f"the {what} project (embedded default: default)")
+        migrate.add_argument(f"--{end}-endpoint", metavar="URL", help=f"the {what} is the Appwrite server at URL")
+        migrate.add_argument(f"--{end}-api-key", metavar="KEY", help=f"an API key of the {what} project")
+    migrate.add_argument(
+        "--resources",
+        default=",".join(MIGRATE_RESOURCES),
+        help="what to move (default: all): " + ",".join(MIGRATE_RESOURCES),
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="print what would be done and write nothing")
+    migrate.add_argument("--json", action="store_true", help="progress and the report as JSON lines on stdout")
+    migrate.add_argument(
+        "--concurrency",
+        type=whole_number(1, 64, "expected a whole number from 1 to 64"),
+        default=4,
+        metavar="N",
+        help="operations in flight at once (default 4)",
+    )
+    migrate.add_argument(
+        "--state",
+        metavar="PATH",
+        help="the progress file (default: under the target data dir, or .baas-migrate-*.json in the current folder)",
+    )
+    migrate.set_defaults(run=run_migrate)
 
     background = commands.add_parser(
         "background",
@@ -1158,6 +1188,76 @@ def run_call(args: argparse.Namespace) -> int:
         result = save(result, data_dir(args.data_dir) / "downloads", op.method if op else "download")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
+
+
+def migration_end(args: argparse.Namespace, end: str, dry_run: bool):
+    """The source (`from`) or target (`to`) of a migration, from its --from-*/--to-* options."""
+    from urllib.parse import urlsplit
+
+    from .migration.runner import End
+
+    data, project = getattr(args, f"{end}_data_dir"), getattr(args, f"{end}_project")
+    endpoint, key = getattr(args, f"{end}_endpoint"), getattr(args, f"{end}_api_key")
+    if (data is None) == (endpoint is None):
+        raise UsageError(f"give exactly one of --{end}-data-dir DIR or --{end}-endpoint URL")
+    if data is not None:
+        if key is not None:
+            raise UsageError(f"--{end}-api-key applies only with --{end}-endpoint")
+        if dry_run or end == "from":  # read, never made
+            return End(project or "default", data_dir=existing_data_dir(data, project or "default", end))
+        return End(project or "default", data_dir=usable_data_dir(data, project or "default"))
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--{end}-endpoint: expected an http(s) URL such as https://cloud.appwrite.io/v1")
+    if parts.path in ("", "/"):
+        endpoint = endpoint.rstrip("/") + "/v1"
+    if not project or not key:
+        raise UsageError(f"--{end}-endpoint needs --{end}-project and --{end}-api-key")
+    return End(project, endpoint=endpoint, api_key=key)
+
+
+def existing_data_dir(option: str, project: str, end: str) -> Path:
+    """A data dir that is only read: it must be a folder; a source project must exist in it."""
+    from .engine.projectdb import project_path
+
+    directory = Path(option)
+    try:
+        exists = project_path(directory, project).exists()
+    except ValueError as error:
+        raise UsageError(f"--{end}-project: {error}") from None
+    if end == "from" and not exists:
+        raise UsageError(f"--from-data-dir: no project {project!r} in {option!r}")
+    return directory
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from .migration.runner import Options, migrate
+
+    resources = tuple(name.strip() for name in args.resources.split(",") if name.strip())
+    unknown = [name for name in resources if name not in MIGRATE_RESOURCES]
+    if unknown or not resources:
+        raise UsageError(f"--resources: expected some of {','.join(MIGRATE_RESOURCES)}, got {args.resources!r}")
+    source, target = migration_end(args, "from", args.dry_run), migration_end(args, "to", args.dry_run)
+    if source.describe() == target.describe():
+        raise UsageError("the source and the target are the same project")
+    options = Options(
+        source,
+        target,
+        resources=resources,
+        dry_run=args.dry_run,
+        json=args.json,
+        concurrency=args.concurrency,
+        state_path=Path(args.state) if args.state else None,
+    )
+    try:
+        report = migrate(options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps({"event": "report", **report.as_json()}, ensure_ascii=False))
+    else:
+        print(report.as_text())
+    return 1 if report.failed else 0
 
 
 def report_failure(error) -> int:

@@ -16,9 +16,13 @@ from ..uploads import Media, save
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, data_dir: Path, project: str, catalog: Catalog, **engine_options: Any) -> None:
+    def __init__(
+        self, data_dir: Path, project: str, catalog: Catalog, downloads: Path | None = None, **engine_options: Any
+    ) -> None:
+        """`downloads`: where downloads are saved (default: the data dir's downloads folder)."""
         self.engine = Engine(data_dir, catalog=catalog, **engine_options)
         self.project = project
+        self.downloads = downloads if downloads is not None else Path(data_dir) / "downloads"
 
     async def call(self, operation_id: str, params: dict, auth: Auth, as_user: str | None = None) -> Any:
         """The engine's result; it runs in a worker thread so other sessions keep being served."""
@@ -29,7 +33,7 @@ class EmbeddedBackend:
             auth = self.engine.user_auth(self.project, as_user)
         result = self.engine.call(operation_id, params, auth, self.project)
         if isinstance(result, Media):
-            return save(result, self.engine.data_dir / "downloads", operation_id.split(".")[-1])
+            return save(result, self.downloads, operation_id.split(".")[-1])
         return result
 
     async def unavailable(self, operation_id: str) -> str | None:

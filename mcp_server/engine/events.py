@@ -73,6 +73,11 @@ class Event:
         }
 
 
+# A user's password hash and its options (the User model): for webhooks and functions only, never shown to
+# realtime subscribers (the user themselves) or the events command, and sealed at rest.
+PASSWORD_FIELDS = ("password", "hashOptions")
+
+
 def record(
     connection: sqlite3.Connection,
     label: str,
@@ -218,6 +223,7 @@ def announce(
     as is every event with `sensitive` fields (payload fields only webhooks and functions are given)."""
     connection = project.db.connection
     payload = payload if isinstance(payload, dict) else {}
+    sensitive = (*sensitive, *(field for field in PASSWORD_FIELDS if field in payload and "hash" in payload))
     if roles is None:
         roles = roles_for(project, label, ids, payload)
     cipher = project.cipher if sealed or sensitive else None

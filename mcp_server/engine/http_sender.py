@@ -127,7 +127,7 @@ class Sender:
         kept = self.connection is not None and self.connection.key == key
         if not kept:
             self.close()
-        for fresh in ((False, True) if kept else (True,)):
+        for fresh in (False, True) if kept else (True,):
             if fresh:
                 self.close()
                 self.connection = self.connect(key, subject, deadline, timeout)

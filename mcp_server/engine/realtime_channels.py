@@ -95,7 +95,7 @@ def subscription_channels(names: list[str], user_id: str) -> list[str]:
             if user_id:
                 converted[f"account.{user_id}"] = None
         elif name.startswith("account.") and name[len("account.") :] in ACTIONS:
-            converted[f"account.{user_id}.{name[len('account.'):]}" if user_id else name] = None
+            converted[f"account.{user_id}.{name[len('account.') :]}" if user_id else name] = None
         elif not name.startswith("account."):
             converted[name] = None
     return list(converted)

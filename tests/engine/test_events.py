@@ -44,7 +44,7 @@ ALWAYS_REFUSED = {
 
 def events(engine: Engine, after: int = 0, project: str = "default"):
     with engine.project(project).db.reading() as connection:
-        return read_after(connection, after, 10_000)
+        return read_after(connection, after, 10_000, engine.project(project).cipher)
 
 
 def last(engine: Engine) -> int:

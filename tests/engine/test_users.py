@@ -22,6 +22,7 @@ from appwrite.models.user import User
 from appwrite.models.user_list import UserList
 from argon2 import PasswordHasher
 
+from mcp_server.engine.events import read_after
 from mcp_server.engine.identity import identities, passwords, policy
 from mcp_server.engine.permissions import GUEST, key_auth
 from mcp_server.engine.registry import HANDLERS, Requester
@@ -92,7 +93,6 @@ def test_create_user_with_everything(call, project):
         ("email", "ada@example.com"),
         ("sms", "+14155550100"),
     }
-    assert "password" not in user
     assert identities.password_matches(record(project, "ada"), PASSWORD)
     assert call("users.get", userId="ada") == user
     assert events(call, "ada") == ["user.create"]
@@ -808,3 +808,39 @@ def test_logs_say_who_acted(engine, call, ada):
     logs = [(log["event"], log["mode"], log["userType"]) for log in call("users.listLogs", userId="ada")["logs"]]
     assert logs[:2] == [("user.update", "user", "user"), ("session.create", "admin", "admin")]
     assert ("user.update", "admin", "admin") in logs
+
+
+def test_users_service_shows_the_hash_and_its_options_the_account_service_does_not(call, project):
+    """As Appwrite's User model: an API key reads `password`, `hash` and `hashOptions`, enough to import the user
+    elsewhere with the same password (baas-mcp migrate relies on it); the user's own account never shows them."""
+    options = IMPORTS["scrypt"][1]()
+    call("users.createScryptUser", userId="s", email="s@example.com", **options)
+    user = call("users.get", userId="s")
+    assert user["password"] == options["password"] and user["hash"] == "scrypt"
+    assert user["hashOptions"] == {
+        "type": "scrypt",
+        "salt": "pepper",
+        "costCpu": 16,
+        "costMemory": 8,
+        "costParallel": 1,
+        "length": 32,
+    }
+    assert call("users.list")["users"][0]["password"] == options["password"]
+    created = call("users.create", userId="ada", email="ada@example.com", password=PASSWORD)
+    assert created["password"].startswith("$argon2id$") and created["hashOptions"]["type"] == "argon2"
+
+
+def test_a_users_password_hash_reaches_webhooks_but_not_realtime_or_the_event_log(call, engine):
+    """The hash the users service shows an API key travels in user events as Appwrite's User model, but only to
+    webhooks and functions: marked sensitive, emptied for realtime and `baas-mcp events`, sealed at rest."""
+    call("users.create", userId="ada", email="ada@example.com", password=PASSWORD)
+    call("users.updateName", userId="ada", name="Ada")
+    with engine.project().db.reading() as connection:
+        found = read_after(connection, 0, 100, engine.project().cipher)
+        raw = "".join(row[0] for row in connection.execute("SELECT body FROM _events"))
+    events = [event for event in found if event.name.startswith("users.ada.")]
+    assert {event.name for event in events} == {"users.ada.create", "users.ada.update"}
+    for event in events:
+        assert event.payload["password"].startswith("$argon2id$") and event.payload["hashOptions"]["type"] == "argon2"
+        assert event.public_payload["password"] == "" and event.public_payload["hashOptions"] == ""
+        assert event.payload["password"] not in raw

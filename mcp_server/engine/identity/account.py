@@ -91,6 +91,7 @@ def caller(connection: sqlite3.Connection, call: Call) -> sqlite3.Row:
 def account_model(call: Call, connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
     """The user as the account service shows them to themselves: no password hash, and who impersonates them."""
     model = user_model(connection, record)
+    model.pop("password", None)
     model.pop("hash", None)
     model.pop("hashOptions", None)
     if record["id"] == call.auth.user_id:

@@ -178,7 +178,8 @@ def is_impersonator(connection: sqlite3.Connection, user_id: str) -> bool:
 
 
 def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
-    """The user as Appwrite shows it; the password hash itself is never part of it."""
+    """The user as Appwrite's users service shows it to API keys: with the password hash and its algorithm and
+    options (what a migration needs to import the user elsewhere); the account service takes them out."""
     targets = connection.execute("SELECT * FROM _targets WHERE user_id = ? ORDER BY seq", (record["id"],))
     model = {
         "$id": record["id"],
@@ -204,8 +205,9 @@ def user_model(connection: sqlite3.Connection, record: sqlite3.Row) -> dict:
         **dict.fromkeys(EMAIL_VERDICTS),
     }
     if record["hash"]:
+        model["password"] = record["password"] or ""
         model["hash"] = record["hash"]
-        model["hashOptions"] = {"type": record["hash"]}
+        model["hashOptions"] = {"type": record["hash"], **json.loads(record["hash_options"] or "{}")}
     return model
 
 

@@ -21,9 +21,7 @@ def all_rules(connection: sqlite3.Connection) -> list[dict]:
 
 def by_domain(project) -> dict[str, dict]:
     """The project's rules by lower-cased domain, from its settings cache."""
-    return project.setting(
-        SETTING, lambda connection: {rule["domain"].lower(): rule for rule in all_rules(connection)}
-    )
+    return project.setting(SETTING, lambda connection: {rule["domain"].lower(): rule for rule in all_rules(connection)})
 
 
 def require(connection: sqlite3.Connection, rule_id: str) -> dict:
