@@ -7,12 +7,14 @@ whenever requirements.txt changes. A script then runs with that folder first on 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 MARKER = ".requirements.txt"
+HERE = Path(__file__).resolve().parent
 
 
 def install(directory: Path) -> Path:
@@ -33,8 +35,9 @@ def install(directory: Path) -> Path:
 
 
 def python_path(target: Path) -> dict[str, str]:
-    """Environment variables that put `target` before the test environment's own packages."""
-    return {"PYTHONPATH": str(target), "PYTHONNOUSERSITE": "1"}
+    """Environment variables that put `target` before the test environment's own packages, and this folder
+    (python_scenarios.py, which the scenario scripts share) after it."""
+    return {"PYTHONPATH": os.pathsep.join([str(target), str(HERE)]), "PYTHONNOUSERSITE": "1"}
 
 
 def pinned(directory: Path) -> dict[str, str]:

@@ -13,19 +13,15 @@ tests/rest/sdk_node19/scenario.js runs the same scenarios with the Node SDK; tes
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable
 
 from appwrite.client import Client
 from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.enums.project_key_scopes import ProjectKeyScopes
 from appwrite.enums.project_policy_id import ProjectPolicyId
 from appwrite.enums.tables_db_index_type import TablesDBIndexType
-from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.input_file import InputFile
 from appwrite.query import Query
@@ -35,6 +31,7 @@ from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 from appwrite.services.webhooks import Webhooks
+from python_scenarios import Report, main, scenario
 
 ENDPOINT = os.environ["ENDPOINT"]
 PROJECT = os.environ.get("PROJECT", "default")
@@ -43,36 +40,6 @@ KEY = os.environ["KEY"]
 BIG = 2**53 + 1
 MAX_INT64 = 2**63 - 1
 MIN_INT64 = -(2**63)
-
-SCENARIOS: dict[str, Callable[[Report], None]] = {}
-
-
-class Report:
-    """What one scenario observed, and where it differed from what it expected."""
-
-    def __init__(self) -> None:
-        self.checks: dict[str, object] = {}
-        self.mismatches: list[str] = []
-
-    def check(self, label: str, actual: object, expected: object) -> None:
-        self.checks[label] = actual
-        if actual != expected:
-            self.mismatches.append(f"{label}: expected {expected!r}, got {actual!r}")
-
-    def fails(self, label: str, call: Callable[[], object], code: int, error_type: str) -> None:
-        """The call raises AppwriteException with `code` and `error_type` (its message non-empty)."""
-        try:
-            value = call()
-        except AppwriteException as error:
-            observed: object = {"code": error.code, "type": error.type, "message": bool(error.message)}
-        else:
-            observed = {"returned": repr(value)[:200]}
-        self.check(label, observed, {"code": code, "type": error_type, "message": True})
-
-
-def scenario(function: Callable[[Report], None]) -> Callable[[Report], None]:
-    SCENARIOS[function.__name__] = function
-    return function
 
 
 def client(key: str = KEY) -> Client:
@@ -314,27 +281,6 @@ def functions(report: Report) -> None:
     report.check("download", len(service.get_deployment_download(made.id, deployment.id)), os.path.getsize(archive))
     service.delete(made.id)
     report.fails("deleted", lambda: service.get(made.id), 404, "function_not_found")
-
-
-def run(name: str) -> dict:
-    report = Report()
-    error = None
-    try:
-        SCENARIOS[name](report)
-    except Exception:
-        error = traceback.format_exc(limit=4)
-    return {"checks": report.checks, "mismatches": report.mismatches, "error": error}
-
-
-def main(names: list[str]) -> int:
-    chosen = names or list(SCENARIOS)
-    reports = {name: run(name) for name in chosen}
-    version = importlib.metadata.version("appwrite")
-    print(json.dumps({"sdk": f"appwrite {version}", "scenarios": reports}, default=repr))
-    failed = [name for name, report in reports.items() if report["mismatches"] or report["error"]]
-    for name in failed:
-        print(f"{name}: {reports[name]['mismatches']} {reports[name]['error'] or ''}", file=sys.stderr)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -11,21 +11,17 @@ with `check(label, actual, expected)`. Prints one JSON object: {"sdk": "appwrite
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import os
 import sys
-import traceback
-from collections.abc import Callable
 
 from appwrite.client import Client
 from appwrite.enums.documents_db_index_type import DocumentsDBIndexType
 from appwrite.enums.vectors_db_index_type import VectorsDBIndexType
-from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.query import Query
 from appwrite.services.documents_db import DocumentsDB
 from appwrite.services.vectors_db import VectorsDB
+from python_scenarios import Report, main, scenario
 
 ENDPOINT = os.environ["ENDPOINT"]
 PROJECT = os.environ.get("PROJECT", "default")
@@ -44,37 +40,6 @@ PERSON = {
     "nested": [[1, 2], {"deep": {"flags": [True, False, None]}}],
     "note": None,
 }
-
-
-class Report:
-    """What one scenario observed, and where it differed from what it expected."""
-
-    def __init__(self) -> None:
-        self.checks: dict[str, object] = {}
-        self.mismatches: list[str] = []
-
-    def check(self, label: str, actual: object, expected: object) -> None:
-        self.checks[label] = actual
-        if actual != expected:
-            self.mismatches.append(f"{label}: expected {expected!r}, got {actual!r}")
-
-    def fails(self, label: str, call: Callable[[], object], code: int, error_type: str) -> None:
-        """The call raises AppwriteException with `code` and `error_type` (its message non-empty)."""
-        try:
-            value = call()
-        except AppwriteException as error:
-            observed: object = {"code": error.code, "type": error.type, "message": bool(error.message)}
-        else:
-            observed = {"returned": repr(value)[:200]}
-        self.check(label, observed, {"code": code, "type": error_type, "message": True})
-
-
-SCENARIOS: dict[str, Callable[[Report], None]] = {}
-
-
-def scenario(function: Callable[[Report], None]) -> Callable[[Report], None]:
-    SCENARIOS[function.__name__] = function
-    return function
 
 
 def client() -> Client:
@@ -177,27 +142,6 @@ def vectors(report: Report) -> None:
         database.id, "chunks", [Query.vector_cosine("embeddings", [1.0, 0.1, 0.0]), Query.limit(1)]
     )
     report.check("after delete", [document.id for document in again.documents], ["xy"])
-
-
-def run(name: str) -> dict:
-    report = Report()
-    error = None
-    try:
-        SCENARIOS[name](report)
-    except Exception:
-        error = traceback.format_exc(limit=4)
-    return {"checks": report.checks, "mismatches": report.mismatches, "error": error}
-
-
-def main(names: list[str]) -> int:
-    chosen = names or list(SCENARIOS)
-    reports = {name: run(name) for name in chosen}
-    version = importlib.metadata.version("appwrite")
-    print(json.dumps({"sdk": f"appwrite {version}", "scenarios": reports}, default=repr))
-    failed = [name for name, report in reports.items() if report["mismatches"] or report["error"]]
-    for name in failed:
-        print(f"{name}: {reports[name]['mismatches']} {reports[name]['error'] or ''}", file=sys.stderr)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
