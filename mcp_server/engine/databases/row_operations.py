@@ -187,9 +187,10 @@ def nearest_records(
     """The rows of a vector query's page, nearest first, among those `base` selects."""
     if dialect.service != "vectorsDB":
         raise invalid(f"{query_plan.vector.method} is not supported here; vector queries work on vector databases only")
-    column_sql, vector = vector_search.query_vector(table, query_plan.vector)
-    cursor = project.connection.execute(f"SELECT _seq, {column_sql} {base} AND {column_sql} IS NOT NULL", params)
-    seqs = vector_search.nearest(cursor, query_plan.vector.method, vector, query_plan.skip + limit)[query_plan.skip :]
+    method, attribute = query_plan.vector.method, query_plan.vector.attribute
+    vector = vector_search.query_vector(table, query_plan.vector)
+    seqs = vector_search.search(project, table, method, attribute, vector, base, params, query_plan.skip + limit)
+    seqs = seqs[query_plan.skip :]
     if not seqs:
         return []
     marks = ", ".join("?" * len(seqs))

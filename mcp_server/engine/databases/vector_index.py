@@ -1,0 +1,207 @@
+"""vectorsDB's hnsw_* indexes: an HNSW graph (usearch) per index, a cache of the vectors SQLite holds.
+
+SQLite stays the source of truth. Each index has a change log (`vlog_<k>`, schema.py) that triggers fill in the
+writing transaction, so a rolled-back write leaves no trace and every process sees the changes another one
+committed. A process keeps each graph in memory with the last change it applied, and before a search applies the
+changes since (a graph is never used inside a write transaction, whose changes could still roll back). Graphs are
+saved beside the project database (`vectors/`) after a build and after enough changes, so another process loads
+one rather than building it; a saved graph that does not match the database (an index recreated, a database
+restored) is rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy
+from usearch.index import Index as Graph
+
+from .schema import Index, Table
+
+# The usearch metric of each index type, and the vector query each one answers.
+METRICS = {"hnsw_euclidean": "l2sq", "hnsw_dot": "ip", "hnsw_cosine": "cos"}
+QUERIES = {"vectorEuclidean": "hnsw_euclidean", "vectorDot": "hnsw_dot", "vectorCosine": "hnsw_cosine"}
+# Graph shape: neighbours per node, and the candidate lists kept while adding and searching.
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 128
+# Rows read (and vectors added) per batch while building.
+BATCH_ROWS = 4096
+# A graph is saved again once this share of its size (and at least SAVE_MIN) changed since it was saved.
+SAVE_SHARE = 0.02
+SAVE_MIN = 500
+# With more changes to apply than this share of the graph, rebuilding is quicker.
+REBUILD_SHARE = 0.5
+
+_graphs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_graphs_lock = threading.Lock()
+
+
+@dataclass
+class Cached:
+    """One index's graph in this process: the last change applied, and how many since it was saved."""
+
+    created: str
+    graph: Graph | None = None
+    change: int = 0
+    unsaved: int = 0
+    lock: threading.Lock = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def vector_index(table: Table, method: str, attribute: str) -> Index | None:
+    """The hnsw_* index that answers a vector query on an attribute, if the collection has one."""
+    wanted = QUERIES[method]
+    return next((index for index in table.indexes if index.type == wanted and index.columns == [attribute]), None)
+
+
+def searchable(project, table: Table, index: Index) -> tuple[Graph, threading.Lock] | None:
+    """The index's graph brought up to the snapshot being read, with the lock to hold while searching it; None
+    inside a write transaction, and for an index made before indexes kept a change log."""
+    connection = project.connection
+    if connection is project.db.connection and connection.in_transaction:
+        return None
+    logged = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [index.sql_name])
+    if logged.fetchone() is None:
+        return None
+    with _graphs_lock:
+        entries = _graphs.setdefault(project, {})
+        cached = entries.get(index.seq)
+        if cached is None or cached.created != index.created:
+            cached = entries[index.seq] = Cached(index.created)
+    with cached.lock:
+        vector_sql = table.column(index.columns[0]).sql_name
+        if cached.graph is None and not load(project, table, index, cached, vector_sql):
+            build(project, table, index, cached, vector_sql)
+        else:
+            catch_up(project, table, index, cached, vector_sql)
+        if cached.unsaved >= max(SAVE_MIN, SAVE_SHARE * len(cached.graph)):
+            save(project, index, cached)
+    return cached.graph, cached.lock
+
+
+def new_graph(index: Index, dimension: int) -> Graph:
+    return Graph(
+        ndim=dimension,
+        metric=METRICS[index.type],
+        dtype="f32",
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+        expansion_search=EXPANSION_SEARCH,
+    )
+
+
+def last_change(connection, index: Index) -> int:
+    return connection.execute(f"SELECT COALESCE(MAX(change), 0) FROM {index.sql_name}").fetchone()[0]
+
+
+def add_rows(graph: Graph, cursor) -> None:
+    """Add the (_seq, float32 blob) rows of a cursor to a graph."""
+    while batch := cursor.fetchmany(BATCH_ROWS):
+        keys = numpy.fromiter((seq for seq, _ in batch), dtype=numpy.uint64, count=len(batch))
+        matrix = numpy.frombuffer(b"".join(blob for _, blob in batch), dtype=numpy.float32).reshape(len(batch), -1)
+        graph.add(keys, matrix)
+
+
+def build(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
+    """The graph of every stored vector, from SQLite (the change position is read first: a change committed
+    meanwhile is applied again by the next catch-up, which is harmless)."""
+    connection = project.connection
+    change = last_change(connection, index)
+    graph = new_graph(index, table.column(index.columns[0]).spec["size"])
+    add_rows(
+        graph, connection.execute(f"SELECT _seq, {vector_sql} FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL")
+    )
+    cached.graph, cached.change = graph, change
+    save(project, index, cached)
+
+
+def catch_up(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
+    """Apply the changes committed since the graph's position: each changed row's vector is removed, then the
+    row's current vector (if it still has one) added."""
+    connection = project.connection
+    changes = connection.execute(
+        f"SELECT change, row FROM {index.sql_name} WHERE change > ? ORDER BY change", [cached.change]
+    ).fetchall()
+    if not changes:
+        return
+    if len(changes) > REBUILD_SHARE * max(len(cached.graph), 1):
+        build(project, table, index, cached, vector_sql)
+        return
+    graph = cached.graph
+    for start in range(0, len(changes), BATCH_ROWS):
+        seqs = numpy.asarray([row for _, row in changes[start : start + BATCH_ROWS]], dtype=numpy.uint64)
+        present = seqs[graph.contains(seqs)]
+        if len(present):
+            graph.remove(present)
+        add_rows(
+            graph,
+            connection.execute(
+                f"SELECT _seq, {vector_sql} FROM {table.sql_name} "
+                f"WHERE _seq IN (SELECT value FROM json_each(?)) AND {vector_sql} IS NOT NULL",
+                [json.dumps(seqs.tolist())],
+            ),
+        )
+    cached.change = max(cached.change, changes[-1][0])
+    cached.unsaved += len(changes)
+
+
+def folder(project) -> Path:
+    return Path(project.db.path).parent / "vectors"
+
+
+def save(project, index: Index, cached: Cached) -> None:
+    """Write the graph and then the note naming it (each replaced atomically), and remove the files of older
+    graphs and of indexes that no longer exist."""
+    directory = folder(project)
+    directory.mkdir(exist_ok=True)
+    name = f"{index.seq}-{uuid.uuid4().hex}.usearch"
+    cached.graph.save(str(directory / name))
+    note = {"created": index.created, "change": cached.change, "file": name}
+    temporary = directory / f".{name}.json"
+    temporary.write_text(json.dumps(note), encoding="utf-8")
+    os.replace(temporary, directory / f"{index.seq}.json")
+    cached.unsaved = 0
+    live = {
+        str(seq)
+        for (seq,) in project.connection.execute(
+            "SELECT seq FROM _indexes WHERE type IN (?, ?, ?)", list(METRICS)
+        ).fetchall()
+    }
+    for path in directory.iterdir():
+        owner = path.name.split("-")[0].split(".")[0]
+        if path.name.startswith(".") or path.name == name:
+            continue
+        if owner not in live or (path.suffix == ".usearch" and owner == str(index.seq)):
+            path.unlink(missing_ok=True)
+
+
+def load(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> bool:
+    """Take the saved graph when it matches the database: same index, a position the log has reached, and after
+    catching up as many vectors as SQLite holds."""
+    directory = folder(project)
+    try:
+        note = json.loads((directory / f"{index.seq}.json").read_text(encoding="utf-8"))
+        if note["created"] != index.created:
+            return False
+        graph = Graph.restore(str(directory / note["file"]))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return False
+    connection = project.connection
+    if graph is None or not isinstance(note["change"], int) or note["change"] > last_change(connection, index):
+        return False
+    cached.graph, cached.change, cached.unsaved = graph, note["change"], 0
+    catch_up(project, table, index, cached, vector_sql)
+    stored = connection.execute(f"SELECT COUNT(*) FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL").fetchone()[0]
+    if stored != len(cached.graph):
+        cached.graph = None
+        return False
+    return True
