@@ -198,6 +198,7 @@ def load(project, table: Table, index: Index, cached: Cached, vector_sql: str) -
     connection = project.connection
     if graph is None or not isinstance(note["change"], int) or note["change"] > last_change(connection, index):
         return False
+    graph.expansion_add, graph.expansion_search = EXPANSION_ADD, EXPANSION_SEARCH  # a saved graph keeps neither
     cached.graph, cached.change, cached.unsaved = graph, note["change"], 0
     catch_up(project, table, index, cached, vector_sql)
     stored = connection.execute(f"SELECT COUNT(*) FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL").fetchone()[0]
