@@ -100,6 +100,8 @@ def order_terms(table: Table, query_plan: QueryPlan) -> list[tuple[str, str, str
     for query in query_plan.orders:
         if query.method == "orderRandom":
             continue
+        if not table.schemaless and "." in query.attribute and table.column(query.attribute) is None:
+            raise invalid(f"Cannot order by nested attribute: {query.attribute.split('.', 1)[0]}")
         target = resolve(table, query.attribute)
         if target.array or (
             target.column is not None and (target.column.is_relationship or target.column.type.spatial)
