@@ -4,6 +4,8 @@ the caller may not read."""
 
 from __future__ import annotations
 
+import time
+
 import numpy
 import pytest
 
@@ -54,26 +56,36 @@ def nearest_ids(call, method: str, vector, limit: int = 10, auth=ADMIN, extra: t
     return [d["$id"] for d in call("vectorsDB.listDocuments", auth=auth, **WHERE, queries=queries)["documents"]]
 
 
+def graph_ready(call, engine, method: str) -> None:
+    """Search until the index's graph, built on a thread of its own (searches are exact meanwhile), is saved beside
+    the project database, and so in use."""
+    deadline = time.monotonic() + 120
+    while not any(engine.data_dir.glob("default/vectors/*.json")):
+        assert time.monotonic() < deadline, "the graph was never built"
+        nearest_ids(call, method, numpy.ones(DIM))
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("method", list(INDEXES))
 def test_graph_search_has_the_recall_of_a_brute_force_ranking(call, coll, engine, method):
     rng = numpy.random.default_rng(11)
     matrix = rng.standard_normal((COUNT, DIM)).astype(numpy.float32)
     fill(call, matrix)
     call("vectorsDB.createIndex", **WHERE, key="near", type=INDEXES[method], attributes=["embeddings"])
+    graph_ready(call, engine, method)
     found = 0
     for _ in range(20):
         vector = rng.standard_normal(DIM).astype(numpy.float32)
         expected = {f"d{i}" for i in brute_force(method, matrix, vector)[:10]}
         found += len(expected & set(nearest_ids(call, method, vector)))
     assert found / 200 >= 0.95
-    # The graph is kept beside the project database, named by the index.
-    assert any(engine.data_dir.glob("default/vectors/*.usearch"))
 
 
 def test_updates_deletes_and_other_processes_changes_are_seen(call, coll, engine):
     rng = numpy.random.default_rng(12)
     fill(call, rng.standard_normal((COUNT, DIM)).astype(numpy.float32))
     call("vectorsDB.createIndex", **WHERE, key="near", type="hnsw_euclidean", attributes=["embeddings"])
+    graph_ready(call, engine, "vectorEuclidean")
     target = numpy.full(DIM, 9.0, dtype=numpy.float32)
     assert "d5" not in nearest_ids(call, "vectorEuclidean", target)
     call("vectorsDB.updateDocument", **WHERE, documentId="d5", data={"embeddings": target.tolist()})
@@ -104,10 +116,11 @@ def test_updates_deletes_and_other_processes_changes_are_seen(call, coll, engine
     assert "d7" not in nearest_ids(call, "vectorEuclidean", target)
 
 
-def test_a_rolled_back_transaction_leaves_the_graph_as_it_was(call, coll):
+def test_a_rolled_back_transaction_leaves_the_graph_as_it_was(call, coll, engine):
     rng = numpy.random.default_rng(13)
     fill(call, rng.standard_normal((COUNT, DIM)).astype(numpy.float32))
     call("vectorsDB.createIndex", **WHERE, key="near", type="hnsw_cosine", attributes=["embeddings"])
+    graph_ready(call, engine, "vectorCosine")
     target = numpy.ones(DIM, dtype=numpy.float32)
     before = nearest_ids(call, "vectorCosine", target)
     transaction = call("vectorsDB.createTransaction")
@@ -122,7 +135,7 @@ def test_a_rolled_back_transaction_leaves_the_graph_as_it_was(call, coll):
     assert nearest_ids(call, "vectorCosine", target)[0] == "d3"
 
 
-def test_rows_a_user_may_not_read_never_come_back_however_near(call, coll):
+def test_rows_a_user_may_not_read_never_come_back_however_near(call, coll, engine):
     rng = numpy.random.default_rng(14)
     target = numpy.ones(DIM, dtype=numpy.float32)
     fill(call, rng.standard_normal((COUNT, DIM)).astype(numpy.float32) - 3, permissions=['read("any")'])
@@ -136,6 +149,7 @@ def test_rows_a_user_may_not_read_never_come_back_however_near(call, coll):
         documentSecurity=True,
     )
     call("vectorsDB.createIndex", **WHERE, key="near", type="hnsw_cosine", attributes=["embeddings"])
+    graph_ready(call, engine, "vectorCosine")
     seen = nearest_ids(call, "vectorCosine", target, auth=user_auth("reader"))
     assert len(seen) == 10 and not any(doc_id.startswith("s") for doc_id in seen)
     boss = nearest_ids(call, "vectorCosine", target, auth=user_auth("boss"))

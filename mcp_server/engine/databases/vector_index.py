@@ -6,13 +6,15 @@ committed. A process keeps each graph in memory with the last change it applied,
 changes since (a graph is never used inside a write transaction, whose changes could still roll back). Graphs are
 saved beside the project database (`vectors/`) after a build and after enough changes, so another process loads
 one rather than building it; a saved graph that does not match the database (an index recreated, a database
-restored) is rebuilt from SQLite.
+restored) is rebuilt from SQLite. A build (at 100,000 vectors, longer than a query may take) runs on a thread of
+its own, on a connection of its own, and searches are exact until it is done.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import uuid
 import weakref
@@ -51,6 +53,7 @@ class Cached:
     graph: Graph | None = None
     change: int = 0
     unsaved: int = 0
+    building: bool = False
     lock: threading.Lock = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -65,7 +68,7 @@ def vector_index(table: Table, method: str, attribute: str) -> Index | None:
 
 def searchable(project, table: Table, index: Index) -> tuple[Graph, threading.Lock] | None:
     """The index's graph brought up to the snapshot being read, with the lock to hold while searching it; None
-    inside a write transaction, and for an index made before indexes kept a change log."""
+    inside a write transaction, for an index made before indexes kept a change log, and while its graph is built."""
     connection = project.connection
     if connection is project.db.connection and connection.in_transaction:
         return None
@@ -78,13 +81,21 @@ def searchable(project, table: Table, index: Index) -> tuple[Graph, threading.Lo
         if cached is None or cached.created != index.created:
             cached = entries[index.seq] = Cached(index.created)
     with cached.lock:
+        if cached.building:
+            return None
         vector_sql = table.column(index.columns[0]).sql_name
-        if cached.graph is None and not load(project, table, index, cached, vector_sql):
-            build(project, table, index, cached, vector_sql)
-        else:
-            catch_up(project, table, index, cached, vector_sql)
+        loaded = cached.graph is None and load(connection, folder(project.db.path), index, cached)
+        if (
+            cached.graph is None
+            or not catch_up(connection, table, index, cached, vector_sql)
+            or not counted(connection, table, cached, loaded)
+        ):
+            cached.graph, cached.building = None, True
+            arguments = (Path(project.db.path), table, index, cached, vector_sql)
+            threading.Thread(target=build, args=arguments, name=f"hnsw-{index.seq}", daemon=True).start()
+            return None
         if cached.unsaved >= max(SAVE_MIN, SAVE_SHARE * len(cached.graph)):
-            save(project, index, cached)
+            save(connection, folder(project.db.path), index, cached)
     return cached.graph, cached.lock
 
 
@@ -111,31 +122,38 @@ def add_rows(graph: Graph, cursor) -> None:
         graph.add(keys, matrix)
 
 
-def build(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
-    """The graph of every stored vector, from SQLite (the change position is read first: a change committed
-    meanwhile is applied again by the next catch-up, which is harmless)."""
-    connection = project.connection
-    change = last_change(connection, index)
-    graph = new_graph(index, table.column(index.columns[0]).spec["size"])
-    add_rows(
-        graph, connection.execute(f"SELECT _seq, {vector_sql} FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL")
-    )
-    cached.graph, cached.change = graph, change
-    save(project, index, cached)
+def build(path: Path, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
+    """Build the graph of every stored vector and save it (on its own thread, from one snapshot of the database);
+    on failure (the collection deleted meanwhile) the next search starts another."""
+    try:
+        connection = sqlite3.connect(path, check_same_thread=False)
+        try:
+            connection.execute("BEGIN")
+            change = last_change(connection, index)
+            graph = new_graph(index, table.column(index.columns[0]).spec["size"])
+            rows = f"SELECT _seq, {vector_sql} FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL"
+            add_rows(graph, connection.execute(rows))
+            with cached.lock:
+                cached.graph, cached.change, cached.unsaved = graph, change, 0
+                save(connection, folder(path), index, cached)
+        finally:
+            connection.close()
+    except (sqlite3.Error, OSError, RuntimeError, ValueError):
+        pass
+    finally:
+        cached.building = False
 
 
-def catch_up(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
+def catch_up(connection, table: Table, index: Index, cached: Cached, vector_sql: str) -> bool:
     """Apply the changes committed since the graph's position: each changed row's vector is removed, then the
-    row's current vector (if it still has one) added."""
-    connection = project.connection
+    row's current vector (if it still has one) added. False when there are so many that a build is quicker."""
     changes = connection.execute(
         f"SELECT change, row FROM {index.sql_name} WHERE change > ? ORDER BY change", [cached.change]
     ).fetchall()
     if not changes:
-        return
+        return True
     if len(changes) > REBUILD_SHARE * max(len(cached.graph), 1):
-        build(project, table, index, cached, vector_sql)
-        return
+        return False
     graph = cached.graph
     for start in range(0, len(changes), BATCH_ROWS):
         seqs = numpy.asarray([row for _, row in changes[start : start + BATCH_ROWS]], dtype=numpy.uint64)
@@ -152,16 +170,16 @@ def catch_up(project, table: Table, index: Index, cached: Cached, vector_sql: st
         )
     cached.change = max(cached.change, changes[-1][0])
     cached.unsaved += len(changes)
+    return True
 
 
-def folder(project) -> Path:
-    return Path(project.db.path).parent / "vectors"
+def folder(database: Path) -> Path:
+    return Path(database).parent / "vectors"
 
 
-def save(project, index: Index, cached: Cached) -> None:
+def save(connection, directory: Path, index: Index, cached: Cached) -> None:
     """Write the graph and then the note naming it (each replaced atomically), and remove the files of older
     graphs and of indexes that no longer exist."""
-    directory = folder(project)
     directory.mkdir(exist_ok=True)
     name = f"{index.seq}-{uuid.uuid4().hex}.usearch"
     cached.graph.save(str(directory / name))
@@ -172,9 +190,7 @@ def save(project, index: Index, cached: Cached) -> None:
     cached.unsaved = 0
     live = {
         str(seq)
-        for (seq,) in project.connection.execute(
-            "SELECT seq FROM _indexes WHERE type IN (?, ?, ?)", list(METRICS)
-        ).fetchall()
+        for (seq,) in connection.execute("SELECT seq FROM _indexes WHERE type IN (?, ?, ?)", list(METRICS)).fetchall()
     }
     for path in directory.iterdir():
         owner = path.name.split("-")[0].split(".")[0]
@@ -184,25 +200,22 @@ def save(project, index: Index, cached: Cached) -> None:
             path.unlink(missing_ok=True)
 
 
-def load(project, table: Table, index: Index, cached: Cached, vector_sql: str) -> bool:
-    """Take the saved graph when it matches the database: same index, a position the log has reached, and after
-    catching up as many vectors as SQLite holds."""
-    directory = folder(project)
+def load(connection, directory: Path, index: Index, cached: Cached) -> bool:
+    """Take the saved graph when it belongs to this index and the log has reached its position."""
     try:
         note = json.loads((directory / f"{index.seq}.json").read_text(encoding="utf-8"))
-        if note["created"] != index.created:
+        if note["created"] != index.created or not isinstance(note["change"], int):
             return False
         graph = Graph.restore(str(directory / note["file"]))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError):
         return False
-    connection = project.connection
-    if graph is None or not isinstance(note["change"], int) or note["change"] > last_change(connection, index):
+    if graph is None or note["change"] > last_change(connection, index):
         return False
     graph.expansion_add, graph.expansion_search = EXPANSION_ADD, EXPANSION_SEARCH  # a saved graph keeps neither
     cached.graph, cached.change, cached.unsaved = graph, note["change"], 0
-    catch_up(project, table, index, cached, vector_sql)
-    stored = connection.execute(f"SELECT COUNT(*) FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL").fetchone()[0]
-    if stored != len(cached.graph):
-        cached.graph = None
-        return False
     return True
+
+
+def counted(connection, table: Table, cached: Cached, loaded: bool) -> bool:
+    """Whether a graph just loaded (and caught up) holds a vector per document (the vector is required)."""
+    return not loaded or connection.execute(f"SELECT COUNT(*) FROM {table.sql_name}").fetchone()[0] == len(cached.graph)
