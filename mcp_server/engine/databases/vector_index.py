@@ -40,6 +40,11 @@ SAVE_SHARE = 0.02
 SAVE_MIN = 500
 # With more changes to apply than this share of the graph, rebuilding is quicker.
 REBUILD_SHARE = 0.5
+# Changes a search applies itself: with more (or a graph to build or save) the index's own thread does the work,
+# and searches are exact meanwhile (a query has a time limit; adding thousands of vectors can outlast it).
+INLINE_CHANGES = 256
+# How long a search waits for a graph its own thread is using before it scans instead.
+LOCK_WAIT = 0.05
 
 _graphs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _graphs_lock = threading.Lock()
@@ -50,10 +55,13 @@ class Cached:
     """One index's graph in this process: the last change applied, and how many since it was saved."""
 
     created: str
+    dimension: int
     graph: Graph | None = None
     change: int = 0
     unsaved: int = 0
     building: bool = False
+    # Whether the graph is known to hold a vector per document (one loaded from a file is checked once).
+    checked: bool = False
     lock: threading.Lock = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -68,35 +76,42 @@ def vector_index(table: Table, method: str, attribute: str) -> Index | None:
 
 def searchable(project, table: Table, index: Index) -> tuple[Graph, threading.Lock] | None:
     """The index's graph brought up to the snapshot being read, with the lock to hold while searching it; None
-    inside a write transaction, for an index made before indexes kept a change log, and while its graph is built."""
+    inside a write transaction, for an index made before indexes kept a change log, and while the index's own
+    thread builds, brings up to date or saves its graph."""
     connection = project.connection
     if connection is project.db.connection and connection.in_transaction:
         return None
     logged = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [index.sql_name])
     if logged.fetchone() is None:
         return None
+    dimension = table.column(index.columns[0]).spec["size"]  # an empty collection may change it
     with _graphs_lock:
         entries = _graphs.setdefault(project, {})
         cached = entries.get(index.seq)
-        if cached is None or cached.created != index.created:
-            cached = entries[index.seq] = Cached(index.created)
-    with cached.lock:
+        if cached is None or (cached.created, cached.dimension) != (index.created, dimension):
+            cached = entries[index.seq] = Cached(index.created, dimension)
+    if not cached.lock.acquire(timeout=LOCK_WAIT):
+        return None
+    try:
         if cached.building:
             return None
         vector_sql = table.column(index.columns[0]).sql_name
-        loaded = cached.graph is None and load(connection, folder(project.db.path), index, cached)
+        if cached.graph is None:
+            load(connection, folder(project.db.path), index, cached)
         if (
-            cached.graph is None
-            or not catch_up(connection, table, index, cached, vector_sql)
-            or not counted(connection, table, cached, loaded)
+            cached.graph is not None
+            and pending(connection, index, cached) <= INLINE_CHANGES
+            and catch_up(connection, table, index, cached, vector_sql)
+            and counted(connection, table, cached)
+            and cached.unsaved < max(SAVE_MIN, SAVE_SHARE * len(cached.graph))
         ):
-            cached.graph, cached.building = None, True
-            arguments = (Path(project.db.path), table, index, cached, vector_sql)
-            threading.Thread(target=build, args=arguments, name=f"hnsw-{index.seq}", daemon=True).start()
-            return None
-        if cached.unsaved >= max(SAVE_MIN, SAVE_SHARE * len(cached.graph)):
-            save(connection, folder(project.db.path), index, cached)
-    return cached.graph, cached.lock
+            return cached.graph, cached.lock
+        cached.building = True
+        arguments = (Path(project.db.path), table, index, cached, vector_sql)
+        threading.Thread(target=refresh, args=arguments, name=f"hnsw-{index.seq}", daemon=True).start()
+        return None
+    finally:
+        cached.lock.release()
 
 
 def new_graph(index: Index, dimension: int) -> Graph:
@@ -122,26 +137,42 @@ def add_rows(graph: Graph, cursor) -> None:
         graph.add(keys, matrix)
 
 
-def build(path: Path, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
-    """Build the graph of every stored vector and save it (on its own thread, from one snapshot of the database);
-    on failure (the collection deleted meanwhile) the next search starts another."""
+def refresh(path: Path, table: Table, index: Index, cached: Cached, vector_sql: str) -> None:
+    """On the index's own thread, from one snapshot of the database: load the saved graph or keep the one in
+    memory, bring it up to date, build it again from every stored vector when that fails or is quicker, and save
+    it when it changed enough. On failure (the collection deleted meanwhile) a later search starts again."""
     try:
         connection = sqlite3.connect(path, check_same_thread=False)
         try:
             connection.execute("BEGIN")
-            change = last_change(connection, index)
-            graph = new_graph(index, table.column(index.columns[0]).spec["size"])
-            rows = f"SELECT _seq, {vector_sql} FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL"
-            add_rows(graph, connection.execute(rows))
             with cached.lock:
-                cached.graph, cached.change, cached.unsaved = graph, change, 0
-                save(connection, folder(path), index, cached)
+                if cached.graph is None:
+                    load(connection, folder(path), index, cached)
+                built = (
+                    cached.graph is None
+                    or not catch_up(connection, table, index, cached, vector_sql)
+                    or not counted(connection, table, cached)
+                )
+                if built:
+                    cached.graph = None
+                    change = last_change(connection, index)
+                    graph = new_graph(index, cached.dimension)
+                    rows = f"SELECT _seq, {vector_sql} FROM {table.sql_name} WHERE {vector_sql} IS NOT NULL"
+                    add_rows(graph, connection.execute(rows))
+                    cached.graph, cached.change, cached.checked = graph, change, True
+                if built or cached.unsaved >= max(SAVE_MIN, SAVE_SHARE * len(cached.graph)):
+                    save(connection, folder(path), index, cached)
         finally:
             connection.close()
     except (sqlite3.Error, OSError, RuntimeError, ValueError):
         pass
     finally:
         cached.building = False
+
+
+def pending(connection, index: Index, cached: Cached) -> int:
+    """How many changes the graph has yet to apply."""
+    return connection.execute(f"SELECT COUNT(*) FROM {index.sql_name} WHERE change > ?", [cached.change]).fetchone()[0]
 
 
 def catch_up(connection, table: Table, index: Index, cached: Cached, vector_sql: str) -> bool:
@@ -200,22 +231,26 @@ def save(connection, directory: Path, index: Index, cached: Cached) -> None:
             path.unlink(missing_ok=True)
 
 
-def load(connection, directory: Path, index: Index, cached: Cached) -> bool:
+def load(connection, directory: Path, index: Index, cached: Cached) -> None:
     """Take the saved graph when it belongs to this index and the log has reached its position."""
     try:
         note = json.loads((directory / f"{index.seq}.json").read_text(encoding="utf-8"))
         if note["created"] != index.created or not isinstance(note["change"], int):
-            return False
+            return
         graph = Graph.restore(str(directory / note["file"]))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError):
-        return False
-    if graph is None or note["change"] > last_change(connection, index):
-        return False
+        return
+    if graph is None or graph.ndim != cached.dimension or note["change"] > last_change(connection, index):
+        return
     graph.expansion_add, graph.expansion_search = EXPANSION_ADD, EXPANSION_SEARCH  # a saved graph keeps neither
-    cached.graph, cached.change, cached.unsaved = graph, note["change"], 0
-    return True
+    cached.graph, cached.change, cached.unsaved, cached.checked = graph, note["change"], 0, False
 
 
-def counted(connection, table: Table, cached: Cached, loaded: bool) -> bool:
-    """Whether a graph just loaded (and caught up) holds a vector per document (the vector is required)."""
-    return not loaded or connection.execute(f"SELECT COUNT(*) FROM {table.sql_name}").fetchone()[0] == len(cached.graph)
+def counted(connection, table: Table, cached: Cached) -> bool:
+    """Whether the graph (caught up) holds a vector per document (the vector is required); a graph that does not
+    is dropped."""
+    if not cached.checked:
+        cached.checked = connection.execute(f"SELECT COUNT(*) FROM {table.sql_name}").fetchone()[0] == len(cached.graph)
+        if not cached.checked:
+            cached.graph = None
+    return cached.checked

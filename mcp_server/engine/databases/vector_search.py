@@ -103,8 +103,12 @@ def approximate(
     size = len(graph)
     wanted = max(keep * OVERSAMPLE, MIN_CANDIDATES)
     while size >= EXACT_BELOW and wanted <= GRAPH_SHARE * size:
-        with lock:
+        if not lock.acquire(timeout=vector_index.LOCK_WAIT):
+            return None
+        try:
             keys = graph.search(vector, wanted).keys
+        finally:
+            lock.release()
         cursor = project.connection.execute(
             f"SELECT _seq, {column_sql} {base} AND _seq IN (SELECT value FROM json_each(?))",
             [*params, json.dumps(keys.tolist())],
