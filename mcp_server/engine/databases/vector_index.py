@@ -6,8 +6,9 @@ committed. A process keeps each graph in memory with the last change it applied,
 changes since (a graph is never used inside a write transaction, whose changes could still roll back). Graphs are
 saved beside the project database (`vectors/`) after a build and after enough changes, so another process loads
 one rather than building it; a saved graph that does not match the database (an index recreated, a database
-restored) is rebuilt from SQLite. A build (at 100,000 vectors, longer than a query may take) runs on a thread of
-its own, on a connection of its own, and searches are exact until it is done.
+restored) is rebuilt from SQLite. A search loads a saved graph and applies a few hundred changes itself; building
+(minutes at 100,000 vectors, longer than a query may take), larger catch-ups and saving run on the index's own
+thread, on a connection of its own, and searches are exact until it is done.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ QUERIES = {"vectorEuclidean": "hnsw_euclidean", "vectorDot": "hnsw_dot", "vector
 # Graph shape: neighbours per node, and the candidate lists kept while adding and searching.
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-EXPANSION_SEARCH = 128
+EXPANSION_SEARCH = 512
 # Rows read (and vectors added) per batch while building.
 BATCH_ROWS = 4096
 # A graph is saved again once this share of its size (and at least SAVE_MIN) changed since it was saved.
