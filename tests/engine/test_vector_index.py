@@ -4,6 +4,7 @@ the caller may not read."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy
@@ -12,6 +13,7 @@ import pytest
 from mcp_server.engine import Engine
 from mcp_server.engine.databases.vector_search import EXACT_BELOW
 from mcp_server.engine.permissions import ADMIN, user_auth
+from tests.commands import baas_mcp
 from tests.engine.conftest import error_of, q
 
 DIM = 16
@@ -114,6 +116,23 @@ def test_updates_deletes_and_other_processes_changes_are_seen(call, coll, engine
     assert "d5" not in nearest_ids(call, "vectorEuclidean", target, limit=100)
     call("vectorsDB.deleteDocuments", **WHERE, queries=[q("equal", "$id", ["d7"])])
     assert "d7" not in nearest_ids(call, "vectorEuclidean", target)
+
+
+def test_baas_mcp_call_beside_the_engine_shares_its_graph(call, coll, engine):
+    rng = numpy.random.default_rng(15)
+    fill(call, rng.standard_normal((COUNT, DIM)).astype(numpy.float32))
+    call("vectorsDB.createIndex", **WHERE, key="near", type="hnsw_euclidean", attributes=["embeddings"])
+    graph_ready(call, engine, "vectorEuclidean")
+    target = numpy.full(DIM, 9.0).tolist()
+    where = ["--data-dir", str(engine.data_dir)]
+    changed = {**WHERE, "documentId": "d8", "data": {"embeddings": target}}
+    updated = baas_mcp("call", "vectorsDB.updateDocument", "--params", json.dumps(changed), *where)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert nearest_ids(call, "vectorEuclidean", target)[0] == "d8"
+    queries = [q("vectorEuclidean", "embeddings", [target]), q("limit", values=[3])]
+    listed = baas_mcp("call", "vectorsDB.listDocuments", "--params", json.dumps({**WHERE, "queries": queries}), *where)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert [d["$id"] for d in json.loads(listed.stdout)["documents"]] == nearest_ids(call, "vectorEuclidean", target, 3)
 
 
 def test_a_rolled_back_transaction_leaves_the_graph_as_it_was(call, coll, engine):
