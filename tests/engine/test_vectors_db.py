@@ -268,6 +268,66 @@ def test_metadata_filters_narrow_vector_results(call, coll):
     assert error.type == "general_query_invalid" and "metadata" in error.message
 
 
+def test_paths_into_metadata_take_every_filter_on_their_text(call, coll):
+    documents = (
+        ("a", [1.0] * DIM, {"topic": "cats", "year": "2019", "tags": ["red", "big"], "owner": {"name": "ann"}}),
+        ("b", [0.9] * DIM, {"topic": "capybaras", "year": "2021", "tags": ["red"], "fresh": True}),
+        ("c", [0.5] * DIM, {"topic": "dogs", "year": "2020", "owner": {"name": "bob", "team": "x"}}),
+        ("d", [-1.0] * DIM, {"year": "2018"}),
+    )
+    for doc_id, vector, metadata in documents:
+        data = {"embeddings": vector, "metadata": metadata}
+        call("vectorsDB.createDocument", databaseId="vdb", collectionId="docs", documentId=doc_id, data=data)
+    near = q("vectorEuclidean", "embeddings", [[1.0] * DIM])
+
+    def ids(*queries):
+        found = call("vectorsDB.listDocuments", databaseId="vdb", collectionId="docs", queries=[near, *queries])
+        return [d["$id"] for d in found["documents"]]
+
+    assert ids(q("lessThan", "metadata.year", ["2020"])) == ["a", "d"]
+    assert ids(q("greaterThanEqual", "metadata.year", ["2020"])) == ["b", "c"]
+    assert ids(q("between", "metadata.year", ["2019", "2020"])) == ["a", "c"]
+    assert ids(q("startsWith", "metadata.topic", ["ca"])) == ["a", "b"]
+    assert ids(q("contains", "metadata.topic", ["og"])) == ["c"]
+    assert ids(q("equal", "metadata.owner.name", ["bob"])) == ["c"]
+    assert ids(q("equal", "metadata.fresh", ["true"])) == ["b"]
+    assert ids(q("isNull", "metadata.topic")) == ["d"]
+    assert ids(q("isNotNull", "metadata.owner")) == ["a", "c"]
+    assert ids(q("notEqual", "metadata.topic", ["cats"])) == ["b", "c"]
+    # The whole object: containment, a lone scalar standing for an array that holds it.
+    assert ids(q("contains", "metadata", [{"tags": "red"}])) == ["a", "b"]
+    assert ids(q("contains", "metadata", [{"tags": ["red", "big"]}])) == ["a"]
+    assert ids(q("notContains", "metadata", [{"tags": "big"}])) == ["b", "c", "d"]
+    assert ids(q("equal", "metadata", [{"owner": {"name": "bob"}}])) == ["c"]
+    assert ids(q("equal", "metadata", [{"fresh": 1}])) == []
+    assert ids(
+        q(
+            "and",
+            values=[
+                json.loads(q("startsWith", "metadata.topic", ["c"])),
+                json.loads(q("lessThan", "metadata.year", ["2021"])),
+            ],
+        )
+    ) == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        (q("lessThan", "metadata", ["x"]), "Cannot query lessThan on object attribute"),
+        (q("isNull", "metadata"), "Cannot query isNull on object attribute"),
+        (q("equal", "metadata.year", [2020]), 'invalid for attribute "metadata.year"'),
+        (q("equal", "metadata.a b", ["x"]), "Invalid JSON key"),
+        (q("equal", "embeddings.x", ["x"]), "nested attribute on: embeddings"),
+        (q("orderAsc", "metadata.year"), "Cannot order by nested attribute: metadata"),
+        (q("equal", "metadata", [json.loads("[" * 40 + "]" * 40)]), "must be objects"),
+    ],
+)
+def test_metadata_filters_appwrite_refuses_are_refused(call, coll, query, needle):
+    error = error_of(call, "vectorsDB.listDocuments", databaseId="vdb", collectionId="docs", queries=[query])
+    assert error.type == "general_query_invalid" and needle in error.message
+
+
 def test_vector_queries_work_on_vector_databases_only(call):
     call("tablesDB.create", databaseId="t", name="T")
     call("tablesDB.createTable", databaseId="t", tableId="r", name="R")

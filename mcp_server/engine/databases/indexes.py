@@ -1,7 +1,7 @@
 """Handlers for a table's indexes: key and unique indexes are SQL indexes (with prefix lengths as
-substr expressions), fulltext indexes are FTS5 tables that `search` queries use, and spatial
-indexes mark point, line and polygon columns for spatial queries; vectorsDB's hnsw_* indexes mark its
-vector and object indexes its metadata (searches stay exact).
+substr expressions), fulltext indexes are FTS5 tables that `search` queries use, spatial indexes
+mark point, line and polygon columns for spatial queries, vectorsDB's hnsw_* indexes keep a change log that
+their HNSW graphs follow (vector_index.py) and its object indexes mark its metadata.
 """
 
 from __future__ import annotations

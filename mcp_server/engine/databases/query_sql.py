@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ...nesting import depth_of
 from .. import regex
 from ..datetimes import normalize_datetime
 from ..errors import AppwriteError
@@ -25,7 +26,7 @@ from .field_queries import METHODS as FIELD_METHODS
 from .field_queries import field_condition, presence
 from .relationships import holds_many
 from .schema import SYSTEM_ATTRIBUTES, Table
-from .schemaless import path_sql
+from .schemaless import MAX_DEPTH, json_path, path_sql, valid_path
 
 MAX_QUERY_VALUES = 500
 SPATIAL_METHODS = frozenset(
@@ -36,6 +37,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 SEQUENCE = re.compile(r"[0-9]{1,19}")
 # The kind of a schemaless row's field: any JSON scalar compares, strings match text queries.
 DOCUMENT_FIELD = "field"
+# What an object attribute (vectorsDB's metadata) takes as a whole, as Appwrite 1.9.6's Postgres adapter does: each
+# is JSON containment; a path into it (`metadata.topic`) takes every filter on its value as text.
+OBJECT_METHODS = ("equal", "notEqual", "contains", "containsAny", "containsAll", "notContains")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,28 @@ def register_functions(connection: sqlite3.Connection) -> None:
     connection.create_function("text_match", 3, _text_match, deterministic=True)
     connection.create_function("geo_match", 3, _geo_match, deterministic=True)
     connection.create_function("geo_distance", 3, _geo_distance, deterministic=True)
+    connection.create_function("json_contains", 2, _json_contains, deterministic=True)
+
+
+def _json_contains(stored: str | None, needle: str) -> bool | None:
+    """Whether a stored JSON value contains another, as Postgres's jsonb `@>` decides it; NULL when none is stored."""
+    return None if stored is None else contains_json(json.loads(stored), json.loads(needle))
+
+
+def contains_json(stored: Any, needle: Any) -> bool:
+    """An object holds each key of the needle with a value containing the needle's; an array holds, for each element
+    of the needle, an element containing it; anything else is equal (true and 1 are not)."""
+    if isinstance(needle, dict):
+        return isinstance(stored, dict) and all(
+            key in stored and contains_json(stored[key], needle[key]) for key in needle
+        )
+    if isinstance(needle, list):
+        return isinstance(stored, list) and all(
+            any(contains_json(item, wanted) for item in stored) for wanted in needle
+        )
+    if isinstance(stored, dict | list) or isinstance(stored, bool) != isinstance(needle, bool):
+        return False
+    return stored == needle
 
 
 def _text_match(kind: str, value: object, text: object) -> bool | None:
@@ -98,15 +124,32 @@ def resolve(table: Table, attribute: str) -> Target:
     if table.schemaless:
         return Target(path_sql(attribute), DOCUMENT_FIELD)
     column = table.column(attribute)
+    if column is None and "." in attribute:
+        return nested_target(table, attribute)
     if column is None:
-        if "." in attribute:
-            raise invalid(f"Cannot query nested attribute on: {attribute.split('.', 1)[0]}")
         raise invalid(f"Attribute not found in schema: {attribute}")
     if column.encrypted:
         raise invalid(f"Cannot query encrypted attribute: {attribute}")
     if column.is_relationship and not column.stored:
         return Target(linked_id_sql(table, column), "string", False, None)
     return Target(column.sql_name, "string" if column.is_relationship else column.kind, column.array, column)
+
+
+def nested_target(table: Table, attribute: str) -> Target:
+    """A path into an object attribute (`metadata.topic`): its value as text, as Postgres's `->>` gives it (true and
+    false as words, objects and arrays as JSON, null as NULL). The path is checked, then written into the SQL."""
+    base, path = attribute.split(".", 1)
+    column = table.column(base)
+    if column is None or column.kind != "object":
+        raise invalid(f"Cannot query nested attribute on: {base}")
+    if not valid_path(path):
+        raise invalid(f"Invalid JSON key in attribute: {attribute}")
+    where = f"{column.sql_name}, '{json_path(path.split('.'))}'"
+    sql = (
+        f"(CASE json_type({where}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+        f"ELSE CAST(json_extract({where}) AS TEXT) END)"
+    )
+    return Target(sql, "string")
 
 
 def linked_id_sql(table: Table, column: Column) -> str:
@@ -194,6 +237,8 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
         raise invalid(f"Query on attribute has greater than {MAX_QUERY_VALUES} values: {query.attribute}")
     target = resolve(table, query.attribute)
     method, column = query.method, target.sql
+    if target.kind == "object":
+        return object_condition(target, query)
     if method in ("isNull", "isNotNull"):
         return f"{column} IS {'NOT ' if method == 'isNotNull' else ''}NULL", []
     if target.kind == DOCUMENT_FIELD and method in FIELD_METHODS:
@@ -207,8 +252,6 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
         return fulltext(table, query)
     if method in SPATIAL_METHODS:
         return spatial_condition(target, query, spatial)
-    if target.kind == "object":
-        return object_condition(target, query)
     values = [query_value(target, query.attribute, value) for value in query.values]
     if method == "equal":
         return f"{column} IN ({', '.join('?' * len(values))})", values
@@ -240,30 +283,28 @@ def condition(table: Table, query: Query) -> tuple[str, list]:
 
 
 def object_condition(target: Target, query: Query) -> tuple[str, list]:
-    """equal / notEqual on an object attribute (vectorsDB's metadata): whether it holds every key and value of
-    one of the given objects (`Query.equal("metadata", [{"topic": "cats"}])`)."""
-    if query.method not in ("equal", "notEqual"):
-        raise invalid(f'Cannot query {query.method} on object attribute "{query.attribute}"; use equal or notEqual')
-    alternatives, params = [], []
+    """A filter on a whole object attribute (vectorsDB's metadata): equal holds when the object contains one of the
+    given objects (`Query.equal("metadata", [{"topic": "cats"}])`), contains likewise, a lone scalar standing for an
+    array holding it (`Query.contains("metadata", [{"tags": "red"}])`); notEqual and notContains when it contains
+    none of them. A row without the object matches neither kind."""
+    method = query.method
+    if method not in OBJECT_METHODS:
+        raise invalid(
+            f'Cannot query {method} on object attribute "{query.attribute}"; use {", ".join(OBJECT_METHODS)}, '
+            f'or a path into it such as "{query.attribute}.key"'
+        )
+    needles = []
     for value in query.values:
-        if not isinstance(value, dict) or not value:
+        if not isinstance(value, dict) or not value or depth_of(value) > MAX_DEPTH:
             raise invalid(f'Query values on object attribute "{query.attribute}" must be objects of keys to values')
-        parts = []
-        for key, expected in value.items():
-            parts.append(f"json_extract({target.sql}, ?) IS ?")
-            params += [f"$.{json.dumps(key)}", stored_json(expected)]
-        alternatives.append("(" + " AND ".join(parts) + ")")
-    matches = "(" + " OR ".join(alternatives) + ")"
-    return (matches if query.method == "equal" else f"NOT {matches}"), params
-
-
-def stored_json(value: Any) -> Any:
-    """A JSON value as SQLite's json_extract gives it back: booleans as 0/1, objects and arrays as JSON text."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return value
+        if method != "equal" and method != "notEqual" and len(value) == 1:
+            key, wanted = next(iter(value.items()))
+            value = {key: wanted if isinstance(wanted, dict | list) else [wanted]}
+        needles.append(json.dumps(value))
+    matches = " OR ".join(f"json_contains({target.sql}, ?)" for _ in needles)
+    return (
+        f"({matches})" if method in ("equal", "contains", "containsAny", "containsAll") else f"NOT ({matches})"
+    ), needles
 
 
 def containment(table: Table, target: Target, query: Query) -> tuple[str, list]:

@@ -105,6 +105,8 @@ def order_terms(table: Table, query_plan: QueryPlan) -> list[tuple[str, str, str
     for query in query_plan.orders:
         if query.method == "orderRandom":
             continue
+        if not table.schemaless and "." in query.attribute and table.column(query.attribute) is None:
+            raise invalid(f"Cannot order by nested attribute: {query.attribute.split('.', 1)[0]}")
         target = resolve(table, query.attribute)
         if target.array or (
             target.column is not None and (target.column.is_relationship or target.column.type.spatial)
@@ -194,9 +196,10 @@ def nearest_records(
     """The rows of a vector query's page, nearest first, among those `base` selects."""
     if dialect.service != "vectorsDB":
         raise invalid(f"{query_plan.vector.method} is not supported here; vector queries work on vector databases only")
-    column_sql, vector = vector_search.query_vector(table, query_plan.vector)
-    cursor = project.connection.execute(f"SELECT _seq, {column_sql} {base} AND {column_sql} IS NOT NULL", params)
-    seqs = vector_search.nearest(cursor, query_plan.vector.method, vector, query_plan.skip + limit)[query_plan.skip :]
+    method, attribute = query_plan.vector.method, query_plan.vector.attribute
+    vector = vector_search.query_vector(table, query_plan.vector)
+    seqs = vector_search.search(project, table, method, attribute, vector, base, params, query_plan.skip + limit)
+    seqs = seqs[query_plan.skip :]
     if not seqs:
         return []
     marks = ", ".join("?" * len(seqs))

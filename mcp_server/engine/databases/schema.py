@@ -6,8 +6,10 @@ A table `<n>` (its `_tables.seq`) is stored as:
   _data      (schemaless tables, documentsDB) the row's fields as one JSON object
   idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables);
              fts_<k> an FTS5 table (kept in sync by triggers) per fulltext index;
-  junction_<m> the pairs of a many-to-many relationship (vectorsDB's hnsw_* and object indexes have no SQL
-             object: vector search is exact)
+  junction_<m> the pairs of a many-to-many relationship
+  vlog_<k>   per hnsw_* index (vectorsDB), the rows whose vector changed, each under the number of its latest
+             change (kept by triggers), from which every process brings its HNSW graph up to date
+             (vector_index.py); object indexes have no SQL object
 Schema changes bump `_meta.schema_epoch`, which tells every process to reload its cached schema.
 """
 
@@ -46,6 +48,8 @@ class Index:
 
     @property
     def sql_name(self) -> str:
+        if self.type in VECTOR_INDEXES:
+            return f"vlog_{self.seq}"
         return f"fts_{self.seq}" if self.type == "fulltext" else f"idx_{self.seq}"
 
 
@@ -275,6 +279,9 @@ def written_orders(stored: list[str | None]) -> list[str | None]:
 
 
 def create_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    if index.type in VECTOR_INDEXES:
+        create_change_log(connection, table, index)
+        return
     if index.type in UNSTORED_INDEXES:
         return
     if index.type == "fulltext" and table.schemaless:
@@ -320,10 +327,25 @@ def create_field_fulltext(connection: sqlite3.Connection, table: Table, index: I
     connection.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {rows} BEGIN {delete_old} END")
     connection.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE ON {rows} BEGIN {delete_old} {insert_new} END")
     connection.execute(f"INSERT INTO {fts} (rowid, {listed}) SELECT _seq, {values('')} FROM {rows}")
+def create_change_log(connection: sqlite3.Connection, table: Table, index: Index) -> None:
+    """An hnsw_* index's change log: a row's latest change replaces its earlier ones (AUTOINCREMENT numbers
+    rise with each commit), so the log holds one entry per row ever written, deleted rows included."""
+    log, rows = index.sql_name, table.sql_name
+    vector = physical_columns(table, index.columns)[0]
+    connection.execute(f"CREATE TABLE {log} (change INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL UNIQUE)")
+    for trigger, when, row in (
+        ("insert", "INSERT", "new"),
+        ("delete", "DELETE", "old"),
+        ("update", f"UPDATE OF {vector}", "new"),
+    ):
+        connection.execute(
+            f"CREATE TRIGGER {log}_{trigger} AFTER {when} ON {rows} "
+            f"BEGIN INSERT OR REPLACE INTO {log} (row) VALUES ({row}._seq); END"
+        )
 
 
 def drop_index_storage(connection: sqlite3.Connection, table: Table, index: Index) -> None:
-    if index.type == "fulltext":
+    if index.type in ("fulltext", *VECTOR_INDEXES):
         for trigger in ("insert", "delete", "update"):
             connection.execute(f"DROP TRIGGER IF EXISTS {index.sql_name}_{trigger}")
         connection.execute(f"DROP TABLE IF EXISTS {index.sql_name}")
