@@ -26,11 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_server.engine import Engine
+from tests.engine.query_strategies import query_list
 
 DB = "docs"
 KEYS = ("a", "b", "c")
 PATHS = ("a", "b", "c", "a.b", "c.a", "a.b.c")
-ALPHABET = "ab{[\"1 .é😀\U0010ffff"
+ALPHABET = 'ab{["1 .é😀\U0010ffff'
 MISSING = object()
 
 ints = st.one_of(st.integers(-3, 3), st.integers(-(2**63), 2**63 - 1))
@@ -211,24 +212,7 @@ def scenarios(draw):
             query["values"] = [value()]
         return query
 
-    def node(depth: int) -> dict:
-        if depth < 2 and draw(st.integers(0, 4)) == 0:
-            children = [node(depth + 1) for _ in range(draw(st.integers(2, 3)))]
-            return {"method": draw(st.sampled_from(["and", "or"])), "values": children}
-        return leaf()
-
-    def query_list() -> list[dict]:
-        queries = [node(0) for _ in range(draw(st.integers(0, 3)))]
-        for _ in range(draw(st.integers(0, 2))):
-            attribute = draw(st.sampled_from([*PATHS, "$id", "$sequence"]))
-            queries.append({"method": draw(st.sampled_from(["orderAsc", "orderDesc"])), "attribute": attribute})
-        if draw(st.booleans()):
-            queries.append({"method": "limit", "values": [draw(st.integers(1, 12))]})
-        if draw(st.booleans()):
-            queries.append({"method": "offset", "values": [draw(st.integers(0, 6))]})
-        return draw(st.permutations(queries))
-
-    return stored, [query_list() for _ in range(draw(st.integers(1, 4)))]
+    return stored, [query_list(draw, leaf, [*PATHS, "$id", "$sequence"]) for _ in range(draw(st.integers(1, 4)))]
 
 
 @pytest.fixture(scope="module")

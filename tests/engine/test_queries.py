@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
 from tests.engine.conftest import error_of, q
+from tests.engine.query_strategies import query_list
 
 DB = "db"
 SYSTEM_KEYS = {"$id", "$sequence", "$tableId", "$databaseId", "$createdAt", "$updatedAt", "$permissions"}
@@ -355,8 +356,12 @@ def test_pathological_regex_patterns_answer_quickly(call):
         ("(?>a+)b", "uses atomic groups"),
         ("a++b", "uses possessive quantifiers"),
         # A class of 200 scattered characters, 1,000 times: a program over RE2's memory budget.
-        ("[" + "".join(chr(0x100 + 997 * n) for n in range(200) if not 0xD800 <= 0x100 + 997 * n < 0xE000) + "]{1000}",
-         "MB of memory"),
+        (
+            "["
+            + "".join(chr(0x100 + 997 * n) for n in range(200) if not 0xD800 <= 0x100 + 997 * n < 0xE000)
+            + "]{1000}",
+            "MB of memory",
+        ),
     ],
 )
 def test_regex_patterns_re2_cannot_run_are_refused_with_the_reason(call, people, pattern, reason):
@@ -1467,25 +1472,8 @@ def scenarios(draw):
             return {"method": "and", "values": [query, {"method": "isNotNull", "attribute": "a"}]}
         return query
 
-    def node(depth: int) -> dict:
-        if depth < 2 and draw(st.integers(0, 4)) == 0:
-            children = [node(depth + 1) for _ in range(draw(st.integers(2, 3)))]
-            return {"method": draw(st.sampled_from(["and", "or"])), "values": children}
-        return leaf()
-
-    def query_list() -> list[dict]:
-        queries = [node(0) for _ in range(draw(st.integers(0, 3)))]
-        for _ in range(draw(st.integers(0, 2))):
-            attribute = draw(st.sampled_from([*SCALARS, "$id", "$sequence"]))
-            queries.append({"method": draw(st.sampled_from(["orderAsc", "orderDesc"])), "attribute": attribute})
-        if draw(st.booleans()):
-            queries.append({"method": "limit", "values": [draw(st.integers(1, 12))]})
-        if draw(st.booleans()):
-            queries.append({"method": "offset", "values": [draw(st.integers(0, 6))]})
-        return draw(st.permutations(queries))
-
     # Several query lists per table: creating the table costs more than querying it.
-    return rows, [query_list() for _ in range(draw(st.integers(1, 4)))]
+    return rows, [query_list(draw, leaf, [*SCALARS, "$id", "$sequence"]) for _ in range(draw(st.integers(1, 4)))]
 
 
 @pytest.fixture(scope="module")
