@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_server.engine import Engine
-from tests.engine.query_strategies import query_list
+from tests.engine.query_properties import assert_cursor_pages_concatenate, query_list
 
 DB = "docs"
 KEYS = ("a", "b", "c")
@@ -283,26 +283,8 @@ def test_property_cursor_pages_concatenate_to_the_ordered_list(shared_engine, sc
         # A cursor document may not have a null order value, so the listing keeps documents that have them all.
         queries = [{"method": "isNotNull", "attribute": order["attribute"]} for order in orders] + orders
         expected, _ = evaluate(stored, [*queries, {"method": "limit", "values": [100]}])
-        forward: list[str] = []
-        cursor = None
-        for _ in range(len(expected) + 1):
-            paging = [{"method": "limit", "values": [size]}]
-            if cursor is not None:
-                paging.append({"method": "cursorAfter", "values": [cursor]})
-            page, _ = engine_page(shared_engine, collection_id, queries + paging)
-            forward += page
-            if len(page) < size:
-                break
-            cursor = page[-1]
-        assert forward == expected
-        if expected:
-            backward = [expected[-1]]
-            for _ in range(len(expected) + 1):
-                paging = [{"method": "limit", "values": [size]}, {"method": "cursorBefore", "values": [backward[0]]}]
-                page, _ = engine_page(shared_engine, collection_id, queries + paging)
-                backward = page + backward
-                if len(page) < size:
-                    break
-            assert backward == expected
+        assert_cursor_pages_concatenate(
+            lambda page: engine_page(shared_engine, collection_id, page)[0], queries, size, expected
+        )
     finally:
         drop_collection(shared_engine, collection_id)

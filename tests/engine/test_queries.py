@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
 from tests.engine.conftest import error_of, q
-from tests.engine.query_strategies import query_list
+from tests.engine.query_properties import assert_cursor_pages_concatenate, query_list
 
 DB = "db"
 SYSTEM_KEYS = {"$id", "$sequence", "$tableId", "$databaseId", "$createdAt", "$updatedAt", "$permissions"}
@@ -1551,26 +1551,8 @@ def test_property_cursor_pages_concatenate_to_the_ordered_list(shared_engine, sc
         filters = [{"method": "isNotNull", "attribute": order["attribute"]} for order in orders]
         queries = filters + orders
         expected, _ = evaluate(stored, [*queries, {"method": "limit", "values": [100]}])
-        forward: list[str] = []
-        cursor = None
-        for _ in range(len(expected) + 1):
-            paging = [{"method": "limit", "values": [size]}]
-            if cursor is not None:
-                paging.append({"method": "cursorAfter", "values": [cursor]})
-            page, _ = engine_page(shared_engine, table_id, queries + paging)
-            forward += page
-            if len(page) < size:
-                break
-            cursor = page[-1]
-        assert forward == expected
-        if expected:
-            backward = [expected[-1]]
-            for _ in range(len(expected) + 1):
-                paging = [{"method": "limit", "values": [size]}, {"method": "cursorBefore", "values": [backward[0]]}]
-                page, _ = engine_page(shared_engine, table_id, queries + paging)
-                backward = page + backward
-                if len(page) < size:
-                    break
-            assert backward == expected
+        assert_cursor_pages_concatenate(
+            lambda page: engine_page(shared_engine, table_id, page)[0], queries, size, expected
+        )
     finally:
         drop_table(shared_engine, table_id)
