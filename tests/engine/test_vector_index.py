@@ -15,21 +15,12 @@ from mcp_server.engine.databases.vector_search import EXACT_BELOW
 from mcp_server.engine.permissions import ADMIN, user_auth
 from tests.commands import baas_mcp
 from tests.engine.conftest import error_of, q
+from tests.engine.test_vectors_db import brute_force
 
 DIM = 16
 COUNT = EXACT_BELOW + 500
 INDEXES = {"vectorDot": "hnsw_dot", "vectorCosine": "hnsw_cosine", "vectorEuclidean": "hnsw_euclidean"}
 WHERE = {"databaseId": "vdb", "collectionId": "docs"}
-
-
-def brute_force(method: str, matrix: numpy.ndarray, vector: numpy.ndarray) -> numpy.ndarray:
-    if method == "vectorEuclidean":
-        distance = numpy.linalg.norm(matrix - vector, axis=1)
-    elif method == "vectorDot":
-        distance = -(matrix @ vector)
-    else:
-        distance = -(matrix @ vector) / (numpy.linalg.norm(matrix, axis=1) * numpy.linalg.norm(vector))
-    return numpy.argsort(distance, kind="stable")
 
 
 def fill(call, matrix: numpy.ndarray, permissions: list[str] | None = None, prefix: str = "d") -> None:

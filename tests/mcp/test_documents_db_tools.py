@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp import Client
 
+from tests.engine.conftest import q
 from tests.mcp.test_tools import failed, fenced, run, succeeded
 
 pytestmark = pytest.mark.anyio
@@ -31,15 +32,6 @@ async def assistant(new_server, mode: str) -> AsyncIterator[Client]:
         yield connected
 
 
-def query(method: str, attribute: str | None = None, values: list | None = None) -> str:
-    body: dict = {"method": method}
-    if attribute is not None:
-        body["attribute"] = attribute
-    if values is not None:
-        body["values"] = values
-    return json.dumps(body)
-
-
 async def listed(client: Client, *queries: str) -> list[str]:
     found = succeeded(await run(client, "documentsDB.listDocuments", {**WHERE, "queries": list(queries)}))
     return [document["$id"] for document in found["documents"]]
@@ -57,19 +49,19 @@ async def test_nested_documents_and_queries_on_nested_paths(assistant: Client):
     bob = {"name": "Bob", "visits": 3, "address": {"city": "Paris", "geo": {"lat": 48.9}}, "tags": "chess"}
     succeeded(await run(assistant, "documentsDB.createDocument", {**WHERE, "documentId": "bob", "data": bob}))
 
-    assert await listed(assistant, query("equal", "address.city", ["London"])) == ["ada"]
-    assert await listed(assistant, query("greaterThan", "address.geo.lat", [50])) == ["ada"]
-    assert await listed(assistant, query("equal", "visits", [BIG])) == ["ada"]
-    assert await listed(assistant, query("contains", "tags", ["poet"])) == ["ada"]
-    assert await listed(assistant, query("orderAsc", "address.geo.lat")) == ["bob", "ada"]
+    assert await listed(assistant, q("equal", "address.city", ["London"])) == ["ada"]
+    assert await listed(assistant, q("greaterThan", "address.geo.lat", [50])) == ["ada"]
+    assert await listed(assistant, q("equal", "visits", [BIG])) == ["ada"]
+    assert await listed(assistant, q("contains", "tags", ["poet"])) == ["ada"]
+    assert await listed(assistant, q("orderAsc", "address.geo.lat")) == ["bob", "ada"]
     index = {**WHERE, "key": "city", "type": "key", "attributes": ["address.city"]}
     assert succeeded(await run(assistant, "documentsDB.createIndex", index))["attributes"] == ["address.city"]
-    assert await listed(assistant, query("equal", "address.city", ["Paris"])) == ["bob"]
+    assert await listed(assistant, q("equal", "address.city", ["Paris"])) == ["bob"]
     fulltext = {**WHERE, "key": "text", "type": "fulltext", "attributes": ["name", "address.city"]}
     succeeded(await run(assistant, "documentsDB.createIndex", fulltext))
-    assert await listed(assistant, query("search", "name", ["paris"])) == ["bob"]
+    assert await listed(assistant, q("search", "name", ["paris"])) == ["bob"]
 
-    wrong_path = [query("equal", "address..city", [1])]
+    wrong_path = [q("equal", "address..city", [1])]
     bad = await run(assistant, "documentsDB.listDocuments", {**WHERE, "queries": wrong_path})
     failed(bad, "general_query_invalid", "address..city")
     unconfirmed = await run(assistant, "documentsDB.deleteDocument", {**WHERE, "documentId": "bob"})

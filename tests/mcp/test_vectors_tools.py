@@ -4,10 +4,10 @@ read. Through the MCP SDK client against an in-memory server on the embedded eng
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from mcp import Client, types
+
+from tests.engine.conftest import q
 
 pytestmark = pytest.mark.anyio
 
@@ -34,15 +34,6 @@ def succeeded(result: types.CallToolResult):
     return result.structured_content["result"]
 
 
-def query(method: str, attribute: str | None = None, values: list | None = None) -> str:
-    body: dict = {"method": method}
-    if attribute is not None:
-        body["attribute"] = attribute
-    if values is not None:
-        body["values"] = values
-    return json.dumps(body)
-
-
 async def set_scene(admin: Client) -> None:
     for user in ("ann", "ben"):
         succeeded(await run(admin, "users.create", {"userId": user, "email": f"{user}@example.com", "name": user}))
@@ -63,7 +54,7 @@ async def set_scene(admin: Client) -> None:
 
 
 async def nearest(client: Client, *filters: str, limit: int = 3, **extra) -> list[str]:
-    queries = [query("vectorCosine", "embeddings", [[1.0, 0.0, 0.0, 0.0]]), *filters, query("limit", values=[limit])]
+    queries = [q("vectorCosine", "embeddings", [[1.0, 0.0, 0.0, 0.0]]), *filters, q("limit", values=[limit])]
     listed = succeeded(await run(client, "vectorsDB.listDocuments", {**WHERE, "queries": queries}, **extra))
     return [document["$id"] for document in listed["documents"]]
 
@@ -72,12 +63,10 @@ async def test_a_cosine_top_k_narrowed_by_metadata(new_server, mode: str):
     async with Client(new_server(), mode=mode) as admin:
         await set_scene(admin)
         assert await nearest(admin) == ["cats-1", "secret", "dogs-1"]
-        assert await nearest(admin, query("equal", "metadata", [{"topic": "cats"}])) == ["cats-1", "secret", "cats-2"]
-        in_french = query("equal", "metadata.lang", ["fr"])
+        assert await nearest(admin, q("equal", "metadata", [{"topic": "cats"}])) == ["cats-1", "secret", "cats-2"]
+        in_french = q("equal", "metadata.lang", ["fr"])
         assert await nearest(admin, in_french) == ["cats-2"]
-        error = await run(
-            admin, "vectorsDB.listDocuments", {**WHERE, "queries": [query("lessThan", "metadata", ["x"])]}
-        )
+        error = await run(admin, "vectorsDB.listDocuments", {**WHERE, "queries": [q("lessThan", "metadata", ["x"])]})
         assert error.is_error is True and error.structured_content["error"]["type"] == "general_query_invalid"
 
 
@@ -85,7 +74,7 @@ async def test_a_user_never_sees_a_nearer_document_they_may_not_read(new_server,
     async with Client(new_server(), mode=mode) as admin:
         await set_scene(admin)
         assert await nearest(admin, as_user="ben") == ["cats-1", "dogs-1", "cats-2"]
-        assert await nearest(admin, query("equal", "metadata", [{"topic": "cats"}]), as_user="ben", limit=10) == [
+        assert await nearest(admin, q("equal", "metadata", [{"topic": "cats"}]), as_user="ben", limit=10) == [
             "cats-1",
             "cats-2",
             "far",
