@@ -58,6 +58,9 @@ class Absent:
     async def call(self, operation_id: str, params: dict, auth: Any, as_user: str | None = None) -> Any:
         raise AppwriteError("general_not_found", f"{operation_id}: the target project does not exist yet", 404)
 
+    async def unavailable(self, operation_id: str) -> str | None:
+        return None
+
     async def aclose(self) -> None:
         return None
 
