@@ -27,7 +27,7 @@ from mcp_server.migration import RESOURCES
 from mcp_server.migration.runner import FAMILIES
 from mcp_server.uploads import Upload
 from tests.commands import COMMAND, baas_mcp, create_key, start_api_server
-from tests.engine.test_functions import PYTHON
+from tests.engine.test_functions import PYTHON, archive
 
 ROWS = 10_000
 DOCUMENTS = 150
@@ -36,6 +36,8 @@ BIG = 12 * 1024 * 1024
 ADA_PASSWORD = "correct horse battery staple"
 BOB_PASSWORD = "bob's own password"
 MIGRATE_TIMEOUT = 300
+SITE_BUILD = 'require("fs").mkdirSync("dist"); require("fs").writeFileSync("dist/index.html", "<h1>blog</h1>")'
+SITE_SETTINGS = ("name", "framework", "buildRuntime", "buildCommand", "outputDirectory", "timeout", "enabled")
 
 
 def query(method: str, *values, attribute: str | None = None) -> str:
@@ -183,6 +185,7 @@ def build_project(data_dir: Path) -> None:
             activate=True,
             code=Upload("code.tar.gz", "application/gzip", code_archive()),
         )
+        build_site(call)
         ada_email = next(t for t in call("users.listTargets", userId="ada")["targets"] if t["providerType"] == "email")
         call(
             "messaging.createSendgridProvider",
@@ -207,6 +210,23 @@ def build_project(data_dir: Path) -> None:
         call("project.createWebPlatform", platformId="site", name="Site", hostname="shop.example.com")
     finally:
         engine.close()
+
+
+def build_site(call) -> None:
+    """A static site built by node from its code, with a plain and a secret variable, its deployment active."""
+    call(
+        "sites.create",
+        siteId="blog",
+        name="Blog",
+        framework="other",
+        buildRuntime="node-22",
+        buildCommand="node build.js",
+        outputDirectory="dist",
+        timeout=20,
+    )
+    call("sites.createVariable", siteId="blog", variableId="greeting", key="GREETING", value="moved", secret=False)
+    call("sites.createVariable", siteId="blog", variableId="token", key="TOKEN", value="s3cret", secret=True)
+    call("sites.createDeployment", siteId="blog", code=archive({"build.js": SITE_BUILD}), activate=True)
 
 
 def build_collections(call) -> None:
@@ -312,6 +332,11 @@ def everything(data_dir: Path) -> dict:
             files[file["$id"]] = (file["name"], file["$permissions"], hashlib.sha256(media.data).hexdigest())
         members = engine.call("teams.listMemberships", {"teamId": "staff"})["memberships"]
         function = engine.call("functions.get", {"functionId": "hello"})
+        site = engine.call("sites.get", {"siteId": "blog"})
+        site_code = engine.call(
+            "sites.getDeploymentDownload", {"siteId": "blog", "deploymentId": site["deploymentId"], "type": "source"}
+        )
+        site_variables = engine.call("sites.listVariables", {"siteId": "blog"})["variables"]
         variables = engine.call("functions.listVariables", {"functionId": "hello"})["variables"]
         subscribers = engine.call("messaging.listSubscribers", {"topicId": "news"})["subscribers"]
         provider = engine.call("messaging.getProvider", {"providerId": "mail"})
@@ -334,6 +359,9 @@ def everything(data_dir: Path) -> dict:
             "members": sorted((member["userId"], sorted(member["roles"])) for member in members),
             "function": (function["name"], function["runtime"], function["execute"], bool(function["deploymentId"])),
             "variables": sorted((variable["key"], variable["secret"]) for variable in variables),
+            "site": {key: site[key] for key in SITE_SETTINGS},
+            "site code": hashlib.sha256(site_code.data).hexdigest(),
+            "site variables": sorted((var["key"], var["secret"], var["value"]) for var in site_variables),
             "subscribers": [(subscriber["$id"], subscriber["targetId"]) for subscriber in subscribers],
             "provider": (provider["name"], provider["provider"], provider["options"]),
             "webhook": (webhook["url"], webhook["events"], webhook["enabled"]),
