@@ -37,6 +37,7 @@ async def migrate_schema(m: Migration) -> list[tuple[str, str]]:
     """Databases, tables, columns and indexes made (or brought in line) in the target as they are in the source;
     the tables moved as (databaseId, tableId)."""
     wanted = await read(m.source)
+    wanted.managed = frozenset()  # nothing of the target is deleted for lacking in the source
     actions = plan(wanted, await read(m.target, m.dry_run), m.target.catalog)
     conflicts = [action for action in actions if action.action == RECREATE]
     for action in conflicts:

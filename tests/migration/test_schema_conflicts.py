@@ -1,6 +1,7 @@
 """A target that already holds the source's table with other column and index definitions: `baas-mcp migrate`
 brings a column in line where Appwrite can change it in place, and reports a change that would need deleting
-a column or an index (losing the target's data) as a conflict to settle by hand, without applying it."""
+a column or an index (losing the target's data) as a conflict to settle by hand, without applying it. What the
+target has and the source lacks stays."""
 
 from __future__ import annotations
 
@@ -29,6 +30,26 @@ def make(data_dir: Path, title_size: int, amount_column: str, index_on: str) -> 
         engine.close()
 
 
+def add_own(data_dir: Path) -> None:
+    """A table and a database of the target's own."""
+    engine = Engine(data_dir, catalog=load_catalog())
+    try:
+        engine.call("tablesDB.createTable", {"databaseId": "shop", "tableId": "own", "name": "Own"})
+        engine.call("tablesDB.create", {"databaseId": "mine", "name": "Mine"})
+    finally:
+        engine.close()
+
+
+def names_of(data_dir: Path) -> tuple[list[str], list[str]]:
+    engine = Engine(data_dir, catalog=load_catalog())
+    try:
+        databases = [database["$id"] for database in engine.call("tablesDB.list", {})["databases"]]
+        tables = [table["$id"] for table in engine.call("tablesDB.listTables", {"databaseId": "shop"})["tables"]]
+        return sorted(databases), sorted(tables)
+    finally:
+        engine.close()
+
+
 def columns_of(data_dir: Path) -> dict[str, tuple]:
     engine = Engine(data_dir, catalog=load_catalog())
     try:
@@ -43,6 +64,7 @@ def test_a_column_changes_in_place_and_a_change_that_loses_data_is_reported_not_
     source, target = tmp_path / "a", tmp_path / "b"
     make(source, 200, "integer", "amount")
     make(target, 20, "string", "title")
+    add_own(target)
     done = baas_mcp(
         "migrate", "--from-data-dir", str(source), "--to-data-dir", str(target), "--resources", "databases", "--json",
         cwd=tmp_path,
@@ -54,4 +76,6 @@ def test_a_column_changes_in_place_and_a_change_that_loses_data_is_reported_not_
     assert all("change it by hand" in message for message in failed.values())
     assert report["resources"]["columns"] == {"update": 1}
     assert columns_of(target) == {"title": ("string", 200), "amount": ("string", 10), "by": ["title"]}
-    assert [check["resource"] for check in report["verification"] if not check["same"]] == ["table shop/items"]
+    assert names_of(target) == (["mine", "shop"], ["items", "own"])
+    differ = [check["resource"] for check in report["verification"] if not check["same"]]
+    assert differ == ["database mine", "database shop", "rows shop/own", "table shop/items", "table shop/own"]
