@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from ..project_file.layout import stated
 from .endpoint import MODEL_NAMES, Endpoint, MigrationFailure, creation_params
 from .progress import Progress
 from .report import CREATE, FAILED, SKIP, UPDATE, Report
@@ -80,12 +81,13 @@ async def sync_model(
     """Create the model in the target (get, create, update operations), or bring it in line with the source,
     or skip it when its parameters already match; `leave` names parameters moved by a later step, `shape` lays
     out the target's model as `model` is (when nested fields were lifted). The target's model as it was found
-    (None when it was missing)."""
+    (None when it was missing). A setting the model answers "" (never set) is left out of a creation, as an
+    Appwrite create operation may refuse "" where it takes no value (a site's `adapter`)."""
     get, create, update = ops
     existing = await m.target.find(get, ids, name)
     if existing is None:
         if m.plan(resource, CREATE):
-            await m.target.call(create, model_params(m.target, create, model, ids, leave), name)
+            await m.target.call(create, stated(model_params(m.target, create, model, ids, leave)), name)
         return None
     wanted = model_params(m.target, update, model, ids, leave)
     seen = shape(existing) if shape else existing

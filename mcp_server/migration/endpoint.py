@@ -113,10 +113,30 @@ class Endpoint:
             found.extend(page)
         return found
 
+    def as_backend(self) -> Retrying:
+        """This end as a backend whose calls are tried again as `call` tries them (for project_file's steps)."""
+        return Retrying(self)
+
     async def download(self, operation_id: str, params: dict, resource: str) -> Path:
         """A download saved to a private file (the caller removes it once used)."""
         saved = await self.call(operation_id, params, resource)
         return Path(saved["savedTo"])
+
+
+class Retrying:
+    """An endpoint in a backend's shape: `call` answers as the backend does, once retries are spent."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    async def call(self, operation_id: str, params: dict, auth: Any) -> Any:
+        try:
+            return await self.endpoint.call(operation_id, params, operation_id)
+        except MigrationFailure as failure:
+            raise failure.error from None
+
+    async def unavailable(self, operation_id: str) -> str | None:
+        return await self.endpoint.backend.unavailable(operation_id)
 
 
 def remove(path: Path) -> None:

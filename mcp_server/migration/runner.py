@@ -18,7 +18,7 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import RESOURCES, code, messaging, platforms, rows, schema, storage, teams, users, webhooks
+from . import RESOURCES, code, collections, messaging, platforms, rows, schema, storage, teams, users, webhooks
 from .context import Migration
 from .endpoint import Endpoint
 from .progress import Progress
@@ -58,6 +58,9 @@ class Absent:
     async def call(self, operation_id: str, params: dict, auth: Any, as_user: str | None = None) -> Any:
         raise AppwriteError("general_not_found", f"{operation_id}: the target project does not exist yet", 404)
 
+    async def unavailable(self, operation_id: str) -> str | None:
+        return None
+
     async def aclose(self) -> None:
         return None
 
@@ -87,18 +90,16 @@ def migrate(options: Options) -> Report:
 async def migrate_databases(m: Migration) -> None:
     tables = await schema.migrate_schema(m)
     await rows.migrate_rows(m, tables)
+    await collections.migrate_collections(m)
 
 
 async def snapshot_databases(endpoint: Endpoint) -> dict[str, tuple[int, str]]:
-    return await schema.snapshot(endpoint) | await rows.snapshot(endpoint, await listed_tables(endpoint))
+    tables = await rows.snapshot(endpoint, await listed_tables(endpoint))
+    return await schema.snapshot(endpoint) | tables | await collections.snapshot(endpoint)
 
 
 async def listed_tables(endpoint: Endpoint) -> list[tuple[str, str]]:
-    found = []
-    for database in await endpoint.all("tablesDB.list", {}, "databases", "databases"):
-        for table in await endpoint.all("tablesDB.listTables", {"databaseId": database["$id"]}, "tables", "tables"):
-            found.append((database["$id"], table["$id"]))
-    return found
+    return list((await schema.read(endpoint)).tables)
 
 
 Snapshot = Callable[[Endpoint], Awaitable[dict[str, tuple[int, str]]]]

@@ -27,13 +27,17 @@ from mcp_server.migration import RESOURCES
 from mcp_server.migration.runner import FAMILIES
 from mcp_server.uploads import Upload
 from tests.commands import COMMAND, baas_mcp, create_key, start_api_server
-from tests.engine.test_functions import PYTHON
+from tests.engine.test_functions import PYTHON, archive
 
 ROWS = 10_000
+DOCUMENTS = 150
+VECTORS = 120
 BIG = 12 * 1024 * 1024
 ADA_PASSWORD = "correct horse battery staple"
 BOB_PASSWORD = "bob's own password"
 MIGRATE_TIMEOUT = 300
+SITE_BUILD = 'require("fs").mkdirSync("dist"); require("fs").writeFileSync("dist/index.html", "<h1>blog</h1>")'
+SITE_SETTINGS = ("name", "framework", "buildRuntime", "buildCommand", "outputDirectory", "timeout", "enabled")
 
 
 def query(method: str, *values, attribute: str | None = None) -> str:
@@ -58,7 +62,7 @@ def build_project(data_dir: Path) -> None:
 
     try:
         call("tablesDB.create", databaseId="shop", name="Shop")
-        call("documentsDB.create", databaseId="notes", name="Notes")
+        build_collections(call)
         call(
             "tablesDB.createTable",
             databaseId="shop",
@@ -181,6 +185,7 @@ def build_project(data_dir: Path) -> None:
             activate=True,
             code=Upload("code.tar.gz", "application/gzip", code_archive()),
         )
+        build_site(call)
         ada_email = next(t for t in call("users.listTargets", userId="ada")["targets"] if t["providerType"] == "email")
         call(
             "messaging.createSendgridProvider",
@@ -207,6 +212,84 @@ def build_project(data_dir: Path) -> None:
         engine.close()
 
 
+def build_site(call) -> None:
+    """A static site built by node from its code, with a plain and a secret variable, its deployment active."""
+    call(
+        "sites.create",
+        siteId="blog",
+        name="Blog",
+        framework="other",
+        buildRuntime="node-22",
+        buildCommand="node build.js",
+        outputDirectory="dist",
+        timeout=20,
+    )
+    call("sites.createVariable", siteId="blog", variableId="greeting", key="GREETING", value="moved", secret=False)
+    call("sites.createVariable", siteId="blog", variableId="token", key="TOKEN", value="s3cret", secret=True)
+    call("sites.createDeployment", siteId="blog", code=archive({"build.js": SITE_BUILD}), activate=True)
+
+
+def build_collections(call) -> None:
+    """A documentsDB database of schemaless documents and a vectorsDB one of embeddings, each with an index."""
+    call("documentsDB.create", databaseId="notes", name="Notes")
+    call(
+        "documentsDB.createCollection",
+        databaseId="notes",
+        collectionId="pages",
+        name="Pages",
+        documentSecurity=True,
+        permissions=['read("any")'],
+    )
+    call(
+        "documentsDB.createIndex",
+        databaseId="notes",
+        collectionId="pages",
+        key="by_title",
+        type="key",
+        attributes=["title"],
+    )
+    pages = [
+        {
+            "$id": f"p{n}",
+            "title": f"Page {n}",
+            "tags": ["a", "b"][: n % 3],
+            "meta": {"words": n * 10, "draft": n % 2 == 0, "by": {"name": f"W{n % 4}"}},
+            "$createdAt": "2022-03-04T05:06:07.890+00:00",
+            "$updatedAt": "2023-03-04T05:06:07.890+00:00",
+            "$permissions": [f'update("user:u{n % 3}")'],
+        }
+        for n in range(DOCUMENTS)
+    ]
+    insert(call, "documentsDB", "notes", "pages", pages)
+    call("vectorsDB.create", databaseId="vectors", name="Vectors")
+    call("vectorsDB.createCollection", databaseId="vectors", collectionId="items", name="Items", dimension=3)
+    call(
+        "vectorsDB.createIndex",
+        databaseId="vectors",
+        collectionId="items",
+        key="near",
+        type="hnsw_cosine",
+        attributes=["embeddings"],
+    )
+    items = [
+        {
+            "$id": f"v{n}",
+            "embeddings": [n / 7, 1 - n / 11, 0.25],
+            "metadata": {"n": n, "kind": "odd" if n % 2 else "even"},
+            "$createdAt": "2022-03-04T05:06:07.890+00:00",
+            "$permissions": ['read("any")'] if n % 2 else [],
+        }
+        for n in range(VECTORS)
+    ]
+    insert(call, "vectorsDB", "vectors", "items", items)
+
+
+def insert(call, service: str, database: str, collection: str, documents: list[dict]) -> None:
+    for start in range(0, len(documents), 100):
+        chunk = documents[start : start + 100]
+        call(f"{service}.createDocuments", databaseId=database, collectionId=collection, documents=chunk)
+
+
 def migrate(*args: str, cwd: Path) -> tuple[int, dict, list[dict]]:
     """Run baas-mcp migrate --json: (exit code, the report, the progress lines)."""
     done = baas_mcp("migrate", *args, "--json", cwd=cwd, timeout=MIGRATE_TIMEOUT)
@@ -216,16 +299,25 @@ def migrate(*args: str, cwd: Path) -> tuple[int, dict, list[dict]]:
     return done.returncode, reports[-1], [line for line in lines if line.get("event") == "progress"]
 
 
-def rows_of(engine: Engine, table: str, select: list[str] | None = None) -> list[dict]:
+def listed(engine: Engine, operation: str, params: dict, items: str, select: list[str] | None = None) -> list[dict]:
+    """Every row (or document) a list operation gives, page by page, without `$sequence`."""
     found, cursor = [], None
     while True:
         queries = [query("limit", 500)] + ([query("cursorAfter", cursor)] if cursor else [])
         queries += [query("select", *select)] if select else []
-        page = engine.call("tablesDB.listRows", {"databaseId": "shop", "tableId": table, "queries": queries})["rows"]
+        page = engine.call(operation, params | {"queries": queries})[items]
         found += [{k: v for k, v in row.items() if k != "$sequence"} for row in page]
         if len(page) < 500:
             return found
         cursor = page[-1]["$id"]
+
+
+def rows_of(engine: Engine, table: str, select: list[str] | None = None) -> list[dict]:
+    return listed(engine, "tablesDB.listRows", {"databaseId": "shop", "tableId": table}, "rows", select)
+
+
+def documents_of(engine: Engine, service: str, database: str, collection: str) -> list[dict]:
+    return listed(engine, f"{service}.listDocuments", {"databaseId": database, "collectionId": collection}, "documents")
 
 
 def everything(data_dir: Path) -> dict:
@@ -240,11 +332,20 @@ def everything(data_dir: Path) -> dict:
             files[file["$id"]] = (file["name"], file["$permissions"], hashlib.sha256(media.data).hexdigest())
         members = engine.call("teams.listMemberships", {"teamId": "staff"})["memberships"]
         function = engine.call("functions.get", {"functionId": "hello"})
+        site = engine.call("sites.get", {"siteId": "blog"})
+        site_code = engine.call(
+            "sites.getDeploymentDownload", {"siteId": "blog", "deploymentId": site["deploymentId"], "type": "source"}
+        )
+        site_variables = engine.call("sites.listVariables", {"siteId": "blog"})["variables"]
         variables = engine.call("functions.listVariables", {"functionId": "hello"})["variables"]
         subscribers = engine.call("messaging.listSubscribers", {"topicId": "news"})["subscribers"]
         provider = engine.call("messaging.getProvider", {"providerId": "mail"})
         webhook = engine.call("webhooks.get", {"webhookId": "hook"})
         platforms = engine.call("project.listPlatforms", {})["platforms"]
+        collections = [
+            (service, engine.call(f"{service}.getCollection", {"databaseId": database, "collectionId": collection}))
+            for service, database, collection in (("documentsDB", "notes", "pages"), ("vectorsDB", "vectors", "items"))
+        ]
         return {
             "events": rows_of(engine, "events"),
             "books": rows_of(engine, "books", ["*", "author.$id"]),
@@ -258,10 +359,23 @@ def everything(data_dir: Path) -> dict:
             "members": sorted((member["userId"], sorted(member["roles"])) for member in members),
             "function": (function["name"], function["runtime"], function["execute"], bool(function["deploymentId"])),
             "variables": sorted((variable["key"], variable["secret"]) for variable in variables),
+            "site": {key: site[key] for key in SITE_SETTINGS},
+            "site code": hashlib.sha256(site_code.data).hexdigest(),
+            "site variables": sorted((var["key"], var["secret"], var["value"]) for var in site_variables),
             "subscribers": [(subscriber["$id"], subscriber["targetId"]) for subscriber in subscribers],
             "provider": (provider["name"], provider["provider"], provider["options"]),
             "webhook": (webhook["url"], webhook["events"], webhook["enabled"]),
             "platforms": [(platform["$id"], platform["type"], platform["hostname"]) for platform in platforms],
+            "collections": [
+                (
+                    service,
+                    {key: collection.get(key) for key in ("name", "$permissions", "documentSecurity", "dimension")},
+                    [(index["key"], index["type"], index["attributes"]) for index in collection["indexes"]],
+                )
+                for service, collection in collections
+            ],
+            "pages": documents_of(engine, "documentsDB", "notes", "pages"),
+            "items": documents_of(engine, "vectorsDB", "vectors", "items"),
         }
     finally:
         engine.close()
@@ -305,12 +419,16 @@ def test_a_dry_run_reports_everything_and_writes_nothing(world):
     assert report["resources"]["users"] == {"create": 3}
     assert report["resources"]["files"] == {"create": 2}
     assert report["verification"] == []
-    unmoved = {
-        "kind": "cannot move",
-        "resource": "documentsDB database notes",
-        "message": "not moved by baas-mcp migrate yet",
+    assert report["resources"]["documents"] == {"create": DOCUMENTS + VECTORS}
+    assert report["resources"]["documentsDB collections"] == {"create": 1}
+    assert report["resources"]["vectorsDB indexes"] == {"create": 1}
+    schema = {resource: report["resources"][resource] for resource in ("databases", "tables", "columns", "indexes")}
+    assert schema == {
+        "databases": {"create": 1},
+        "tables": {"create": 3},
+        "columns": {"create": 8},
+        "indexes": {"create": 1},
     }
-    assert unmoved in report["notes"]
     assert server_get(world, "/tablesdb")["total"] == 0
     assert server_get(world, "/users")["total"] == 0
     assert list(world["root"].glob(".baas-migrate-*")) == []
@@ -369,6 +487,10 @@ def test_back_from_the_server_to_a_fresh_data_dir_equals_the_original(world):
     assert kinds["sessions"] == "cannot move" and kinds["mfa"] == "cannot move"
     original, copy = everything(world["a"]), everything(fresh)
     assert len(copy["events"]) == ROWS and copy["events"][0]["$createdAt"] == "2021-02-03T04:05:06.789+00:00"
+    assert len(copy["pages"]) == DOCUMENTS and copy["pages"][0]["$updatedAt"] == "2023-03-04T05:06:07.890+00:00"
+    assert len(copy["items"]) == VECTORS and copy["collections"][1][1]["dimension"] == 3
+    verified = {check["resource"] for check in report["verification"]}
+    assert {"documents notes/pages", "documents vectors/items", "vectorsDB collection vectors/items"} <= verified
     for part in original:
         assert copy[part] == original[part], part
 
