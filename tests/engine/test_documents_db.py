@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from mcp_server.engine.databases.field_queries import field_condition
 from mcp_server.engine.events import read_after
 from mcp_server.engine.permissions import user_auth
+from mcp_server.engine.queries import Query
 from tests.engine.conftest import error_of, q
 
 DB = {"databaseId": "docs"}
@@ -242,7 +244,7 @@ def test_comparisons_keep_to_the_type_of_the_value(mixed):
     assert mixed(q("greaterThan", "v", [5])) == ["num"]  # not the string, object or array
     assert mixed(q("lessThan", "v", ["A"])) == ["text"]  # strings only, not numbers below every string
     assert mixed(q("equal", "v", [True])) == ["yes"]  # true is not 1
-    assert mixed(q("equal", "v", [1])) == ["one"]
+    assert mixed(q("equal", "v", [1])) == ["one", "arr"]  # and the array holding 1, as on MongoDB
     assert mixed(q("equal", "v", ["[1]"])) == ["json"]  # an array is not its JSON text
     assert mixed(q("startsWith", "v", ["{"])) == []
     assert mixed(q("contains", "v", ["k"])) == []  # an object holds no substrings
@@ -254,7 +256,60 @@ def test_negations_also_match_documents_without_the_field(mixed):
     assert mixed(q("notEqual", "v", [7])) == ["text", "yes", "one", "obj", "arr", "json", "nul", "none"]
     assert mixed(q("notStartsWith", "v", ["["])) == ["num", "text", "yes", "one", "obj", "arr", "nul", "none"]
     assert mixed(q("notContains", "v", [1])) == ["num", "text", "yes", "one", "obj", "json", "nul", "none"]
-    assert mixed(q("notBetween", "v", [2, 8])) == ["one"]  # outside the bounds, among numbers
+    assert mixed(q("notBetween", "v", [2, 8])) == ["one", "arr"]  # outside the bounds, among numbers (or elements)
+
+
+@pytest.fixture
+def orders(call, people):
+    """Documents with arrays of scalars and of objects, as MongoDB's manual queries them."""
+    documents = {
+        "o1": {"scores": [3, 9], "tags": ["red", "blue"], "items": [{"sku": "a1", "qty": 2}, {"sku": "b2", "qty": 5}]},
+        "o2": {"scores": 6, "tags": "red", "items": {"sku": "a1", "qty": 7}},
+        "o3": {"scores": [[6]], "tags": [], "items": [{"sku": ["c3", "a1"]}, "a1", [{"sku": "z9"}]]},
+        "o4": {"other": 1},
+    }
+    call("documentsDB.createDocuments", **C, documents=[{"$id": key, **value} for key, value in documents.items()])
+
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    return ids
+
+
+def test_comparisons_fan_out_over_arrays(orders):
+    assert orders(q("equal", "scores", [9])) == ["o1"]  # any element; an array inside an array is not opened
+    assert orders(q("equal", "tags", ["blue", "green"])) == ["o1"]
+    assert orders(q("greaterThan", "scores", [8])) == ["o1"]
+    assert orders(q("lessThanEqual", "scores", [6])) == ["o1", "o2"]
+    assert orders(q("between", "scores", [4, 8])) == ["o1", "o2"]  # 9 is at least 4 and 3 at most 8, as on MongoDB
+    assert orders(q("notBetween", "scores", [2, 10])) == []
+    assert orders(q("startsWith", "tags", ["bl"])) == ["o1"]
+    assert orders(q("endsWith", "tags", ["ed"])) == ["o1", "o2"]
+    assert orders(q("regex", "tags", ["^b"])) == ["o1"]
+    assert orders(q("notEqual", "scores", [9])) == ["o2", "o3", "o4"]  # no element equals
+    assert orders(q("notEqual", "tags", ["red"])) == ["o3", "o4"]
+    assert orders(q("notStartsWith", "tags", ["bl"])) == ["o2", "o3", "o4"]
+
+
+def test_a_path_goes_through_an_array_of_objects(orders):
+    assert orders(q("equal", "items.sku", ["a1"])) == ["o1", "o2", "o3"]  # an object's array field opens too
+    assert orders(q("equal", "items.sku", ["z9"])) == []  # one array on the path is opened
+    assert orders(q("greaterThan", "items.qty", [4])) == ["o1", "o2"]
+    assert orders(q("between", "items.qty", [3, 4])) == ["o1"]
+    assert orders(q("notEqual", "items.sku", ["b2"])) == ["o2", "o3", "o4"]
+    assert orders(q("startsWith", "items.sku", ["c"])) == ["o3"]
+
+
+def test_an_indexed_field_is_read_from_indexes_and_its_arrays_still_match(engine, call, orders):
+    call("documentsDB.createIndex", **C, key="sku", type="key", attributes=["items.sku"])
+    assert orders(q("equal", "items.sku", ["a1"])) == ["o1", "o2", "o3"]
+    sql, params = field_condition(Query("equal", "items.sku", ("a1",)))
+    plan = engine.project().connection.execute(f"EXPLAIN QUERY PLAN SELECT _uid FROM rows_1 WHERE {sql}", params)
+    steps = [row[3] for row in plan.fetchall()]
+    assert not any(step.startswith("SCAN rows_1") for step in steps), steps
+    assert any("USING INDEX idx_1 " in step for step in steps) and any("idx_1_arrays0" in step for step in steps)
+    call("documentsDB.deleteIndex", **C, key="sku")
+    assert orders(q("equal", "items.sku", ["b2"])) == ["o1"]
 
 
 def test_exists_counts_a_null_field_as_present_and_any_named_field(mixed):
@@ -269,6 +324,21 @@ def test_order_puts_types_apart(mixed):
     ascending = ["nul", "none", "one", "num", "text", "json", "obj", "arr", "yes"]
     assert mixed(q("orderAsc", "v")) == ascending
     assert mixed(q("orderDesc", "v")) == ["yes", "arr", "obj", "json", "text", "num", "one", "nul", "none"]
+
+
+def test_a_fulltext_index_holds_the_strings_of_an_array(call, people):
+    def ids(*queries: str) -> list[str]:
+        return [doc["$id"] for doc in call("documentsDB.listDocuments", **C, queries=list(queries))["documents"]]
+
+    call("documentsDB.createDocument", **C, documentId="a", data={"tags": ["deep sea", 7, {"t": "whale"}, "coral"]})
+    call("documentsDB.createIndex", **C, key="text", type="fulltext", attributes=["tags"])
+    call("documentsDB.createDocument", **C, documentId="b", data={"tags": ["reef", "coral"]})
+    assert ids(q("search", "tags", ["sea"])) == ["a"]
+    assert ids(q("search", "tags", ["coral"])) == ["a", "b"]
+    assert ids(q("search", "tags", ["whale"])) == []  # strings of the array itself, not of objects in it
+    call("documentsDB.updateDocument", **C, documentId="b", data={"tags": ["kelp"]})
+    assert ids(q("search", "tags", ["coral"])) == ["a"]
+    assert ids(q("search", "tags", ["kelp"])) == ["b"]
 
 
 def test_a_fulltext_index_makes_search_work_on_its_fields(call, people):

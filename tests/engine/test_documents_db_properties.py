@@ -1,11 +1,15 @@
 """Property tests: documentsDB queries on random nested documents against a plain-Python evaluation of the
 same queries with the semantics of Appwrite's MongoDB adapter (engine/databases/field_queries.py):
 
-- a field is read along its dotted path through objects only; a path through anything else is missing;
+- a field is read along its dotted path through objects; a comparison also reaches, as MongoDB's do, the
+  elements of an array the path ends on, and through the first array of objects on the path, the rest of
+  the path in each of its objects (and the elements of an array found there);
 - values compare only within their type (numbers together, strings, booleans); objects and arrays match
   no comparison, and `true` is not 1;
-- negations are complements (they match documents without the field), but notBetween is "below the
-  first bound or above the second";
+- a comparison matches when any value reached matches; negations are complements (they match documents
+  without the field, or whose array holds no match); between is "some value at least the first bound and
+  some value at most the second", notBetween "some value below the first bound or some above the second";
+- isNull, isNotNull, contains, exists and ordering read the field through objects only;
 - contains matches an array's element of the value's type, or a substring of a string;
 - isNull matches a null or missing field; exists / notExists test presence (a null is present) of any
   one of the fields named;
@@ -57,6 +61,22 @@ def lookup(document: dict, path: str):
     return value
 
 
+def reached(document: dict, path: str) -> list:
+    """The values a comparison on `path` looks at (see the module docstring)."""
+    segments = path.split(".")
+    found = [lookup(document, path)]
+    for length in range(1, len(segments)):
+        head = lookup(document, ".".join(segments[:length]))
+        if isinstance(head, list):
+            rest = ".".join(segments[length:])
+            found += [lookup(item, rest) for item in head if isinstance(item, dict)]
+    values = []
+    for value in found:
+        if value is not MISSING:
+            values += [value, *value] if isinstance(value, list) else [value]
+    return values
+
+
 def kind(value) -> str:
     if value is None or value is MISSING:
         return "null"
@@ -97,23 +117,30 @@ def matches(document: dict, query: dict) -> bool:
         return any(lookup(document, path) is MISSING for path in query["values"])
     value = lookup(document, query["attribute"])
     given = query.get("values", [])
-    text = isinstance(value, str)
+    values = reached(document, query["attribute"])
+
+    def some(operator: str, other) -> bool:
+        return any(compare(item, operator, other) for item in values)
+
+    def text(test) -> bool:
+        return any(isinstance(item, str) and test(item) for item in values)
+
     return {
         "isNull": lambda: value is None or value is MISSING,
         "isNotNull": lambda: value is not None and value is not MISSING,
-        "equal": lambda: any(compare(value, "=", other) for other in given),
-        "notEqual": lambda: not compare(value, "=", given[0]),
-        "lessThan": lambda: compare(value, "<", given[0]),
-        "lessThanEqual": lambda: compare(value, "<=", given[0]),
-        "greaterThan": lambda: compare(value, ">", given[0]),
-        "greaterThanEqual": lambda: compare(value, ">=", given[0]),
-        "between": lambda: compare(value, ">=", given[0]) and compare(value, "<=", given[1]),
-        "notBetween": lambda: compare(value, "<", given[0]) or compare(value, ">", given[1]),
-        "startsWith": lambda: text and value.startswith(given[0]),
-        "notStartsWith": lambda: not (text and value.startswith(given[0])),
-        "endsWith": lambda: text and value.endswith(given[0]),
-        "notEndsWith": lambda: not (text and value.endswith(given[0])),
-        "regex": lambda: text and re.search(given[0], value) is not None,
+        "equal": lambda: any(some("=", other) for other in given),
+        "notEqual": lambda: not some("=", given[0]),
+        "lessThan": lambda: some("<", given[0]),
+        "lessThanEqual": lambda: some("<=", given[0]),
+        "greaterThan": lambda: some(">", given[0]),
+        "greaterThanEqual": lambda: some(">=", given[0]),
+        "between": lambda: some(">=", given[0]) and some("<=", given[1]),
+        "notBetween": lambda: some("<", given[0]) or some(">", given[1]),
+        "startsWith": lambda: text(lambda item: item.startswith(given[0])),
+        "notStartsWith": lambda: not text(lambda item: item.startswith(given[0])),
+        "endsWith": lambda: text(lambda item: item.endswith(given[0])),
+        "notEndsWith": lambda: not text(lambda item: item.endswith(given[0])),
+        "regex": lambda: text(lambda item: re.search(given[0], item) is not None),
         "contains": lambda: any(contains(value, other) for other in given),
         "containsAny": lambda: any(contains(value, other) for other in given),
         "containsAll": lambda: all(contains(value, other) for other in given),

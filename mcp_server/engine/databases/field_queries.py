@@ -7,6 +7,14 @@ MongoDB adapter for documentsDB:
 - a negation (notEqual, notStartsWith, notEndsWith, notContains) is the complement of its positive
   query, so it also matches documents without the field; notBetween is "less than the first bound or
   greater than the second", so a missing field matches neither;
+- a comparison fans out over arrays, as MongoDB's query predicates on array fields do ("Query an Array" in
+  MongoDB's manual): equal, lessThan, startsWith, regex… match a field holding an array when any element
+  matches; notEqual / notStartsWith… are their complements, so they match when no element does; between and
+  notBetween are two comparisons (MongoDB's `$gte` + `$lte`, `$lt` or `$gt`), each of which any element may
+  satisfy; an element that is itself an array is not opened (MongoDB opens one level);
+- a path goes through an array of objects as MongoDB's dotted paths do: `items.sku` reaches the `sku` of each
+  object in `items` (one array on the path is opened; positions such as `items.0` are not read);
+- isNull, isNotNull, exists and ordering read the field along its path through objects only;
 - contains looks into arrays (an element of the value's type equal to it) and into strings (a substring);
 - exists / notExists test whether a field is present (a null counts as present) and, as the MongoDB
   adapter does, match a document when any one of the named fields is present (or missing);
@@ -19,13 +27,14 @@ Values never enter SQL text; paths do (they are checked plain keys, see schemale
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .. import regex
 from ..errors import AppwriteError
 from ..queries import Query, invalid
 from .column_types import INT64_MAX, INT64_MIN
-from .schemaless import array_path_sql, path_sql, type_sql
+from .schemaless import DATA_COLUMN, array_path_sql, fan_out_sql, json_path, path_segments, path_sql, type_sql
 
 NUMBER_TYPES = "'integer', 'real'"
 # The order of JSON types in a sort (null and missing first), as MongoDB orders BSON types.
@@ -64,11 +73,10 @@ def negation(sql: str) -> str:
 def field_condition(query: Query) -> tuple[str, list]:
     """SQL and parameters for one filter on a field (`a.b` is nested) of a schemaless row."""
     method, attribute = query.method, query.attribute
-    field, kind = path_sql(attribute), type_sql(attribute)
 
     def compare(operator: str, value: Any) -> tuple[str, list]:
         param, types = typed_value(attribute, value)
-        return f"({kind} IN ({types}) AND {field} {operator} ?)", [param]
+        return any_value(attribute, lambda kind, field: (f"({kind} IN ({types}) AND {field} {operator} ?)", [param]))
 
     if method in ("equal", "notEqual"):
         parts = [compare("=", value) for value in query.values]
@@ -92,13 +100,53 @@ def field_condition(query: Query) -> tuple[str, list]:
             regex.compiled(text)
         except regex.PatternError as exc:
             raise invalid(f'Cannot query regex on attribute "{attribute}": {exc}') from None
-        return f"({kind} = 'text' AND regexp(?, {field}))", [text]
+        return any_value(attribute, lambda kind, field: (f"({kind} = 'text' AND regexp(?, {field}))", [text]))
     if method.lower().endswith("startswith"):
-        sql, params = prefix_range(field, text)
-        sql = f"({kind} = 'text' AND {sql})"
+
+        def test(kind: str, field: str) -> tuple[str, list]:
+            sql, params = prefix_range(field, text)
+            return f"({kind} = 'text' AND {sql})", params
     else:
-        sql, params = f"({kind} = 'text' AND text_match('endsWith', {field}, ?))", [text]
+
+        def test(kind: str, field: str) -> tuple[str, list]:
+            return f"({kind} = 'text' AND text_match('endsWith', {field}, ?))", [text]
+
+    sql, params = any_value(attribute, test)
     return (negation(sql) if method.startswith("not") else sql), params
+
+
+def any_value(attribute: str, test: Callable[[str, str], tuple[str, list]]) -> tuple[str, list]:
+    """SQL true when a value the field's path reaches passes `test` (given SQL for a value's JSON type and for the
+    value, it gives a condition and its parameters): the field itself (served by an index on the field), and
+    when an array is there or on the path (served by the index's fan-out companion, schema.py), each element
+    of that array and, through the first array of objects on the path, the rest of the path in each of those
+    objects (itself or its array's elements)."""
+    segments = path_segments(attribute)
+    scalar, elements = _values_at(DATA_COLUMN, segments, test, "e0")
+    parts = [elements]
+    for length in range(1, len(segments)):
+        inner = _values_at("o.value", segments[length:], test, "e1")
+        head = f"{DATA_COLUMN}, '{json_path(segments[:length])}'"
+        sql = (
+            f"(json_type({head}) = 'array' AND EXISTS (SELECT 1 FROM json_each({head}) AS o"
+            f" WHERE o.type = 'object' AND ({' OR '.join(sql for sql, _ in inner)})))"
+        )
+        parts.append((sql, [param for _, params in inner for param in params]))
+    arrays = " OR ".join(sql for sql, _ in parts)
+    params = scalar[1] + [param for _, params in parts for param in params]
+    return f"({scalar[0]} OR ({fan_out_sql(attribute)} = 1 AND ({arrays})))", params
+
+
+def _values_at(source: str, segments: list[str], test: Callable, alias: str) -> list[tuple[str, list]]:
+    """`test` on the value at `segments` of the JSON `source`, and on each element when it is an array."""
+    arguments = f"{source}, '{json_path(segments)}'"
+    scalar = test(f"json_type({arguments})", f"json_extract({arguments})")
+    element_sql, element_params = test(f"{alias}.type", f"{alias}.value")
+    elements = (
+        f"(json_type({arguments}) = 'array' AND EXISTS (SELECT 1 FROM json_each({arguments}) AS {alias}"
+        f" WHERE {element_sql}))"
+    )
+    return [scalar, (elements, element_params)]
 
 
 def prefix_range(field: str, prefix: str) -> tuple[str, list]:

@@ -4,7 +4,8 @@ A table `<n>` (its `_tables.seq`) is stored as:
   rows_<n>   _seq (the row's $sequence), _uid ($id), _created, _updated, _permissions, col_<m> per column
   perms_<n>  one (action, role, row) entry per row permission, so reads filter by role in SQL
   _data      (schemaless tables, documentsDB) the row's fields as one JSON object
-  idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables);
+  idx_<k>    a SQL index per key/unique index (over json_extract of `_data` for schemaless tables, each field
+             with idx_<k>_arrays<n> beside it: whether the field holds an array or one lies on its path);
              fts_<k> an FTS5 table (kept in sync by triggers) per fulltext index;
   junction_<m> the pairs of a many-to-many relationship
   vlog_<k>   per hnsw_* index (vectorsDB), the rows whose vector changed, each under the number of its latest
@@ -24,7 +25,7 @@ from ..errors import AppwriteError
 from ..registry import Call
 from .column_types import Column
 from .dialects import DOCUMENTS_DB, Dialect
-from .schemaless import DATA_COLUMN, path_sql, text_sql
+from .schemaless import DATA_COLUMN, fan_out_sql, path_sql, text_sql
 
 # vectorsDB's index types: the hnsw_* ones on its `embeddings` vector, object on its `metadata`.
 VECTOR_INDEXES = ("hnsw_euclidean", "hnsw_dot", "hnsw_cosine")
@@ -309,6 +310,9 @@ def create_index_storage(connection: sqlite3.Connection, table: Table, index: In
         parts.append(f"{expression} {order}")
     unique = "UNIQUE " if index.type == "unique" else ""
     connection.execute(f"CREATE {unique}INDEX {index.sql_name} ON {rows} ({', '.join(parts)})")
+    for position, key in enumerate(index.columns):
+        if table.schemaless and key not in SYSTEM_ATTRIBUTES:
+            connection.execute(f"CREATE INDEX {index.sql_name}_arrays{position} ON {rows} ({fan_out_sql(key)})")
 
 
 def create_field_fulltext(connection: sqlite3.Connection, table: Table, index: Index) -> None:
@@ -351,6 +355,8 @@ def drop_index_storage(connection: sqlite3.Connection, table: Table, index: Inde
         connection.execute(f"DROP TABLE IF EXISTS {index.sql_name}")
     else:
         connection.execute(f"DROP INDEX IF EXISTS {index.sql_name}")
+        for position in range(len(index.columns)):
+            connection.execute(f"DROP INDEX IF EXISTS {index.sql_name}_arrays{position}")
 
 
 def cached_table(project: Any, database_id: str, table_id: str, dialect: Dialect) -> Table:

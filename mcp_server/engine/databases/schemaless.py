@@ -24,26 +24,41 @@ MAX_DEPTH = 32
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
-def path_sql(attribute: str) -> str:
-    """SQL reading a field (`address.city` is nested) of the row's JSON object; the path goes in the SQL
-    text (index expressions take no parameters), so each segment must be a plain key."""
+def path_segments(attribute: str) -> list[str]:
+    """The keys of a field's path (`address.city` is nested); they go in SQL text (index expressions take no
+    parameters), so each must be a plain key."""
     if not valid_path(attribute):
         raise invalid(f"Invalid attribute: {attribute}")
-    return f"json_extract({DATA_COLUMN}, '{json_path(attribute.split('.'))}')"
+    return attribute.split(".")
+
+
+def path_sql(attribute: str) -> str:
+    """SQL reading a field (`address.city` is nested) of the row's JSON object."""
+    return f"json_extract({DATA_COLUMN}, '{json_path(path_segments(attribute))}')"
+
+
+def fan_out_sql(attribute: str) -> str:
+    """SQL that is 1 when a comparison on a field must look into an array: the field holds one, or an array
+    lies on its path (`items` for `items.sku`). A key index keeps it beside the field's value, so a query
+    on an indexed field reads both from indexes."""
+    segments = path_segments(attribute)
+    paths = [json_path(segments[:length]) for length in range(len(segments), 0, -1)]
+    arrays = [f"json_type({DATA_COLUMN}, '{path}') = 'array'" for path in paths]
+    return f"({' OR '.join(arrays)})"
 
 
 def text_sql(attribute: str, row: str = "") -> str:
-    """SQL giving a field's value when it is a string, else NULL (what a fulltext index holds); `row` qualifies
-    the data column (`new.` in a trigger)."""
+    """SQL giving the text a fulltext index holds for a field: its value when it is a string, the strings of an
+    array (one level, space-separated), else NULL; `row` qualifies the data column (`new.` in a trigger)."""
     arguments = f"{row}{array_path_sql(attribute)}"
-    return f"(CASE json_type({arguments}) WHEN 'text' THEN json_extract({arguments}) END)"
+    strings = f"(SELECT group_concat(value, ' ') FROM json_each({arguments}) WHERE type = 'text')"
+    return f"(CASE json_type({arguments}) WHEN 'text' THEN json_extract({arguments}) WHEN 'array' THEN {strings} END)"
 
 
 def type_sql(attribute: str) -> str:
     """SQL giving the JSON type of a field ('integer', 'real', 'text', 'true', 'false', 'null', 'object',
     'array'), or NULL when the row has no such field."""
-    if not valid_path(attribute):
-        raise invalid(f"Invalid attribute: {attribute}")
+    path_segments(attribute)
     return f"json_type({array_path_sql(attribute)})"
 
 
