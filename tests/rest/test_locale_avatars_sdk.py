@@ -213,6 +213,8 @@ def test_allow_private_urls_lets_the_api_fetch_from_this_machine(tmp_path, site)
         guest = Avatars(Client().set_endpoint(served.url("/v1")).set_project(PROJECT))
         assert png_image(guest.get_image(url=plain, width=4, height=4)).convert("RGB").getpixel((1, 1)) == (255, 0, 0)
         assert png_image(guest.get_image(url=tls, width=4, height=4)).convert("RGB").getpixel((1, 1)) == (0, 0, 255)
+    except Exception as error:
+        raise AssertionError(f"{error}\nthe API server's log:\n{served.stderr.text()}") from error
     finally:
         code = served.stop()
         secure.close()
