@@ -296,11 +296,7 @@ def create_index_storage(connection: sqlite3.Connection, table: Table, index: In
         new_values = ", ".join(f"new.{name}" for name in names)
         old_values = ", ".join(f"old.{name}" for name in names)
         connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({listed}, content='{rows}', content_rowid='_seq')")
-        delete_old = f"INSERT INTO {fts} ({fts}, rowid, {listed}) VALUES ('delete', old._seq, {old_values});"
-        insert_new = f"INSERT INTO {fts} (rowid, {listed}) VALUES (new._seq, {new_values});"
-        connection.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {rows} BEGIN {insert_new} END")
-        connection.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {rows} BEGIN {delete_old} END")
-        connection.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE ON {rows} BEGIN {delete_old} {insert_new} END")
+        keep_in_step(connection, fts, rows, listed, old_values, new_values)
         connection.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
         return
     parts = []
@@ -325,12 +321,20 @@ def create_field_fulltext(connection: sqlite3.Connection, table: Table, index: I
         return ", ".join(text_sql(attribute, row) for attribute in index.columns)
 
     connection.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({listed}, content='')")
-    delete_old = f"INSERT INTO {fts} ({fts}, rowid, {listed}) VALUES ('delete', old._seq, {values('old.')});"
-    insert_new = f"INSERT INTO {fts} (rowid, {listed}) VALUES (new._seq, {values('new.')});"
+    keep_in_step(connection, fts, rows, listed, values("old."), values("new."))
+    connection.execute(f"INSERT INTO {fts} (rowid, {listed}) SELECT _seq, {values('')} FROM {rows}")
+
+
+def keep_in_step(connection: sqlite3.Connection, fts: str, rows: str, listed: str, old: str, new: str) -> None:
+    """Triggers keeping an FTS5 table's entries (rowid = the row's _seq, columns `listed`) in step with its
+    table's rows: `old` and `new` are the SQL of the values a row had and has."""
+    delete_old = f"INSERT INTO {fts} ({fts}, rowid, {listed}) VALUES ('delete', old._seq, {old});"
+    insert_new = f"INSERT INTO {fts} (rowid, {listed}) VALUES (new._seq, {new});"
     connection.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {rows} BEGIN {insert_new} END")
     connection.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {rows} BEGIN {delete_old} END")
     connection.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE ON {rows} BEGIN {delete_old} {insert_new} END")
-    connection.execute(f"INSERT INTO {fts} (rowid, {listed}) SELECT _seq, {values('')} FROM {rows}")
+
+
 def create_change_log(connection: sqlite3.Connection, table: Table, index: Index) -> None:
     """An hnsw_* index's change log: a row's latest change replaces its earlier ones (AUTOINCREMENT numbers
     rise with each commit), so the log holds one entry per row ever written, deleted rows included."""
