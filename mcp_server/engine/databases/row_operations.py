@@ -484,21 +484,13 @@ def change_number(
     limit = column.spec["max"] if sign > 0 else column.spec["min"]
     if bound is not None:
         limit = min(limit, bound) if sign > 0 else max(limit, bound)
-    if (sign > 0 and result > limit) or (sign < 0 and result < limit):
-        reached = "maximum" if sign > 0 else "minimum"
-        raise AppwriteError(
-            dialect.error("column", "limit_exceeded"),
-            f'{dialect.service} "{key}" has reached the {reached} value of {limit}',
-        )
+    check_limit(dialect, key, result, limit, sign)
     connection.execute(
         f"UPDATE {table.sql_name} SET {column.sql_name} = COALESCE({column.sql_name}, 0) + ?, _updated = ? "
         "WHERE _seq = ?",
         (sign * amount, now_iso(), record["_seq"]),
     )
-    project.cache.invalidate(table.seq)
-    return announced_row(
-        project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id), counter=True
-    )
+    return counted(project, auth, dialect, table, row_id)
 
 
 def change_field(
@@ -515,16 +507,26 @@ def change_field(
     record = changeable_record(connection, table, auth, dialect, row_id, "update", since)
     result = numeric_field(record[DATA_COLUMN], key, dialect) + sign * value
     limit = bound if bound is not None else (INT64_MAX if sign > 0 else INT64_MIN)
+    check_limit(dialect, key, result, limit, sign)
+    connection.execute(
+        f"UPDATE {table.sql_name} SET {DATA_COLUMN} = ?, _updated = ? WHERE _seq = ?",
+        (with_field(record[DATA_COLUMN], key, result), now_iso(), record["_seq"]),
+    )
+    return counted(project, auth, dialect, table, row_id)
+
+
+def check_limit(dialect: Dialect, key: str, result: int | float, limit: int | float, sign: int) -> None:
+    """An increment past `limit` (a decrement below it) is refused."""
     if (sign > 0 and result > limit) or (sign < 0 and result < limit):
         reached = "maximum" if sign > 0 else "minimum"
         raise AppwriteError(
             dialect.error("column", "limit_exceeded"),
             f'{dialect.service} "{key}" has reached the {reached} value of {limit}',
         )
-    connection.execute(
-        f"UPDATE {table.sql_name} SET {DATA_COLUMN} = ?, _updated = ? WHERE _seq = ?",
-        (with_field(record[DATA_COLUMN], key, result), now_iso(), record["_seq"]),
-    )
+
+
+def counted(project, auth: Auth, dialect: Dialect, table: Table, row_id: str) -> dict:
+    """The row after an increment or decrement, announced as the counter's update."""
     project.cache.invalidate(table.seq)
     return announced_row(
         project, auth, dialect, table, "update", model_by_id(project, auth, dialect, table, row_id), counter=True
