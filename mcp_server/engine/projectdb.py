@@ -17,6 +17,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -554,6 +555,21 @@ def project_path(data_dir: Path, project: str) -> Path:
     return Path(data_dir) / project / "project.sqlite3"
 
 
+def use_wal(connection: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch a new connection's database to WAL. Two connections converting a new file at once can
+    deadlock, and SQLite then answers one of them "database is locked" at once, without waiting:
+    that one tries again until `patience` runs out."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class ProjectDB:
     """The SQLite database of one project, shared by the threads of one process.
 
@@ -570,7 +586,7 @@ class ProjectDB:
         self.closing = threading.Event()
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA journal_mode=WAL")
+        use_wal(self.connection)
         self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.execute("PRAGMA foreign_keys=ON")
         if prepare is not None:

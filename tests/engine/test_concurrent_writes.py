@@ -8,6 +8,7 @@ import pytest
 
 from mcp_server.engine import Engine
 from mcp_server.engine.errors import AppwriteError
+from mcp_server.engine.projectdb import ProjectDB
 from tests.engine.conftest import error_of
 
 T = {"databaseId": "main", "tableId": "notes"}
@@ -116,3 +117,14 @@ def test_the_timestamp_check_speaks_each_vocabulary_and_refuses_bad_times(engine
         "tablesDB.updateRow", {**T, "rowId": "n1", "data": {"likes": 4}}, request_timestamp="2999-01-01T00:00:00Z"
     )
     assert fresh["likes"] == 4
+
+
+def test_many_openings_of_a_new_project_file_at_once_all_succeed(tmp_path) -> None:
+    """Converting a new file to WAL from two connections at once can deadlock in SQLite: the API's key
+    store and the engine open a project's file together on its first request."""
+    for attempt in range(40):
+        path = tmp_path / str(attempt) / "project.sqlite3"
+        opened = in_threads(lambda number, path=path: ProjectDB(path), count=6)
+        assert all(isinstance(db, ProjectDB) for db in opened), opened
+        for db in opened:
+            db.close()
