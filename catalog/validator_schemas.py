@@ -380,7 +380,7 @@ CLASSES = {
     "Domain": lambda node: STRING,
     "ValidatorDomain": lambda node: STRING,
     "PublicDomain": lambda node: STRING,
-    "Hostname": lambda node: STRING,
+    "Hostname": lambda node: {"type": "string", "maxLength": 253, "pattern": "^[^/:]*$"},
     "Multiple": lambda node: schema_from(argument(node, 0, "rules")[0]),
     "AnyOf": lambda node: any_of([schema_from(child) for child in argument(node, 0, "validators")]),
     "HexColor": lambda node: {"type": "string", "pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"},

@@ -130,17 +130,18 @@ def explain(error: ValidationError, properties: dict) -> str:
     top = str(error.absolute_path[0]) if error.absolute_path else ""
     schema = error.schema
     where = f"parameter {path!r}" if path else "params"
+    note = properties.get(top, {}).get("description", "") if top == path else ""
+    said = f" ({note})" if note else ""
     if error.validator == "enum":
         allowed = ", ".join(json.dumps(value) for value in schema["enum"] if value is not None)
         return f"{where} must be one of {allowed}; got {describe(error.instance)}"
     if error.validator == "pattern":
-        return f"{where} must match {schema['pattern']}; got {describe(error.instance)}"
+        return f"{where} must match {schema['pattern']}; got {describe(error.instance)}{said}"
     if error.validator in ("minimum", "maximum"):
         return f"{where} must be between {schema.get('minimum')} and {schema.get('maximum')}; got {error.instance}"
     if error.validator == "minLength":
         return f"{where} must not be empty"
-    note = properties.get(top, {}).get("description", "") if top == path else ""
-    return f"{where} must be {expected(schema)}; got {describe(error.instance)}" + (f" ({note})" if note else "")
+    return f"{where} must be {expected(schema)}; got {describe(error.instance)}{said}"
 
 
 def expected(schema: dict) -> str:

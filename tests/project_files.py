@@ -72,6 +72,10 @@ FULL = {
             "tls": True,
         }
     ],
+    "platforms": [
+        {"$id": "site", "name": "Shop site", "type": "web", "hostname": "shop.example.com"},
+        {"$id": "ios", "name": "Shop for iOS", "type": "apple", "bundleIdentifier": "com.example.shop"},
+    ],
 }
 
 

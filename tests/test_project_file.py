@@ -79,10 +79,10 @@ def test_a_pushed_file_pulls_back_as_appwrite_cli_writes_it(pushed):
     succeeded(pushed["steps"]["push"])
     pulled = pushed["pulled"]
     assert list(pulled) == [
-        "projectId", "functions", "sites", "tablesDB", "tables", "buckets", "teams", "webhooks", "topics",
+        "projectId", "functions", "sites", "tablesDB", "tables", "buckets", "teams", "webhooks", "platforms", "topics",
     ]  # fmt: skip
     assert pulled["tablesDB"] == FULL["tablesDB"]
-    for name in ("buckets", "teams", "topics", "webhooks"):
+    for name in ("buckets", "teams", "topics", "webhooks", "platforms"):
         assert pulled[name] == FULL[name], name
     assert {**pulled["functions"][0]} == FULL["functions"][0]
     assert pulled["sites"][0] == {**FULL["sites"][0], "adapter": "", "installCommand": "", "buildCommand": ""}
@@ -211,6 +211,36 @@ def test_resources_missing_from_the_file_are_deleted_only_with_allow_destroy(tmp
     assert call(data, "messaging.listTopics", {})["total"] == 1
 
 
+def test_a_platform_is_updated_in_place_and_recreated_only_with_allow_destroy_when_its_type_changes(tmp_path):
+    data = tmp_path / "data"
+    succeeded(push(data, write(tmp_path, "full.json", FULL)))
+
+    def rename(document: dict) -> None:
+        document["platforms"][0].update(name="Shop", hostname="*.shop.example.com")
+
+    renamed = changed_file(tmp_path, "renamed.json", rename)
+    assert [(action["action"], action["address"]) for action in plan(data, renamed)] == [("update", "site")]
+    succeeded(push(data, renamed))
+    got = call(data, "project.getPlatform", {"platformId": "site"})
+    assert (got["name"], got["hostname"]) == ("Shop", "*.shop.example.com")
+
+    def to_android(document: dict) -> None:
+        rename(document)
+        document["platforms"][1] = {"$id": "ios", "name": "Shop app", "type": "android", "applicationId": "com.shop"}
+
+    moved = changed_file(tmp_path, "android.json", to_android)
+    actions = plan(data, moved)
+    assert [(action["action"], action["resource"], action["address"]) for action in actions] == [
+        ("recreate", "platform", "ios")
+    ]
+    assert push(data, moved).returncode == 1
+    assert call(data, "project.getPlatform", {"platformId": "ios"})["type"] == "apple"
+    succeeded(push(data, moved, "--allow-destroy"))
+    got = call(data, "project.getPlatform", {"platformId": "ios"})
+    assert (got["type"], got["applicationId"]) == ("android", "com.shop")
+    assert plan(data, moved) == []
+
+
 def test_a_legacy_collections_file_gives_the_same_schema(tmp_path):
     """databases/collections/attributes (appwrite-cli's legacy words) state the same tables as tablesDB/tables."""
     legacy = {
@@ -337,6 +367,26 @@ def with_column(column: dict) -> dict:
         ({**FULL, "buckets": [{"$id": "x" * 37, "name": "Long"}]}, "buckets[0].$id", "must be up to 36 characters"),
         ({**FULL, "teams": [{"$id": "a"}, {"$id": "a", "name": "A"}]}, "teams[0].name", "missing"),
         ({**FULL, "teams": [{"$id": "a", "name": "A"}, {"$id": "a", "name": "A"}]}, "teams[1].$id", "given twice"),
+        (
+            {**FULL, "platforms": [{"$id": "p", "name": "P", "type": "ios", "bundleIdentifier": "a.b"}]},
+            "platforms[0].type",
+            'unknown platform type "ios"; one of web, apple, android, windows, linux',
+        ),
+        (
+            {**FULL, "platforms": [{"$id": "p", "name": "P", "type": "web", "bundleIdentifier": "a.b"}]},
+            "platforms[0].bundleIdentifier",
+            "a platform of type web takes no bundleIdentifier",
+        ),
+        (
+            {**FULL, "platforms": [{"$id": "p", "name": "P", "type": "apple"}]},
+            "platforms[0].bundleIdentifier",
+            "a platform of type apple needs its bundleIdentifier",
+        ),
+        (
+            {**FULL, "platforms": [{"$id": "p", "name": "P", "type": "web", "hostname": "https://a.com/"}]},
+            "platforms[0].hostname",
+            "",
+        ),
         (
             {**FULL, "tables": [{**FULL["tables"][0], "databaseId": "nowhere"}]},
             "tables[0].databaseId",

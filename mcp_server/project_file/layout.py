@@ -7,7 +7,9 @@ releases); a key the CLI does not keep is neither written nor read.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # The order of the top-level keys in a written file (appwrite-cli's).
@@ -23,6 +25,7 @@ SECTION_ORDER = (
     "buckets",
     "teams",
     "webhooks",
+    "platforms",
     "topics",
 )
 DATABASE_KEYS = ("$id", "name", "enabled")
@@ -81,11 +84,23 @@ SITE_KEYS = (
     "name", "enabled", "logging", "timeout", "framework", "buildRuntime", "adapter", "installCommand", "buildCommand",
     "outputDirectory", "fallbackFile", "specification",
 )  # fmt: skip
+# Each platform type and the key naming its app (a web platform's is its hostname); create and update operations
+# are named after the type (project.createApplePlatform).
+PLATFORM_FIELDS = {
+    "web": "hostname",
+    "apple": "bundleIdentifier",
+    "android": "applicationId",
+    "windows": "packageIdentifierName",
+    "linux": "packageName",
+}
 
 
 @dataclass(frozen=True)
 class Section:
-    """A kind of resource kept as a flat list in the file: its key there, its keys, and its operations."""
+    """A kind of resource kept as a flat list in the file: its key there, its keys, and its operations. With a
+    `variant`, the resource's value of that key (one of `variants`, each with the key it must state: a platform's
+    type, and its hostname or app identifier) names its create and update operations ({variant} in their names) and
+    cannot change in place."""
 
     name: str
     kind: str
@@ -96,7 +111,13 @@ class Section:
     update: str
     delete: str
     id_param: str
-    loses: str
+    loses: str | None
+    variant: str | None = None
+    variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def operation(self, template: str, entry: dict) -> str:
+        """The create or update operation for `entry`."""
+        return template.format(variant=str(entry.get(self.variant, "")).capitalize()) if self.variant else template
 
 
 SECTIONS = (
@@ -171,6 +192,20 @@ SECTIONS = (
         "webhooks.delete",
         "webhookId",
         "its undelivered events",
+    ),
+    Section(
+        "platforms",
+        "platform",
+        ("name", "type", *PLATFORM_FIELDS.values()),
+        "project.listPlatforms",
+        "platforms",
+        "project.create{variant}Platform",
+        "project.update{variant}Platform",
+        "project.deletePlatform",
+        "platformId",
+        None,
+        variant="type",
+        variants=PLATFORM_FIELDS,
     ),
 )
 

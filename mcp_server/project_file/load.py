@@ -26,6 +26,7 @@ from .layout import (
     STRING_FORMATS,
     SYSTEM_COLUMNS,
     TABLE_KEYS,
+    Section,
     column_method,
     parameter,
     shaped,
@@ -201,15 +202,34 @@ class Checker:
             indexes.append(index)
         return indexes
 
-    def flat(self, data: dict, section) -> dict[str, dict]:
+    def flat(self, data: dict, section: Section) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for where, entry in self.entries(data, section.name):
             resource = shaped(entry, ("$id", *section.keys))
             identity = self.identity(where, resource, "$id", set(found))
-            settings = {key: value for key, value in stated(resource).items() if key != "$id"}
-            self.check(where, self.catalog.get(section.create), {section.id_param: identity}, settings)
+            settings = {key: value for key, value in stated(resource).items() if key not in ("$id", section.variant)}
+            if section.variant:
+                self.variant(where, section, resource, settings)
+            create = self.catalog.get(section.operation(section.create, resource))
+            self.check(where, create, {section.id_param: identity}, settings)
             found[identity] = resource
         return found
+
+    def variant(self, where: str, section: Section, resource: dict, settings: dict) -> None:
+        """A resource whose kind names its operations (a platform's type) states a known kind, and only the keys
+        that kind takes: a web platform its hostname, an Apple one its bundleIdentifier, and so on."""
+        kind = resource.get(section.variant)
+        if kind not in section.variants:
+            known = ", ".join(section.variants)
+            problem = f"unknown {section.kind} type {describe(kind)}; one of {known}"
+            raise FileError(f"{where}.{section.variant}", problem)
+        properties = self.catalog.get(section.operation(section.create, resource)).input_schema["properties"]
+        for key in settings:
+            if parameter(key) not in properties:
+                raise FileError(f"{where}.{key}", f"a {section.kind} of type {kind} takes no {key}")
+        needed = section.variants[kind]
+        if needed not in settings:
+            raise FileError(f"{where}.{needed}", f"a {section.kind} of type {kind} needs its {needed}")
 
     def identity(self, where: str, entry: dict, key: str, seen: set[str]) -> str:
         """The entry's id (or key), checked to be Appwrite's and not given before in its list."""

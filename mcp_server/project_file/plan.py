@@ -4,7 +4,8 @@ delete) per resource, each made of the catalog operations that carry it out.
 A column change is an update in place when the column type's update operation takes every key that changed (the
 keys appwrite-cli calls changeable: required, default, elements, min, max, size, …); any other change means
 deleting the column and creating it again, which loses its values. An index cannot be changed: it is recreated.
-Flat resources (buckets, teams, topics, functions' and sites' settings, webhooks) are always updated in place.
+Flat resources (buckets, teams, topics, functions' and sites' settings, webhooks, platforms) are updated in place,
+but for a platform whose type changes: its create and update operations are its type's, so it is recreated.
 A resource the target has and the file lacks is deleted only when the file states its section in full.
 
 Each operation carries a phase, so that applying respects dependencies: deletions first (indexes, relationship
@@ -261,15 +262,21 @@ class Planner:
         actions = []
         for identity, entry in want.items():
             fixed = {section.id_param: identity}
+            settings = {key: value for key, value in stated(entry).items() if key != section.variant}
+            create = section.operation(section.create, entry)
+            create_step = Step(FLAT, create, self.params(create, settings, fixed))
             old = have.get(identity)
             if old is None:
-                step = Step(FLAT, section.create, self.params(section.create, stated(entry), fixed))
-                actions.append(Action(CREATE, section.kind, identity, steps=[step]))
+                actions.append(Action(CREATE, section.kind, identity, steps=[create_step]))
                 continue
             changes = differences(old, entry, section.keys)
-            if changes:
+            if section.variant and old.get(section.variant) != entry.get(section.variant):
+                steps = [Step(FLAT, section.delete, fixed), create_step]
+                actions.append(Action(RECREATE, section.kind, identity, changes, section.loses, steps))
+            elif changes:
                 model = found.models.get(section.name, {}).get(identity, old)
-                step = Step(FLAT, section.update, self.params(section.update, stated({**model, **entry}), fixed))
+                update = section.operation(section.update, entry)
+                step = Step(FLAT, update, self.params(update, stated({**model, **entry}), fixed))
                 actions.append(Action(UPDATE, section.kind, identity, changes, steps=[step]))
         if section.name in wanted.managed:
             for identity in have.keys() - want.keys():

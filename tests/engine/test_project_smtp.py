@@ -88,11 +88,15 @@ def test_enabling_needs_host_port_and_sender(call):
 
 
 def test_private_smtp_hosts_need_allow_private_urls(engine, call, sink):
-    for host in ("127.0.0.1", "localhost", "2130706433", "10.1.2.3", "169.254.169.254", "::1"):
+    for host in ("127.0.0.1", "localhost", "2130706433", "10.1.2.3", "169.254.169.254"):
         refused = error_of(call, "project.updateSMTP", **settings(sink, host=host, enabled=True))
         assert refused.type == "project_smtp_config_invalid" and "--allow-private-urls" in refused.message, host
         test = error_of(call, "project.createSMTPTest", emails=["a@example.com"], **settings(sink, host=host))
         assert test.type == "project_smtp_config_invalid", host
+    # A host is a hostname, as Appwrite's Hostname validator takes it: no port, path or IPv6 colons.
+    for host in ("::1", "smtp.example.com:25", "smtp://smtp.example.com"):
+        refused = error_of(call, "project.updateSMTP", **settings(sink, host=host, enabled=True))
+        assert refused.type == "general_argument_invalid" and "host" in refused.message, host
     assert sink.received == []
     # Left to decide for itself, the change is kept without switching SMTP on.
     assert call("project.updateSMTP", **settings(sink))["smtpEnabled"] is False

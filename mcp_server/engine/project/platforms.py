@@ -8,10 +8,11 @@ A platform is a row of `_platforms` with Appwrite's fields: its type, name, web 
   browser-extension origin may have (on any port); `*.example.com` allows every subdomain (not
   example.com itself), `*` every host;
 - Apple, Android, Windows and Linux platforms let their app schemes (`appwrite-ios`, …) in.
-A hostname is what Appwrite's Hostname validator takes: 1 to 253 characters with no `/` or `:` (no
-scheme, path or port). createWebPlatform still takes the legacy `type` and `key` of Appwrite's old
-generic call, mapping old types (flutter-ios, …) to the new ones. The origins are cached with the
-project's settings (projects.py) and read again after any platform changes.
+A hostname is what Appwrite's Hostname validator takes (the catalog's schema checks it): up to 253
+characters with no `/` or `:` (no scheme, path or port). createWebPlatform still takes the legacy
+`type` and `key` of Appwrite's old generic call, mapping old types (flutter-ios, …) to the new ones.
+The origins are cached with the project's settings (projects.py) and read again after any platform
+changes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from ..listing import list_models
 from ..registry import Call, handles
 from ..web_origins import PlatformOrigins
 
-MAX_HOSTNAME = 253
 SETTING = "platform_origins"
 # The field each platform type keeps its `key` in.
 KEY_FIELDS = {
@@ -117,14 +117,6 @@ def check_text(param: str, value: object, limit: int) -> str:
     return value
 
 
-def check_hostname(value: object) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_HOSTNAME or "/" in value or ":" in value:
-        raise invalid_argument(
-            "Invalid `hostname` param: Value must be a valid hostname without path, port and protocol."
-        )
-    return value
-
-
 def changed(call: Call, row_id: str) -> dict:
     """The platform after a change, its origins to be read again once the change is committed."""
     call.project.settings_changed()
@@ -177,8 +169,6 @@ def create_web_platform(call: Call) -> dict:
         )
     if not legacy_type and not key and not hostname:
         raise invalid_argument('Param "hostname" is not optional.')
-    if hostname:
-        check_hostname(hostname)
     row = insert(call, LEGACY_TYPES.get(legacy_type, "web"), params["name"], key, hostname)
     return platform_model(row, "web")
 
@@ -188,7 +178,7 @@ def update_web_platform(call: Call) -> dict:
     params = call.params
     values = {}
     if params.get("hostname"):
-        values["hostname"] = check_hostname(params["hostname"])
+        values["hostname"] = params["hostname"]
     if params.get("key"):
         values["key"] = params["key"]
     kinds = ("web",) if "hostname" in values else tuple(SCHEMES)
