@@ -72,6 +72,22 @@ FULL = {
             "tls": True,
         }
     ],
+    "settings": {
+        "services": {"graphql": False},
+        "auth": {
+            "methods": {"phone": False, "anonymous": False},
+            "security": {
+                "duration": 3600,
+                "limit": 0,
+                "sessionsLimit": 10,
+                "passwordHistory": 5,
+                "passwordDictionary": True,
+                "personalDataCheck": True,
+                "sessionAlerts": True,
+                "mockNumbers": [{"phone": "+15550100001", "otp": "123456"}],
+            },
+        },
+    },
     "platforms": [
         {"$id": "site", "name": "Shop site", "type": "web", "hostname": "shop.example.com"},
         {"$id": "ios", "name": "Shop for iOS", "type": "apple", "bundleIdentifier": "com.example.shop"},

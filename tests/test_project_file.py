@@ -79,8 +79,17 @@ def test_a_pushed_file_pulls_back_as_appwrite_cli_writes_it(pushed):
     succeeded(pushed["steps"]["push"])
     pulled = pushed["pulled"]
     assert list(pulled) == [
-        "projectId", "functions", "sites", "tablesDB", "tables", "buckets", "teams", "webhooks", "platforms", "topics",
+        "projectId", "settings", "functions", "sites", "tablesDB", "tables", "buckets", "teams", "webhooks",
+        "platforms", "topics",
     ]  # fmt: skip
+    # Every setting the file states, and the rest as a new project has them.
+    settings = pulled["settings"]
+    assert {key: settings["services"][key] for key in FULL["settings"]["services"]} == FULL["settings"]["services"]
+    assert settings["services"]["databases"] is True and len(settings["services"]) > 10
+    methods = settings["auth"]["methods"]
+    assert {key: methods[key] for key in FULL["settings"]["auth"]["methods"]} == FULL["settings"]["auth"]["methods"]
+    assert methods["email-password"] is True
+    assert settings["auth"]["security"] == FULL["settings"]["auth"]["security"]
     assert pulled["tablesDB"] == FULL["tablesDB"]
     for name in ("buckets", "teams", "topics", "webhooks", "platforms"):
         assert pulled[name] == FULL[name], name
@@ -241,6 +250,36 @@ def test_a_platform_is_updated_in_place_and_recreated_only_with_allow_destroy_wh
     assert plan(data, moved) == []
 
 
+def test_settings_change_one_by_one_and_a_mock_number_goes_only_with_allow_destroy(tmp_path):
+    data = tmp_path / "data"
+    succeeded(push(data, write(tmp_path, "full.json", FULL)))
+
+    def change(document: dict) -> None:
+        document["settings"]["services"]["graphql"] = True
+        security = document["settings"]["auth"]["security"]
+        security.update(sessionsLimit=0, limit=50, mockNumbers=[{"phone": "+15550100002", "otp": "654321"}])
+
+    config = changed_file(tmp_path, "changed.json", change)
+    actions = plan(data, config)
+    assert sorted((action["action"], action["resource"], action["address"]) for action in actions) == [
+        ("create", "mock number", "+15550100002"),
+        ("delete", "mock number", "+15550100001"),
+        ("update", "auth security", "limit"),
+        ("update", "auth security", "sessionsLimit"),
+        ("update", "service", "graphql"),
+    ]
+    assert push(data, config).returncode == 1
+    succeeded(push(data, config, "--allow-destroy"))
+    assert plan(data, config) == []
+    # 0 is "no limit" in the file, as appwrite-cli writes it; the policy holds no cap.
+    assert call(data, "project.getPolicy", {"policyId": "session-limit"})["total"] == 0
+    assert call(data, "project.getPolicy", {"policyId": "user-limit"})["total"] == 50
+    numbers = call(data, "project.listMockPhones", {})["mockNumbers"]
+    assert [(number["number"], number["otp"]) for number in numbers] == [("+15550100002", "654321")]
+    services = {service["$id"]: service["enabled"] for service in call(data, "project.get", {})["services"]}
+    assert services["graphql"] is True
+
+
 def test_a_legacy_collections_file_gives_the_same_schema(tmp_path):
     """databases/collections/attributes (appwrite-cli's legacy words) state the same tables as tablesDB/tables."""
     legacy = {
@@ -295,9 +334,13 @@ def bad(tmp_path: Path, document: object, *extra: str) -> subprocess.CompletedPr
     data = tmp_path / "data"
     result = push(data, write(tmp_path, "bad.json", document), *extra)
     assert result.returncode == 2, result.stdout + result.stderr
-    # Nothing was applied: the project is still empty.
-    assert pull(data, tmp_path) == {"projectId": "default"}
+    # Nothing was applied: the project is still as a new one.
+    assert pull(data, tmp_path) == pull(tmp_path / "new", tmp_path, "new.json")
     return result
+
+
+MOCK_NUMBER = {"phone": "+15550100001", "otp": "123456"}
+SAME_PHONE_TWICE = [MOCK_NUMBER, {**MOCK_NUMBER, "otp": "654321"}]
 
 
 def with_column(column: dict) -> dict:
@@ -387,6 +430,36 @@ def with_column(column: dict) -> dict:
             "platforms[0].hostname",
             "",
         ),
+        (
+            {**FULL, "settings": {"services": {"grapql": False}}},
+            "settings.services.grapql",
+            "unknown key; one of account, avatars",
+        ),
+        ({**FULL, "settings": {"services": {"graphql": "off"}}}, "settings.services.graphql", "must be true or false"),
+        ({**FULL, "settings": {"auth": {"methods": {"phone": 0}}}}, "settings.auth.methods.phone", "true or false"),
+        ({**FULL, "settings": {"auth": {"security": {"duration": 1}}}}, "settings.auth.security.duration", "between"),
+        ({**FULL, "settings": {"auth": {"security": {"limit": -1}}}}, "settings.auth.security.limit", "between"),
+        (
+            {**FULL, "settings": {"auth": {"security": {"sessionAlert": True}}}},
+            "settings.auth.security.sessionAlert",
+            "unknown key",
+        ),
+        (
+            {**FULL, "settings": {"auth": {"security": {"mockNumbers": [{"phone": "555", "otp": "123456"}]}}}},
+            "settings.auth.security.mockNumbers[0]",
+            "number",
+        ),
+        (
+            {**FULL, "settings": {"auth": {"security": {"mockNumbers": [{"phone": "+15550100001"}]}}}},
+            "settings.auth.security.mockNumbers[0].otp",
+            "missing",
+        ),
+        (
+            {**FULL, "settings": {"auth": {"security": {"mockNumbers": SAME_PHONE_TWICE}}}},
+            "settings.auth.security.mockNumbers[1].phone",
+            "given twice",
+        ),
+        ({**FULL, "settings": []}, "settings", "must be an object"),
         (
             {**FULL, "tables": [{**FULL["tables"][0], "databaseId": "nowhere"}]},
             "tables[0].databaseId",

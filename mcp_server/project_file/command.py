@@ -23,6 +23,7 @@ from .load import FileError, read_schema
 from .plan import DESTRUCTIVE, Action, plan
 from .render import done_line, plan_text
 from .schema import DATABASES, TABLES, Schema, as_file
+from .settings import SETTINGS
 from .target import read_target
 
 CONFIG_FILE = "appwrite.config.json"
@@ -85,7 +86,7 @@ def config_path(options: Options, reading: bool) -> Path:
 
 
 async def run_pull(backend: Any, options: Options) -> int:
-    """Write the project's schema to the file (keeping the file's other keys, such as endpoint or settings)."""
+    """Write the project's schema to the file (keeping the file's other keys, such as endpoint)."""
     path = config_path(options, reading=False)
     kept = existing_document(path)
     skipped: list[tuple[str, str]] = []
@@ -93,7 +94,8 @@ async def run_pull(backend: Any, options: Options) -> int:
     for name, reason in skipped:
         print(f"baas-mcp pull: {name} left as the file had it: {reason}", file=sys.stderr)
     left = {name for name, _ in skipped}
-    replaced = {"projectId", *LEGACY_SECTIONS, *SCHEMA_SECTIONS, *(section.name for section in SECTIONS)} - left
+    replaced = {"projectId", *LEGACY_SECTIONS, *SCHEMA_SECTIONS, SETTINGS, *(section.name for section in SECTIONS)}
+    replaced -= left
     document = {**{key: value for key, value in kept.items() if key not in replaced}, **written}
     text = json.dumps(document, indent=4, ensure_ascii=False) + "\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -177,7 +179,8 @@ async def run_push(backend: Any, catalog: Catalog, options: Options, confirm: Ca
 def stated_sections(schema: Schema) -> frozenset[str]:
     """The sections a file gives resources of (whether or not it states them in full)."""
     tables = {DATABASES, TABLES} if schema.databases or schema.tables else set()
-    return frozenset({*tables, *(name for name, entries in schema.flat.items() if entries)})
+    settings = {SETTINGS} if schema.settings else set()
+    return frozenset({*tables, *settings, *(name for name, entries in schema.flat.items() if entries)})
 
 
 def describe(action: Action) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 SECTION_ORDER = (
     "projectId",
     "projectName",
+    "settings",
     "functions",
     "sites",
     "databases",

@@ -33,6 +33,7 @@ from .layout import (
     stated,
 )
 from .schema import DATABASES, TABLES, Schema
+from .settings import SETTINGS, SettingsError, check_settings
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 16
@@ -81,8 +82,9 @@ def parse_schema(data: object, catalog: Catalog) -> Schema:
     databases = checker.databases(data)
     tables = checker.tables(data, databases)
     flat = {section.name: checker.flat(data, section) for section in SECTIONS if section.name in data}
-    managed = {name for name in (DATABASES, TABLES) if name in data or LEGACY[name] in data}
-    return Schema(databases, tables, flat, frozenset(managed | set(flat)))
+    settings = checker.settings(data[SETTINGS]) if SETTINGS in data else {}
+    managed = {name for name in (DATABASES, TABLES, SETTINGS) if name in data or LEGACY.get(name) in data}
+    return Schema(databases, tables, flat, frozenset(managed | set(flat)), settings=settings)
 
 
 # The legacy API's name for each section of the TablesDB API.
@@ -230,6 +232,19 @@ class Checker:
         needed = section.variants[kind]
         if needed not in settings:
             raise FileError(f"{where}.{needed}", f"a {section.kind} of type {kind} needs its {needed}")
+
+    def settings(self, value: object) -> dict:
+        try:
+            return check_settings(value, self.valid)
+        except SettingsError as error:
+            raise FileError(error.where, error.problem) from None
+
+    def valid(self, where: str, operation_id: str, params: dict) -> None:
+        """`params` must be valid parameters of the operation; the problem is said at `where`."""
+        operation = self.catalog.get(operation_id)
+        errors = sorted(validator_for(operation).iter_errors(params), key=lambda error: len(error.path))
+        if errors:
+            raise FileError(where, explain(errors[0], operation.input_schema["properties"]))
 
     def identity(self, where: str, entry: dict, key: str, seen: set[str]) -> str:
         """The entry's id (or key), checked to be Appwrite's and not given before in its list."""

@@ -6,6 +6,7 @@ keys appwrite-cli calls changeable: required, default, elements, min, max, size,
 deleting the column and creating it again, which loses its values. An index cannot be changed: it is recreated.
 Flat resources (buckets, teams, topics, functions' and sites' settings, webhooks, platforms) are updated in place,
 but for a platform whose type changes: its create and update operations are its type's, so it is recreated.
+The project's settings are updated one by one, each by its own operation (settings.py).
 A resource the target has and the file lacks is deleted only when the file states its section in full.
 
 Each operation carries a phase, so that applying respects dependencies: deletions first (indexes, relationship
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from ..catalog import Catalog
 from .layout import SECTIONS, Section, column_method, parameter, stated
 from .schema import DATABASES, TABLES, Schema
+from .settings import MOCK_NUMBERS, SECURITY, sent
 
 (
     DELETE_INDEX, DELETE_RELATIONSHIP, DELETE_COLUMN, DELETE_TABLE, DELETE_DATABASE, DATABASE, TABLE, COLUMN,
@@ -78,6 +80,7 @@ def plan(wanted: Schema, found: Schema, catalog: Catalog) -> list[Action]:
     actions += planner.tables(wanted, found)
     for section in SECTIONS:
         actions += planner.flat(section, wanted, found)
+    actions += planner.settings(wanted.settings, found.settings)
     return sorted(actions, key=lambda action: min((step.phase for step in action.steps), default=FLAT))
 
 
@@ -282,4 +285,54 @@ class Planner:
             for identity in have.keys() - want.keys():
                 step = Step(FLAT, section.delete, {section.id_param: identity})
                 actions.append(Action(DELETE, section.kind, identity, loses=section.loses, steps=[step]))
+        return actions
+
+    def settings(self, want: dict, have: dict) -> list[Action]:
+        """Each setting the file states and the target does not have is set by its own operation; a mock number the
+        file's list lacks is deleted."""
+        actions = []
+        switches = (
+            ("service", want.get("services", {}), have.get("services", {}), "project.updateService", "serviceId"),
+            (
+                "auth method",
+                want.get("auth", {}).get("methods", {}),
+                have.get("auth", {}).get("methods", {}),
+                "project.updateAuthMethod",
+                "methodId",
+            ),
+        )
+        for resource, wanted, had, operation, id_param in switches:
+            for key, enabled in wanted.items():
+                if had.get(key) is not enabled:
+                    step = Step(FLAT, operation, {id_param: key, "enabled": enabled})
+                    change = {"key": "enabled", "from": had.get(key), "to": enabled}
+                    actions.append(Action(UPDATE, resource, key, [change], steps=[step]))
+        wanted, had = want.get("auth", {}).get("security", {}), have.get("auth", {}).get("security", {})
+        for key, (_, name, operation) in SECURITY.items():
+            if key in wanted and not same(key, had.get(key), wanted[key]):
+                step = Step(FLAT, operation, {name: sent(name, wanted[key])})
+                change = {"key": key, "from": had.get(key), "to": wanted[key]}
+                actions.append(Action(UPDATE, "auth security", key, [change], steps=[step]))
+        if MOCK_NUMBERS in wanted:
+            actions += self.mock_numbers(wanted[MOCK_NUMBERS], had.get(MOCK_NUMBERS, []))
+        return actions
+
+    def mock_numbers(self, want: list[dict], have: list[dict]) -> list[Action]:
+        had = {entry["phone"]: entry["otp"] for entry in have}
+        wanted = {entry["phone"]: entry["otp"] for entry in want}
+        actions = []
+        for phone, otp in wanted.items():
+            params = {"number": phone, "otp": otp}
+            if phone not in had:
+                actions.append(
+                    Action(CREATE, "mock number", phone, steps=[Step(FLAT, "project.createMockPhone", params)])
+                )
+            elif had[phone] != otp:
+                step = Step(FLAT, "project.updateMockPhone", params)
+                actions.append(
+                    Action(UPDATE, "mock number", phone, [{"key": "otp", "from": had[phone], "to": otp}], steps=[step])
+                )
+        for phone in had.keys() - wanted.keys():
+            step = Step(FLAT, "project.deleteMockPhone", {"number": phone})
+            actions.append(Action(DELETE, "mock number", phone, steps=[step]))
         return actions

@@ -7,12 +7,14 @@ Appwrite) or the API key may not read, and says so; a plan needs every section i
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..engine.errors import AppwriteError
 from ..engine.permissions import ADMIN
 from .layout import COLUMN_KEYS, DATABASE_KEYS, INDEX_KEYS, SECTIONS, TABLE_KEYS, shaped
 from .schema import DATABASES, TABLES, Schema
+from .settings import READS, SETTINGS, read_settings
 
 PAGE = 100
 MAX_PAGES = 1000
@@ -25,7 +27,8 @@ REFUSED = (401, 404, 501)
 async def read_target(backend: Any, sections: frozenset[str] | None = None, skipped: list | None = None) -> Schema:
     """The project's schema, of the file's `sections` (None: all of them). With a `skipped` list, a section the
     server lacks or the key may not read is left out and named there, with why; without one that is an error."""
-    wanted = frozenset({DATABASES, TABLES, *(section.name for section in SECTIONS)}) if sections is None else sections
+    everything = {DATABASES, TABLES, SETTINGS, *(section.name for section in SECTIONS)}
+    wanted = frozenset(everything) if sections is None else sections
     schema = Schema()
     read = set()
     if wanted & {DATABASES, TABLES}:
@@ -40,6 +43,11 @@ async def read_target(backend: Any, sections: frozenset[str] | None = None, skip
                 schema.models[section.name] = {model["$id"]: model for model in listed}
                 schema.flat[section.name] = {model["$id"]: shaped(model, ("$id", *section.keys)) for model in listed}
                 read.add(section.name)
+    if SETTINGS in wanted:
+        settings = await attempt(backend, READS, (SETTINGS,), skipped, lambda: read_settings(backend))
+        if settings is not None:
+            schema.settings = settings
+            read.add(SETTINGS)
     schema.managed = frozenset(read)
     return schema
 
@@ -48,14 +56,27 @@ async def listing(
     backend: Any, operation: str, field: str, names: tuple[str, ...], skipped: list | None
 ) -> list | None:
     """Every item of a list operation, or (given `skipped`) None when the target cannot give them, with why."""
-    reason = await backend.unavailable(operation)
-    if reason is None:
+    return await attempt(backend, (operation,), names, skipped, lambda: list_all(backend, operation, {}, field))
+
+
+async def attempt(
+    backend: Any,
+    operations: tuple[str, ...],
+    names: tuple[str, ...],
+    skipped: list | None,
+    read: Callable[[], Awaitable[Any]],
+) -> Any:
+    """What `read` (which runs `operations`) gives, or (given `skipped`) None when the target cannot give it, with
+    why."""
+    lacking = [(operation, reason) for operation in operations if (reason := await backend.unavailable(operation))]
+    if not lacking:
         try:
-            return await list_all(backend, operation, {}, field)
+            return await read()
         except AppwriteError as error:
             if skipped is None or error.code not in REFUSED:
                 raise
-            reason = error.message
+            lacking = [("", error.message)]
+    operation, reason = lacking[0]
     if skipped is None:
         raise AppwriteError("general_not_implemented", f"{operation}: {reason}")
     skipped.extend((name, reason) for name in names)
