@@ -18,7 +18,20 @@ from ..backends.http import HttpBackend
 from ..catalog import Catalog, load_catalog
 from ..engine.errors import AppwriteError
 from ..engine.projectdb import project_path
-from . import RESOURCES, code, collections, messaging, platforms, rows, schema, storage, teams, users, webhooks
+from . import (
+    RESOURCES,
+    code,
+    collections,
+    messaging,
+    platforms,
+    project_settings,
+    rows,
+    schema,
+    storage,
+    teams,
+    users,
+    webhooks,
+)
 from .context import Migration
 from .endpoint import Endpoint
 from .progress import Progress
@@ -102,6 +115,15 @@ async def listed_tables(endpoint: Endpoint) -> list[tuple[str, str]]:
     return list((await schema.read(endpoint)).tables)
 
 
+async def migrate_project(m: Migration) -> None:
+    await platforms.migrate_platforms(m)
+    await project_settings.migrate_settings(m)
+
+
+async def snapshot_project(endpoint: Endpoint) -> dict[str, tuple[int, str]]:
+    return await platforms.snapshot(endpoint) | await project_settings.snapshot(endpoint)
+
+
 Snapshot = Callable[[Endpoint], Awaitable[dict[str, tuple[int, str]]]]
 # Each family in the order it moves: what moves it, and what reads one end of it for the verification.
 FAMILIES: dict[str, tuple[Callable[[Migration], Awaitable[None]], Snapshot]] = {
@@ -113,7 +135,7 @@ FAMILIES: dict[str, tuple[Callable[[Migration], Awaitable[None]], Snapshot]] = {
     "sites": (partial(code.migrate_code, service="sites"), partial(code.snapshot, service="sites")),
     "messaging": (messaging.migrate_messaging, messaging.snapshot),
     "webhooks": (webhooks.migrate_webhooks, webhooks.snapshot),
-    "project": (platforms.migrate_platforms, platforms.snapshot),
+    "project": (migrate_project, snapshot_project),
 }
 
 

@@ -208,6 +208,11 @@ def build_project(data_dir: Path) -> None:
             tls=True,
         )
         call("project.createWebPlatform", platformId="site", name="Site", hostname="shop.example.com")
+        call("project.updateService", serviceId="graphql", enabled=False)
+        call("project.updateAuthMethod", methodId="anonymous", enabled=False)
+        call("project.updateSessionDurationPolicy", duration=3600)
+        call("project.updatePasswordHistoryPolicy", total=5)
+        call("project.createMockPhone", number="+15550100001", otp="123456")
     finally:
         engine.close()
 
@@ -342,6 +347,9 @@ def everything(data_dir: Path) -> dict:
         provider = engine.call("messaging.getProvider", {"providerId": "mail"})
         webhook = engine.call("webhooks.get", {"webhookId": "hook"})
         platforms = engine.call("project.listPlatforms", {})["platforms"]
+        project = engine.call("project.get", {})
+        policies = engine.call("project.listPolicies", {})["policies"]
+        mock_phones = engine.call("project.listMockPhones", {})["mockNumbers"]
         collections = [
             (service, engine.call(f"{service}.getCollection", {"databaseId": database, "collectionId": collection}))
             for service, database, collection in (("documentsDB", "notes", "pages"), ("vectorsDB", "vectors", "items"))
@@ -366,6 +374,8 @@ def everything(data_dir: Path) -> dict:
             "provider": (provider["name"], provider["provider"], provider["options"]),
             "webhook": (webhook["url"], webhook["events"], webhook["enabled"]),
             "platforms": [(platform["$id"], platform["type"], platform["hostname"]) for platform in platforms],
+            "settings": (project["services"], project["authMethods"], policies),
+            "mock phones": [(phone["number"], phone["otp"]) for phone in mock_phones],
             "collections": [
                 (
                     service,
@@ -429,8 +439,11 @@ def test_a_dry_run_reports_everything_and_writes_nothing(world):
         "columns": {"create": 8},
         "indexes": {"create": 1},
     }
+    settings = report["resources"]["settings"]
+    assert (settings["update"], settings["create"]) == (4, 1) and settings["skip"] > 20
     assert server_get(world, "/tablesdb")["total"] == 0
     assert server_get(world, "/users")["total"] == 0
+    assert server_get(world, "/project/mock-phones")["total"] == 0
     assert list(world["root"].glob(".baas-migrate-*")) == []
 
 
