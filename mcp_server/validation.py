@@ -141,6 +141,8 @@ def explain(error: ValidationError, properties: dict) -> str:
         return f"{where} must be between {schema.get('minimum')} and {schema.get('maximum')}; got {error.instance}"
     if error.validator == "minLength":
         return f"{where} must not be empty"
+    if error.validator == "maxLength":
+        return f"{where} must be at most {schema['maxLength']} characters; got {len(error.instance)}"
     return f"{where} must be {expected(schema)}; got {describe(error.instance)}{said}"
 
 

@@ -28,7 +28,7 @@ from ..validation import validate_params
 from .announcements import announce_operation, readers_by_path, resource_before
 
 # Importing the handler modules registers their handlers.
-from .databases import columns, indexes, relationships, rows, tables, transactions  # noqa: F401
+from .databases import columns, indexes, relationships, rows, tables, text_embeddings, transactions  # noqa: F401
 from .databases.dialects import DIALECTS
 from .errors import AppwriteError
 from .events import Retention

@@ -49,8 +49,9 @@ HANDLERS: dict[str, Handler] = {}
 
 # Operations whose handler announces its route's events itself (with the payload it has at hand).
 ANNOUNCING: set[str] = set()
-# Operations that act on the engine's projects (create, rename, delete one) rather than in the caller's: the
-# engine runs them outside the caller's project transaction, and they open the transactions they need.
+# Operations the engine runs outside the caller's project transaction, which open the transactions they need, if
+# any: those that act on the engine's projects (create, rename, delete one) rather than in the caller's, and those
+# that compute without touching project data (text embeddings), which must not hold the project's write lock.
 OWN_TRANSACTIONS: set[str] = set()
 
 
@@ -59,7 +60,7 @@ def handles(
 ) -> Callable[[Handler], Handler]:
     """Register a function as the handler of one or more operation ids; `announces` when it announces
     their events itself, so the engine need not read what a delete removes beforehand; `own_transactions`
-    when it acts on the engine's projects (see OWN_TRANSACTIONS)."""
+    when it runs outside the caller's project transaction (see OWN_TRANSACTIONS)."""
 
     def register(function: Handler) -> Handler:
         for operation_id in operation_ids:

@@ -12,7 +12,6 @@ from tests.engine.conftest import error_of
 CALLS = {
     "functions": ("functions.createVcsDeployment", {"functionId": "f", "type": "branch", "reference": "main"}),
     "sites": ("sites.createVcsDeployment", {"siteId": "s", "type": "branch", "reference": "main"}),
-    "vectorsDB": ("vectorsDB.createTextEmbeddings", {"texts": ["a sentence to embed"]}),
 }
 
 

@@ -240,12 +240,12 @@ async def test_deprecated_hit_names_its_replacement(client: Client):
 
 
 async def test_operations_the_engine_lacks_are_marked_unavailable(client: Client):
-    embeddings = await search(client, query="text embeddings", service="vectorsDB", limit=20)
-    create = next(hit for hit in hits_of(embeddings) if hit["id"] == "vectorsDB.createTextEmbeddings")
+    deployments = await search(client, query="deploy a function from a git repository", service="functions", limit=20)
+    create = next(hit for hit in hits_of(deployments) if hit["id"] == "functions.createVcsDeployment")
     assert isinstance(create["unavailable"], str)
     assert create["unavailable"]
     line = next(
-        line for line in text_of(embeddings).splitlines() if line.startswith("vectorsDB.createTextEmbeddings ")
+        line for line in text_of(deployments).splitlines() if line.startswith("functions.createVcsDeployment ")
     )
     assert create["unavailable"] in line
     upload = hits_of(await search(client, query="upload a file to a bucket"))

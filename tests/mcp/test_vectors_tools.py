@@ -8,6 +8,7 @@ import pytest
 from mcp import Client, types
 
 from tests.engine.conftest import q
+from tests.engine.test_text_embeddings import model_package  # noqa: F401 (a fixture: the all-minilm model's package)
 
 pytestmark = pytest.mark.anyio
 
@@ -82,3 +83,29 @@ async def test_a_user_never_sees_a_nearer_document_they_may_not_read(new_server,
         assert await nearest(admin, as_user="ann", limit=2) == ["cats-1", "secret"]
         hidden = await run(admin, "vectorsDB.getDocument", {**WHERE, "documentId": "secret"}, as_user="ben")
         assert hidden.is_error is True and hidden.structured_content["error"]["type"] == "document_not_found"
+
+
+@pytest.mark.usefixtures("model_package")
+async def test_texts_embedded_by_the_engine_are_found_by_meaning(new_server, mode: str):
+    notes = {
+        "garden": "Water the tomato plants every morning in summer.",
+        "trains": "The last train to the airport leaves at midnight.",
+    }
+    async with Client(new_server(), mode=mode) as admin:
+
+        async def embedded(text: str) -> list[float]:
+            # One text a call: a 384-value vector is about 8,000 characters of the tool result's budget.
+            result = await run(admin, "vectorsDB.createTextEmbeddings", {"texts": [text], "model": "all-minilm"})
+            item = succeeded(result)["embeddings"][0]
+            assert (item["model"], item["dimension"], len(item["embedding"])) == ("all-minilm", 384, 384)
+            return item["embedding"]
+
+        succeeded(await run(admin, "vectorsDB.create", {"databaseId": "kb", "name": "Knowledge"}))
+        succeeded(await run(admin, "vectorsDB.createCollection", {**WHERE, "name": "Chunks", "dimension": 384}))
+        for key, text in notes.items():
+            data = {"embeddings": await embedded(text), "metadata": {"text": text}}
+            succeeded(await run(admin, "vectorsDB.createDocument", {**WHERE, "documentId": key, "data": data}))
+        vector = await embedded("How often should I water my vegetables?")
+        queries = [q("vectorCosine", "embeddings", [[round(value, 4) for value in vector]]), q("limit", values=[1])]
+        listed = succeeded(await run(admin, "vectorsDB.listDocuments", {**WHERE, "queries": queries}))
+        assert [document["$id"] for document in listed["documents"]] == ["garden"]

@@ -17,15 +17,17 @@ MARKER = ".requirements.txt"
 HERE = Path(__file__).resolve().parent
 
 
-def install(directory: Path) -> Path:
-    """The .packages/ folder of `directory`, holding exactly what its requirements.txt pins."""
+def install(directory: Path, no_deps: bool = False) -> Path:
+    """The .packages/ folder of `directory`, holding exactly what its requirements.txt pins (without what those
+    packages depend on, with `no_deps`)."""
     wanted = (directory / "requirements.txt").read_text()
     target = directory / ".packages"
     marker = target / MARKER
     if marker.is_file() and marker.read_text() == wanted:
         return target
     shutil.rmtree(target, ignore_errors=True)
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--no-deps", "--target"] if no_deps else ["--target"]
     result = subprocess.run(
         [*command, str(target), "-r", str(directory / "requirements.txt")], capture_output=True, text=True, timeout=900
     )
