@@ -178,9 +178,11 @@ def start_http_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
     return serving(served)
 
 
-def start_api_server(data_dir: Path, *args: str, cwd=None) -> ServeProcess:
+def start_api_server(data_dir: Path, *args: str, cwd=None, env=None) -> ServeProcess:
     """`baas-mcp api --port 0` over `data_dir`, once it listens; `.url("/v1")` is its endpoint. Stop it with .stop()."""
-    served = ServeProcess("--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd, command="api", line=API_LINE)
+    served = ServeProcess(
+        "--port", "0", "--data-dir", str(data_dir), *args, cwd=cwd, env=env, command="api", line=API_LINE
+    )
     return serving(served)
 
 
