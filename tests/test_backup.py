@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.commands import baas_mcp, create_key, start_api_server
+from tests.commands import COMMAND, baas_mcp, create_key, start_api_server
 
 SCOPES = "databases.read,databases.write,tables.read,tables.write,rows.read,rows.write,buckets.read,buckets.write,"
 SCOPES += "files.read,files.write,columns.write"
@@ -206,7 +207,7 @@ def test_restore_into_a_running_project_is_refused_then_replaces_it_once_stopped
     code, error, _ = backup("restore", backup_id, data_dir=data_dir)
     assert (code, error["type"]) == (1, "project_already_exists")
     code, restored, errors = backup("restore", backup_id, "--force", data_dir=data_dir)
-    assert code == 0, errors
+    assert (code, restored["project"]) == (0, "default"), errors
     assert (restored["project"], restored["from"]) == ("default", "default")
     again = start_api_server(data_dir)
     try:
@@ -311,3 +312,24 @@ def test_backup_ids_are_checked_before_they_name_a_folder(one_backup, backup_id)
         assert (code, error["type"]) == (1, "general_argument_invalid")
         assert "Invalid backup ID" in error["message"]
     assert len(backup("list", data_dir=data_dir)[1]) == 1
+
+
+def test_a_project_followed_by_baas_mcp_events_is_in_use_until_it_stops(one_backup):
+    """`events --follow` (like `keys` and `auth-policy`) opens the project's database itself: a restore must not
+    replace the project under it."""
+    data_dir, backup_id, _ = one_backup
+    follower = subprocess.Popen(
+        [str(COMMAND), "events", "--follow", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stdout.readline(), "events --follow printed no event"  # it has the project open now
+        code, error, _ = backup("restore", backup_id, "--force", data_dir=data_dir)
+        assert code == 1 and "is in use by a running baas-mcp process" in error["message"], error
+    finally:
+        follower.terminate()
+        follower.communicate(timeout=30)
+    code, restored, errors = backup("restore", backup_id, "--force", data_dir=data_dir)
+    assert (code, restored["project"]) == (0, "default"), errors

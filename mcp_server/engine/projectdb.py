@@ -13,7 +13,9 @@ from a request ever becomes part of SQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -25,6 +27,7 @@ from typing import Any
 
 from .datetimes import now_iso
 from .private_files import prepare_database
+from .process_lock import IN_USE, hold_shared
 from .readers import Guard, Prepare, Readers
 
 SCHEMA_VERSION = 1
@@ -574,10 +577,19 @@ class ProjectDB:
     """The SQLite database of one project, shared by the threads of one process.
 
     `prepare` runs on every connection it opens (to register SQL functions); `settled` runs after
-    each outermost transaction ends, committed or not, still under the write lock.
+    each outermost transaction ends, committed or not, still under the write lock. Open, it holds the
+    project's in-use lock (process_lock.py), so that no restore replaces the project under it.
     """
 
     def __init__(self, path: Path, prepare: Prepare | None = None, settled: Callable[[], None] | None = None) -> None:
+        self.in_use = hold_shared(path.parent / IN_USE)
+        try:
+            self.open(path, prepare, settled)
+        except BaseException:
+            self.let_go()
+            raise
+
+    def open(self, path: Path, prepare: Prepare | None, settled: Callable[[], None] | None) -> None:
         prepare_database(path)
         self.path = path
         self.settled = settled
@@ -702,7 +714,15 @@ class ProjectDB:
         return self.connection.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
-        """Stop running reads at once, then close once the write under way (if any) is done."""
+        """Stop running reads at once, then close once the write under way (if any) is done, and give back the
+        in-use lock."""
         self.readers.close()
         with self.lock:
             self.connection.close()
+        self.let_go()
+
+    def let_go(self) -> None:
+        if self.in_use is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.in_use)
+            self.in_use = None

@@ -14,8 +14,6 @@ in-use lock, shared with the other processes that have it open (process_lock.py)
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -29,7 +27,6 @@ from .encryption import Cipher
 from .event_stream import EventStream
 from .events import DEFAULT_RETENTION, Retention, store_retention, stored_retention
 from .list_cache import KeptLists, ListCache
-from .process_lock import IN_USE, hold_shared
 from .projectdb import ProjectDB, project_path, schema_epoch, tombstoned
 from .registry import prepare_connection
 
@@ -73,12 +70,7 @@ class Project:
         self.settings_generation = 0
         self.settings_lock = threading.Lock()
         self.settings_dirty = False
-        self.in_use = hold_shared(path.parent / IN_USE)
-        try:
-            self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
-        except BaseException:
-            self.let_go()
-            raise
+        self.db = ProjectDB(path, prepare=prepare_connection, settled=self.settled)
         self.cipher = Cipher(path.parent / "encryption.key")
         # Tables with their columns and indexes, by (database id, table id): (schema epoch, table).
         self.tables: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -200,11 +192,3 @@ class Project:
 
     def close(self) -> None:
         self.db.close()
-        self.let_go()
-
-    def let_go(self) -> None:
-        """Give back the project's in-use lock."""
-        if self.in_use is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.in_use)
-            self.in_use = None
