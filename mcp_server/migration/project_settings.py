@@ -63,5 +63,7 @@ def counted(settings: dict) -> int:
 
 
 async def snapshot(endpoint: Endpoint) -> dict[str, tuple[int, str]]:
-    settings = await read(endpoint)
-    return {RESOURCE: (counted(settings), checksum([settings]))}
+    """The settings' count and checksum; nothing for an end that cannot give them (the move said why)."""
+    unread: list[tuple[str, str]] = []
+    settings = await read(endpoint, unread)
+    return {} if unread else {RESOURCE: (counted(settings), checksum([settings]))}

@@ -609,3 +609,16 @@ def test_a_terminal_gets_a_progress_bar_with_rate_eta_and_the_overall_share(tmp_
     text = shown.decode()
     assert "\rrows db/t" in text and "[####################] 250/250" in text and "overall 100%" in text
     assert "/s" in text and "ETA" in text and "migration finished" in text
+
+
+def test_settings_a_key_may_not_read_are_reported_by_name_not_crashed_on(world):
+    """A target key with the platforms' scopes but not the project's: the platforms move, the settings are a
+    failure named in the report, and the run ends with its report."""
+    key = create_key(world["b"], "platforms.read,platforms.write")["secret"]
+    target = ["--to-endpoint", world["endpoint"], "--to-project", "default", "--to-api-key", key]
+    code, report, _ = migrate("--from-data-dir", str(world["a"]), *target, "--resources", "project", cwd=world["root"])
+    assert code == 1
+    failed = [note for note in report["notes"] if note["kind"] == "failed"]
+    assert [note["resource"] for note in failed] == ["project settings"], failed
+    assert "project.read" in failed[0]["message"]
+    assert report["resources"]["platforms"]
