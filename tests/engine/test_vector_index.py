@@ -15,7 +15,7 @@ from mcp_server.engine.databases.vector_search import EXACT_BELOW
 from mcp_server.engine.permissions import ADMIN, user_auth
 from tests.commands import baas_mcp
 from tests.engine.conftest import error_of, q
-from tests.engine.test_vectors_db import brute_force
+from tests.engine.test_vectors_db import brute_force, open_collection
 
 DIM = 16
 COUNT = EXACT_BELOW + 500
@@ -33,15 +33,7 @@ def fill(call, matrix: numpy.ndarray, permissions: list[str] | None = None, pref
 
 @pytest.fixture
 def coll(call):
-    call("vectorsDB.create", databaseId="vdb", name="Vectors")
-    return call(
-        "vectorsDB.createCollection",
-        **WHERE,
-        name="Docs",
-        dimension=DIM,
-        permissions=['read("any")', 'create("any")', 'update("any")', 'delete("any")'],
-        documentSecurity=True,
-    )
+    return open_collection(call, DIM)
 
 
 def nearest_ids(call, method: str, vector, limit: int = 10, auth=ADMIN, extra: tuple = ()) -> list[str]:

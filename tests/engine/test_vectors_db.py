@@ -15,18 +15,23 @@ DIM = 8
 METRICS = ("vectorDot", "vectorCosine", "vectorEuclidean")
 
 
-@pytest.fixture
-def coll(call):
+def open_collection(call, dimension: int) -> dict:
+    """Database `vdb` with collection `docs` of `dimension`, open to anyone, with document security."""
     call("vectorsDB.create", databaseId="vdb", name="Vectors")
     return call(
         "vectorsDB.createCollection",
         databaseId="vdb",
         collectionId="docs",
         name="Docs",
-        dimension=DIM,
+        dimension=dimension,
         permissions=['read("any")', 'create("any")', 'update("any")', 'delete("any")'],
         documentSecurity=True,
     )
+
+
+@pytest.fixture
+def coll(call):
+    return open_collection(call, DIM)
 
 
 def brute_force(method: str, matrix: numpy.ndarray, vector: numpy.ndarray) -> numpy.ndarray:
