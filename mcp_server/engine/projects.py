@@ -8,8 +8,8 @@ results are cached only by reads that saw every commit so far (see list_cache.py
 every request (which services and sign-in methods are on, the origins of its platforms) are cached
 until a write here says it changed them (`settings_changed`) or another process commits. A project
 whose deletion was committed (the tombstone in `_meta`, project/deletion.py) is marked `deleted`, here
-or when another process's commit shows it, and is never used again. While open, a project holds its folder's
-in-use lock, shared with the other processes that have it open (process_lock.py): a restore never replaces it.
+or when another process's commit shows it, and is never used again. While open, its database holds the folder's
+in-use lock, shared with the other processes that have it open (projectdb.py): a restore never replaces it.
 """
 
 from __future__ import annotations

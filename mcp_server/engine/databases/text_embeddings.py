@@ -13,11 +13,8 @@ from ..registry import Call, handles
 from ..unimplemented import not_available
 from . import minilm
 
-MODELS = {"nomic-embed-text": 768, "embedding-gemma": 768, "all-minilm": 384, "bge-small": 384}
+MODELS = {"nomic-embed-text": 768, "embedding-gemma": 768, "all-minilm": minilm.DIMENSION, "bge-small": 384}
 LOCAL_MODEL = "all-minilm"
-ADVICE = (
-    "Run it on an Appwrite server through the HTTP backend (baas-mcp serve --endpoint URL --api-key KEY --project ID)"
-)
 
 
 @handles("vectorsDB.createTextEmbeddings", own_transactions=True)  # seconds of CPU: never under the write lock
